@@ -1,0 +1,256 @@
+import { assign, assertEvent, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
+import type { DoneActorEvent } from 'xstate';
+import { MACHINE_ANSWERS, type CallContext, type CallEvent, type CallInput, type EndReason, type FunctionCall, type ToolOutput } from './call.types.js';
+
+// One actor per phone call: the control plane. It decides *when* the assistant may speak, when a
+// barge-in happens, when tools run and how the call ends. Audio frames never come through here:
+// the socket code forwards them and reads the `audioOut` tag to know whether assistant audio may
+// reach the caller. All I/O is injected through the actions/actors below (`machine.provide`), so
+// tests and the inspector see exactly the chart that runs in production.
+
+type ToolDone = DoneActorEvent<ToolOutput, `tool-${string}`>;
+type Events = CallEvent | ToolDone;
+
+const noop = () => {};
+
+/** Default tool runner: no tools are installed, so every call gets an error the model can speak. */
+const unknownTool = fromPromise<ToolOutput, { call: FunctionCall }>(async ({ input }) => ({
+  callId: input.call.callId,
+  ok: false,
+  output: JSON.stringify({ error: 'unknown_tool', message: `The tool "${input.call.name}" is not available on this line.` }),
+}));
+
+// The first cause wins: a hang-up during the apology is still a model drop.
+const endWith = (reason: EndReason) => ({ type: 'setEndReason' as const, params: { reason } });
+
+export const callMachine = setup({
+  types: {
+    context: {} as CallContext,
+    events: {} as Events,
+    input: {} as CallInput,
+    tags: {} as 'audioOut' | 'live',
+  },
+  actors: { runTool: unknownTool },
+  actions: {
+    /** response.create with the merchant's inbound or outbound greeting. */
+    requestGreeting: noop,
+    /** response.create that speaks the merchant's voicemail template. */
+    leaveVoicemail: noop,
+    /** Twilio clear + truncate at the heard point (+ response.cancel when `cancel`); drops late audio. */
+    interrupt: (_: unknown, _params: { cancel: boolean }) => {},
+    /** DTMF digits as a user text item; `respond` adds a response.create. */
+    sendDtmf: (_: unknown, _params: { digits: string; respond: boolean }) => {},
+    /** function_call_output items, then one response.create. */
+    sendToolOutputs: (_: unknown, _params: { outputs: ToolOutput[] }) => {},
+    /** Ask the model to close the call politely (max length, shutdown). */
+    requestWrapUp: noop,
+    /** Spoken apology clip from the relay itself (the model is gone), Twilio closes ~3 s later. */
+    playApology: noop,
+    /** Close both sockets, stop timers, hand the summary to the CallRecorder. */
+    finish: noop,
+    setEndReason: assign({ endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason }),
+    collectCalls: assign({
+      pendingCalls: ({ event }) => (event.type === 'model.responseDone' ? event.functionCalls : []),
+      toolOutputs: [],
+      responseActive: false,
+    }),
+  },
+  guards: {
+    machineAnswered: ({ context }) => MACHINE_ANSWERS.some((a) => a === context.answeredBy),
+    greetingInterruptible: ({ context }) => context.greetingInterruptible,
+    hasFunctionCalls: ({ event }) =>
+      event.type === 'model.responseDone' && event.status === 'completed' && event.functionCalls.length > 0,
+    noActiveResponse: ({ context }) => !context.responseActive,
+    allToolsDone: ({ context }) => context.toolOutputs.length >= context.pendingCalls.length,
+    fatalError: ({ event }) => event.type === 'model.error' && event.fatal,
+  },
+  delays: {
+    connectTimeout: ({ context }) => context.connectTimeoutMs,
+    maxCall: ({ context }) => context.maxCallMs,
+    apologyHangup: 3000,
+    bargeInSettle: 2000,
+    wrapUpLimit: 20_000,
+    voicemailLimit: 60_000,
+  },
+}).createMachine({
+  id: 'call',
+  context: ({ input }) => ({ ...input, endReason: null, responseActive: false, pendingCalls: [], toolOutputs: [], bargeIns: 0 }),
+  initial: 'connecting',
+  on: {
+    'twilio.stop': { target: '.teardown', actions: endWith('caller_hung_up') },
+    'twilio.closed': { target: '.teardown', actions: endWith('twilio_closed') },
+    'model.responseCreated': { actions: assign({ responseActive: true }) },
+    'model.responseDone': { actions: assign({ responseActive: false }) },
+  },
+  states: {
+    connecting: {
+      after: { connectTimeout: { target: 'apologizing', actions: endWith('model_connect_timeout') } },
+      on: {
+        'model.ready': [{ guard: 'machineAnswered', target: 'voicemail' }, { target: 'session' }],
+        'model.closed': { target: 'apologizing', actions: endWith('model_dropped') },
+        'model.error': { guard: 'fatalError', target: 'apologizing', actions: endWith('model_error') },
+      },
+    },
+
+    session: {
+      tags: ['live'],
+      initial: 'greeting',
+      after: { maxCall: { target: 'wrappingUp', actions: endWith('max_duration') } },
+      on: {
+        'model.closed': { target: 'apologizing', actions: endWith('model_dropped') },
+        'model.error': { guard: 'fatalError', target: 'apologizing', actions: endWith('model_error') },
+        'server.shutdown': { target: 'wrappingUp', actions: endWith('server_shutdown') },
+        'model.responseCreated': { actions: assign({ responseActive: true }) },
+        'twilio.dtmf': { actions: { type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: false }) } },
+      },
+      states: {
+        greeting: {
+          tags: ['audioOut'],
+          entry: 'requestGreeting',
+          initial: 'producing',
+          on: {
+            'model.speechStarted': {
+              guard: 'greetingInterruptible',
+              target: 'bargeIn',
+              actions: [
+                assign({ bargeIns: ({ context }) => context.bargeIns + 1 }),
+                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
+              ],
+            },
+          },
+          states: {
+            producing: {
+              on: {
+                'model.responseDone': [
+                  { guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' },
+                  { target: 'draining', actions: assign({ responseActive: false }) },
+                ],
+              },
+            },
+            draining: { on: { 'playback.drained': '#call.session.listening' } },
+          },
+        },
+
+        listening: {
+          on: {
+            'model.responseCreated': { target: 'speaking', actions: assign({ responseActive: true }) },
+            'twilio.dtmf': { actions: { type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: true }) } },
+          },
+        },
+
+        speaking: {
+          tags: ['audioOut'],
+          initial: 'producing',
+          on: {
+            'model.speechStarted': {
+              target: 'bargeIn',
+              actions: [
+                assign({ bargeIns: ({ context }) => context.bargeIns + 1 }),
+                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
+              ],
+            },
+          },
+          states: {
+            producing: {
+              on: {
+                'model.responseDone': [
+                  { guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' },
+                  { target: 'draining', actions: assign({ responseActive: false }) },
+                ],
+              },
+            },
+            draining: {
+              on: {
+                'playback.drained': '#call.session.listening',
+                // The model can start its next response before our playback drained (e.g. after DTMF).
+                'model.responseCreated': { target: 'producing', actions: assign({ responseActive: true }) },
+              },
+            },
+          },
+        },
+
+        bargeIn: {
+          // The caller is talking over the assistant; wait for the cancelled response to finish
+          // (a new response.create before that would be rejected) or for the next one to start.
+          after: { bargeInSettle: 'listening' },
+          on: {
+            'model.responseDone': { target: 'listening', actions: assign({ responseActive: false }) },
+            'model.responseCreated': { target: 'speaking', actions: assign({ responseActive: true }) },
+          },
+        },
+
+        toolPending: {
+          tags: ['audioOut'],
+          entry: enqueueActions(({ context, enqueue }) => {
+            for (const call of context.pendingCalls) {
+              enqueue.spawnChild('runTool', { id: `tool-${call.callId}`, input: { call } });
+            }
+          }),
+          always: {
+            guard: 'allToolsDone',
+            target: 'listening',
+            actions: [
+              { type: 'sendToolOutputs', params: ({ context }) => ({ outputs: context.toolOutputs }) },
+              assign({ pendingCalls: [], toolOutputs: [] }),
+            ],
+          },
+          on: {
+            'xstate.done.actor.*': {
+              actions: enqueueActions(({ event, enqueue }) => {
+                assertEvent(event, 'xstate.done.actor.*');
+                enqueue.assign({ toolOutputs: ({ context }) => [...context.toolOutputs, event.output] });
+                enqueue(stopChild(event.actorId));
+              }),
+            },
+            // Speech over a pre-tool sentence stops what is playing; the tools keep running.
+            'model.speechStarted': { actions: { type: 'interrupt', params: { cancel: false } } },
+          },
+        },
+      },
+    },
+
+    voicemail: {
+      tags: ['audioOut'],
+      entry: 'leaveVoicemail',
+      initial: 'producing',
+      after: { voicemailLimit: { target: 'teardown', actions: endWith('voicemail_left') } },
+      on: {
+        'model.closed': { target: 'teardown', actions: endWith('model_dropped') },
+      },
+      states: {
+        producing: { on: { 'model.responseDone': 'draining' } },
+        draining: { on: { 'playback.drained': { target: '#call.teardown', actions: endWith('voicemail_left') } } },
+      },
+    },
+
+    wrappingUp: {
+      tags: ['audioOut'],
+      initial: 'waitingTurn',
+      after: { wrapUpLimit: 'teardown' },
+      on: { 'model.closed': 'teardown' },
+      states: {
+        waitingTurn: {
+          always: { guard: 'noActiveResponse', target: 'saying' },
+          on: { 'model.responseDone': { target: 'saying', actions: assign({ responseActive: false }) } },
+        },
+        saying: {
+          entry: 'requestWrapUp',
+          on: { 'model.responseDone': 'draining' },
+        },
+        draining: { on: { 'playback.drained': '#call.teardown' } },
+      },
+    },
+
+    apologizing: {
+      entry: 'playApology',
+      after: { apologyHangup: 'teardown' },
+    },
+
+    teardown: {
+      type: 'final',
+      entry: 'finish',
+    },
+  },
+});
+
+export type CallMachine = typeof callMachine;

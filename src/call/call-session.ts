@@ -1,0 +1,349 @@
+import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { callMachine } from '../../machines/call.machine.js';
+import type { CallContext, Direction, FunctionCall, ToolOutput } from '../../machines/call.types.js';
+import type { Merchant } from '../merchants/merchant.js';
+import type { ModelEvent, Usage } from '../providers/model-events.js';
+import { ModelConnection } from '../providers/realtime-connection.js';
+import type { ModelEndpoint } from '../providers/endpoint.js';
+import { base64ByteLength, outbound } from '../twilio/messages.js';
+import { log, maskPhone, type Logger } from '../log.js';
+import { Playback } from './playback.js';
+import { Transcript } from './transcript.js';
+import type { CallRecorder, CallStats, CallSummary } from './recorder.js';
+import { greetingInstructions, voicemailInstructions, WRAP_UP_NOTE, SHUTDOWN_NOTE, dtmfNote } from './prompts.js';
+
+// The data plane of one call. Audio frames go straight through here (caller → model, model →
+// caller) without touching the actor; only control events are sent to it. The actor's `audioOut`
+// tag is mirrored into a boolean that gates assistant audio per frame.
+
+export interface TwilioPort {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface CallInfo {
+  callSid: string;
+  streamSid: string;
+  merchant: Merchant;
+  callerPhone?: string;
+  calledNumber?: string;
+  direction: Direction;
+  answeredBy?: string;
+}
+
+export type ToolExecutor = (call: FunctionCall, ctx: { merchant: Merchant; callSid: string; callerPhone?: string }) => Promise<ToolOutput>;
+
+export interface CallSessionDeps {
+  model: { connection: ModelConnection; endpoint: ModelEndpoint };
+  recorder: CallRecorder;
+  apologyClip: Buffer;
+  maxCallMs: number;
+  connectTimeoutMs: number;
+  runTool?: ToolExecutor;
+  onEnded?: (s: CallSession) => void;
+  /** Called on every state change (demo output, metrics). */
+  onState?: (s: CallSession, state: string) => void;
+  inspect?: Observer<InspectionEvent>;
+  markEveryMs?: number;
+  dtmfGapMs?: number;
+}
+
+const MAX_CANCELLED = 16;
+
+export class CallSession {
+  readonly actor: Actor<typeof callMachine>;
+  readonly log: Logger;
+  readonly transcript: Transcript;
+  readonly startedAt = Date.now();
+  readonly playback: Playback;
+  state = 'connecting';
+  /** Mirrors the chart's `audioOut` tag; read on every model audio frame. */
+  private gate = false;
+  private ended = false;
+  private cancelled = new Set<string>();
+  private currentResponse = '';
+  private dtmfDigits = '';
+  private dtmfTimer: NodeJS.Timeout | undefined;
+  private speechStartedAt = 0;
+  private warned = new Set<string>();
+  private usage: Required<Usage> = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  readonly stats: CallStats = {
+    framesIn: 0, framesOut: 0, bargeIns: 0, assistantAudioMs: 0, droppedCallerAudioMs: 0,
+    lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0,
+  };
+  /** Milliseconds from each speech_started to the Twilio `clear` leaving the relay. */
+  readonly bargeInReactionMs: number[] = [];
+  private readonly model: ModelConnection;
+
+  constructor(readonly info: CallInfo, private readonly twilio: TwilioPort, private readonly deps: CallSessionDeps) {
+    this.model = deps.model.connection;
+    this.log = log.child({ callSid: info.callSid, streamSid: info.streamSid });
+    this.transcript = new Transcript(this.startedAt);
+    this.playback = new Playback(deps.markEveryMs ?? 100);
+    const machine = callMachine.provide({
+      actions: {
+        requestGreeting: () => this.model.createResponse(greetingInstructions(info.merchant, info.direction)),
+        leaveVoicemail: () => this.model.createResponse(voicemailInstructions(info.merchant)),
+        interrupt: (_, params) => this.interrupt(params.cancel),
+        sendDtmf: (_, params) => {
+          this.model.addText('user', dtmfNote(params.digits));
+          this.transcript.note('caller', `[keypad: ${params.digits}]`);
+          if (params.respond) this.model.createResponse();
+        },
+        sendToolOutputs: (_, params) => {
+          for (const o of params.outputs) this.model.sendFunctionOutput(o.callId, o.output);
+          this.model.createResponse();
+        },
+        requestWrapUp: ({ context }) => {
+          this.model.addText('system', context.endReason === 'server_shutdown' ? SHUTDOWN_NOTE : WRAP_UP_NOTE);
+          this.model.createResponse();
+        },
+        playApology: () => this.playApology(),
+        finish: ({ context }) => this.finish(context),
+      },
+      actors: {
+        runTool: fromPromise<ToolOutput, { call: FunctionCall }>(async ({ input }) => this.runTool(input.call)),
+      },
+    });
+    this.actor = createActor(machine, {
+      id: `call-${info.callSid}`,
+      input: {
+        callSid: info.callSid,
+        streamSid: info.streamSid,
+        direction: info.direction,
+        answeredBy: info.answeredBy,
+        greetingInterruptible: info.merchant.greetingInterruptible,
+        maxCallMs: deps.maxCallMs,
+        connectTimeoutMs: deps.connectTimeoutMs,
+      },
+      inspect: deps.inspect,
+    });
+    this.actor.subscribe({
+      next: (snap) => {
+        this.gate = snap.hasTag('audioOut');
+        const state = stateName(snap.value);
+        if (state !== this.state) {
+          this.state = state;
+          this.log.debug({ state }, 'state');
+          deps.onState?.(this, state);
+        }
+      },
+      error: (err) => this.log.error({ err }, 'call actor failed'),
+    });
+    this.log.info({ merchant: info.merchant.id, caller: maskPhone(info.callerPhone), direction: info.direction, answeredBy: info.answeredBy, provider: deps.model.endpoint.provider }, 'call started');
+    this.actor.start();
+    this.model.attach({ onEvent: (e) => this.onModelEvent(e), onClose: (code, reason) => this.onModelClose(code, reason) });
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  // ---- Twilio → relay ---------------------------------------------------------------------------
+
+  /** Hot path: one 20 ms caller frame, base64 mu-law, forwarded untouched. */
+  onCallerAudio(payload: string): void {
+    this.stats.framesIn++;
+    if (!ModelConnection.isBase64(payload)) return this.warnOnce('bad-payload', 'media payload is not base64; frame dropped');
+    this.model.appendAudio(payload);
+  }
+
+  onMark(name: string): void {
+    if (name === 'apology') return;
+    if (this.playback.echo(name, Date.now()) === 'drained') this.actor.send({ type: 'playback.drained' });
+  }
+
+  /** Digits are collected briefly so "1234" reaches the model as one item, not four turns. */
+  onDtmf(digit: string): void {
+    this.dtmfDigits += digit;
+    clearTimeout(this.dtmfTimer);
+    this.dtmfTimer = setTimeout(() => {
+      const digits = this.dtmfDigits;
+      this.dtmfDigits = '';
+      if (!this.ended) this.actor.send({ type: 'twilio.dtmf', digits });
+    }, this.deps.dtmfGapMs ?? 700);
+  }
+
+  onStop(): void {
+    if (!this.ended) this.actor.send({ type: 'twilio.stop' });
+  }
+
+  onTwilioClosed(): void {
+    if (!this.ended) this.actor.send({ type: 'twilio.closed' });
+  }
+
+  /** Graceful shutdown: the assistant wraps up, then the call ends. */
+  shutdown(): void {
+    if (!this.ended) this.actor.send({ type: 'server.shutdown' });
+  }
+
+  warnOnce(key: string, msg: string, extra?: Record<string, unknown>): void {
+    if (key.startsWith('twilio:')) this.stats.badTwilioMessages++;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.warn(extra ?? {}, msg);
+  }
+
+  // ---- model → relay ----------------------------------------------------------------------------
+
+  private onModelEvent(e: ModelEvent): void {
+    if (this.ended) return;
+    switch (e.type) {
+      case 'audio':
+        return this.onModelAudio(e.responseId, e.itemId, e.delta);
+      case 'sessionUpdated':
+        if (this.stats.modelConnectMs === null) {
+          this.stats.modelConnectMs = (this.model.readyAt ?? Date.now()) - this.model.openedAt;
+          this.actor.send({ type: 'model.ready' });
+        }
+        return;
+      case 'responseCreated':
+        this.currentResponse = e.responseId;
+        this.actor.send({ type: 'model.responseCreated', responseId: e.responseId });
+        return;
+      case 'responseDone': {
+        if (e.usage) {
+          this.usage.inputTokens += e.usage.inputTokens ?? 0;
+          this.usage.outputTokens += e.usage.outputTokens ?? 0;
+          this.usage.totalTokens += e.usage.totalTokens ?? 0;
+        }
+        // The end mark's echo tells the chart when the caller has heard the whole response.
+        if (!this.cancelled.has(e.responseId)) this.twilio.send(outbound.mark(this.info.streamSid, this.playback.endMark()));
+        for (const c of e.functionCalls) this.transcript.note('tool', `${c.name}(${c.arguments})`);
+        this.actor.send({ type: 'model.responseDone', responseId: e.responseId, status: e.status, functionCalls: e.functionCalls });
+        return;
+      }
+      case 'speechStarted':
+        this.speechStartedAt = performance.now();
+        this.actor.send({ type: 'model.speechStarted' });
+        return;
+      case 'speechStopped':
+        this.actor.send({ type: 'model.speechStopped' });
+        return;
+      case 'userItem':
+        return this.transcript.callerTurn(e.itemId);
+      case 'userTranscript':
+        return this.transcript.callerText(e.itemId, e.text);
+      case 'assistantItem':
+        return this.transcript.assistantTurn(e.itemId);
+      case 'assistantTranscript':
+        return this.transcript.assistantText(e.itemId, e.text);
+      case 'error':
+        if (e.severity === 'benign') this.log.debug({ code: e.code, msg: e.message }, 'model error (benign)');
+        else this.log.warn({ code: e.code, msg: e.message, severity: e.severity }, 'model error');
+        if (e.severity === 'fatal') this.actor.send({ type: 'model.error', code: e.code, fatal: true });
+        return;
+      case 'invalid':
+        return this.warnOnce(`model:${e.reason}`, 'invalid message from model; ignored', { reason: e.reason });
+      case 'ignored':
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Hot path: assistant audio to the caller, unless the chart closed the gate or it is stale. */
+  private onModelAudio(responseId: string, itemId: string, delta: string): void {
+    if (!this.gate || this.cancelled.has(responseId)) {
+      this.stats.lateDeltasDropped++;
+      return;
+    }
+    this.twilio.send(outbound.media(this.info.streamSid, delta));
+    this.stats.framesOut++;
+    const mark = this.playback.sent(responseId, itemId, base64ByteLength(delta), Date.now());
+    if (mark) this.twilio.send(outbound.mark(this.info.streamSid, mark));
+  }
+
+  private onModelClose(code: number, reason: string): void {
+    if (this.ended) return;
+    this.log.warn({ code, reason }, 'model socket closed');
+    this.actor.send({ type: 'model.closed' });
+  }
+
+  // ---- actions (called by the chart) ------------------------------------------------------------
+
+  private interrupt(cancel: boolean): void {
+    this.twilio.send(outbound.clear(this.info.streamSid));
+    if (this.speechStartedAt) this.bargeInReactionMs.push(performance.now() - this.speechStartedAt);
+    this.stats.bargeIns++;
+    if (cancel) this.model.cancelResponse();
+    if (this.currentResponse) {
+      this.cancelled.add(this.currentResponse);
+      if (this.cancelled.size > MAX_CANCELLED) this.cancelled.delete(this.cancelled.values().next().value ?? '');
+    }
+    for (const t of this.playback.interrupt(Date.now())) {
+      this.model.truncate(t.itemId, t.audioEndMs);
+      this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);
+    }
+  }
+
+  private async runTool(call: FunctionCall): Promise<ToolOutput> {
+    const started = performance.now();
+    const run = this.deps.runTool;
+    let out: ToolOutput;
+    if (!run) {
+      out = { callId: call.callId, ok: false, output: JSON.stringify({ error: 'unknown_tool', message: `The tool "${call.name}" is not available on this line.` }) };
+    } else {
+      try {
+        out = await run(call, { merchant: this.info.merchant, callSid: this.info.callSid, callerPhone: this.info.callerPhone });
+      } catch (err) {
+        this.log.error({ err, tool: call.name }, 'tool failed');
+        out = { callId: call.callId, ok: false, output: JSON.stringify({ error: 'tool_failed', message: `I wasn't able to complete ${call.name}.` }) };
+      }
+    }
+    this.log.info({ tool: call.name, ok: out.ok, ms: Math.round(performance.now() - started) }, 'tool call');
+    this.transcript.note('tool', `${call.name} → ${out.ok ? 'ok' : 'error'}`);
+    return out;
+  }
+
+  private playApology(): void {
+    this.model.close(1000, 'apologizing');
+    this.twilio.send(outbound.clear(this.info.streamSid));
+    this.playback.interrupt(Date.now());
+    const clip = this.deps.apologyClip;
+    for (let i = 0; i < clip.length; i += 160) this.twilio.send(outbound.media(this.info.streamSid, clip.subarray(i, i + 160).toString('base64')));
+    this.twilio.send(outbound.mark(this.info.streamSid, 'apology'));
+    this.transcript.note('system', 'The model connection was lost; the caller heard an apology.');
+  }
+
+  private finish(context: CallContext): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.dtmfTimer);
+    this.model.close();
+    this.twilio.close(1000, 'call ended');
+    const endedAt = new Date();
+    const summary: CallSummary = {
+      callSid: this.info.callSid,
+      streamSid: this.info.streamSid,
+      merchantId: this.info.merchant.id,
+      callerPhone: this.info.callerPhone,
+      calledNumber: this.info.calledNumber,
+      direction: this.info.direction,
+      answeredBy: this.info.answeredBy,
+      provider: this.deps.model.endpoint.provider,
+      model: this.deps.model.endpoint.model,
+      startedAt: new Date(this.startedAt),
+      endedAt,
+      durationMs: endedAt.getTime() - this.startedAt,
+      endReason: context.endReason ?? 'twilio_closed',
+      transcript: this.transcript.entries(),
+      transcriptText: this.transcript.text(),
+      usage: { ...this.usage },
+      stats: { ...this.stats, assistantAudioMs: Math.round(this.playback.totalSentMs), droppedCallerAudioMs: Math.round(this.model.droppedAudioBytes / 8) },
+    };
+    this.log.info({ endReason: summary.endReason, durationMs: summary.durationMs, bargeIns: this.stats.bargeIns }, 'call ended');
+    this.deps.recorder.record(summary).catch((err: unknown) => this.log.error({ err }, 'call record could not be saved'));
+    this.deps.onEnded?.(this);
+  }
+}
+
+/** {session: {speaking: 'producing'}} → "session.speaking.producing" */
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) {
+    const [k, v] = Object.entries(value)[0] ?? [];
+    return k === undefined ? '' : v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0) ? k : `${k}.${stateName(v)}`;
+  }
+  return '';
+}

@@ -1,0 +1,38 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { startRelay } from './app.js';
+import { log } from './log.js';
+
+// Entry point: `npm start`. Configuration errors stop the process with one line naming the variable.
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`callrelay: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const relay = await startRelay(config);
+log.info(
+  { port: relay.port, publicHost: config.publicHost, provider: config.provider, simulated: config.simulated },
+  `callrelay listening on :${relay.port} (Twilio stream: wss://${config.publicHost}/media-stream)`,
+);
+if (config.simulated) {
+  process.stdout.write(
+    `\n  callrelay is running with the SIMULATED AGENT (no OPENAI_API_KEY / XAI_API_KEY set).\n` +
+      `  Place a simulated call:  npm run simulate -- --url ws://localhost:${relay.port}/media-stream\n\n`,
+  );
+}
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    relay.close().then(() => process.exit(0), () => process.exit(1));
+  });
+}

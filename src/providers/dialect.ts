@@ -1,0 +1,87 @@
+import type { ProviderName } from '../merchants/merchant.js';
+
+// What differs between the OpenAI Realtime GA and xAI Grok Voice sockets. Everything else (event
+// names, audio deltas, tool round trips) is shared; see ../shared/docs/protocols.md §4.2.
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface SessionSpec {
+  instructions: string;
+  voice: string;
+  tools: ToolSpec[];
+  /** Caller-side transcription model (OpenAI) or on/off (xAI). */
+  transcription: string | null;
+}
+
+export interface Dialect {
+  name: Exclude<ProviderName, 'sim'>;
+  url(base: string, model: string): string;
+  headers(apiKey: string | undefined): Record<string, string>;
+  sessionUpdate(spec: SessionSpec, model: string): Record<string, unknown>;
+  /** OpenAI accepts session.update right away; xAI wants it after conversation.created. */
+  updateOn: 'open' | 'conversationCreated';
+}
+
+// Barge-in is decided by the relay (the call chart), not by the server: interrupt_response is
+// off so a non-interruptible greeting stays uninterrupted, and the relay sends response.cancel.
+const turnDetection = { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: false };
+
+function bearer(apiKey: string | undefined): Record<string, string> {
+  return apiKey ? { Authorization: `Bearer ${apiKey}` } : {};
+}
+
+function withModel(base: string, model: string): string {
+  const u = new URL(base);
+  u.searchParams.set('model', model);
+  return u.toString();
+}
+
+export const openaiDialect: Dialect = {
+  name: 'openai',
+  url: withModel,
+  headers: bearer,
+  updateOn: 'open',
+  sessionUpdate: (spec, model) => ({
+    type: 'session.update',
+    session: {
+      type: 'realtime',
+      model,
+      output_modalities: ['audio'],
+      instructions: spec.instructions,
+      audio: {
+        input: {
+          format: { type: 'audio/pcmu' },
+          transcription: spec.transcription ? { model: spec.transcription } : null,
+          turn_detection: turnDetection,
+        },
+        output: { format: { type: 'audio/pcmu' }, voice: spec.voice },
+      },
+      tools: spec.tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters })),
+      tool_choice: 'auto',
+    },
+  }),
+};
+
+export const xaiDialect: Dialect = {
+  name: 'xai',
+  url: withModel,
+  headers: bearer,
+  updateOn: 'conversationCreated',
+  sessionUpdate: (spec) => ({
+    type: 'session.update',
+    session: {
+      instructions: spec.instructions,
+      voice: spec.voice,
+      turn_detection: turnDetection,
+      audio: {
+        input: { format: { type: 'audio/pcmu' }, ...(spec.transcription ? { transcription: { model: 'grok-transcribe' } } : {}) },
+        output: { format: { type: 'audio/pcmu' } },
+      },
+      tools: spec.tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters })),
+    },
+  }),
+};

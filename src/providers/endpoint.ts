@@ -1,0 +1,45 @@
+import type { Config } from '../config.js';
+import type { Merchant, ProviderName } from '../merchants/merchant.js';
+import { openaiDialect, xaiDialect, type Dialect, type SessionSpec, type ToolSpec } from './dialect.js';
+import { ModelConnection } from './realtime-connection.js';
+
+// Which model socket a call gets: the merchant's provider, else PROVIDER. `sim` is the local
+// simulated agent (src/sim/), which speaks the OpenAI GA dialect on a loopback port.
+
+export interface ModelEndpoint {
+  provider: ProviderName;
+  dialect: Dialect;
+  baseUrl: string;
+  apiKey?: string;
+  model: string;
+  voice: string;
+  transcription: string | null;
+}
+
+export function endpointFor(provider: ProviderName, config: Config, simUrl?: string): ModelEndpoint {
+  switch (provider) {
+    case 'openai':
+      return { provider, dialect: openaiDialect, baseUrl: config.openai.realtimeUrl, apiKey: config.openai.apiKey, model: config.openai.model, voice: config.openai.voice, transcription: config.openai.transcriptionModel };
+    case 'xai':
+      return { provider, dialect: xaiDialect, baseUrl: config.xai.realtimeUrl, apiKey: config.xai.apiKey, model: config.xai.model, voice: config.xai.voice, transcription: 'grok-transcribe' };
+    case 'sim':
+      if (!simUrl) throw new Error('the simulated agent is not running');
+      return { provider, dialect: openaiDialect, baseUrl: simUrl, model: 'simulated-agent', voice: 'sim', transcription: 'sim-transcribe' };
+  }
+}
+
+export type ModelOpener = (merchant: Merchant, tools: ToolSpec[]) => { connection: ModelConnection; endpoint: ModelEndpoint };
+
+export function createModelOpener(config: Config, simUrl?: string): ModelOpener {
+  return (merchant, tools) => {
+    const endpoint = endpointFor(merchant.provider ?? config.provider, config, simUrl);
+    const session: SessionSpec = {
+      instructions: merchant.instructions,
+      voice: merchant.voice ?? endpoint.voice,
+      tools,
+      transcription: endpoint.transcription,
+    };
+    const connection = new ModelConnection({ dialect: endpoint.dialect, baseUrl: endpoint.baseUrl, model: endpoint.model, apiKey: endpoint.apiKey, session });
+    return { connection, endpoint };
+  };
+}

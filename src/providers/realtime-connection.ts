@@ -1,0 +1,169 @@
+import WebSocket from 'ws';
+import type { Dialect, SessionSpec } from './dialect.js';
+import { parseModelEvent, type ModelEvent } from './model-events.js';
+
+// One outbound socket to the model (OpenAI GA or xAI), opened as soon as a call is known. Audio
+// appended before the session is configured is held (bounded) and flushed in order once
+// session.updated arrives: audio sent earlier would be read in the server's default format.
+
+export interface ModelConnectionOptions {
+  dialect: Dialect;
+  baseUrl: string;
+  model: string;
+  apiKey?: string;
+  session: SessionSpec;
+  /** Keep-alive ping on the model socket; proxies cut idle sockets after 60–100 s. */
+  pingIntervalMs?: number;
+  /** How much caller audio to hold while the session is being set up (ms of mu-law). */
+  maxPendingAudioMs?: number;
+}
+
+export interface ModelHandlers {
+  onEvent(e: ModelEvent): void;
+  onClose(code: number, reason: string): void;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export class ModelConnection {
+  readonly provider: Dialect['name'];
+  private ws: WebSocket;
+  private handlers: ModelHandlers | null = null;
+  private early: ModelEvent[] = [];
+  private earlyClose: { code: number; reason: string } | null = null;
+  private pendingAudio: string[] = [];
+  private pendingAudioBytes = 0;
+  private readonly maxPendingBytes: number;
+  private ping: NodeJS.Timeout | undefined;
+  private closedByUs = false;
+  /** session.updated seen: caller audio may flow. */
+  ready = false;
+  /** Caller audio dropped because the hold buffer was full (reported in the call record). */
+  droppedAudioBytes = 0;
+  openedAt = Date.now();
+  readyAt: number | null = null;
+
+  constructor(private readonly opts: ModelConnectionOptions) {
+    this.provider = opts.dialect.name;
+    this.maxPendingBytes = (opts.maxPendingAudioMs ?? 10_000) * 8;
+    this.ws = new WebSocket(opts.dialect.url(opts.baseUrl, opts.model), {
+      headers: opts.dialect.headers(opts.apiKey),
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+    });
+    this.ws.on('open', () => {
+      if (opts.dialect.updateOn === 'open') this.sendSessionUpdate();
+      const every = opts.pingIntervalMs ?? 25_000;
+      this.ping = setInterval(() => this.ws.readyState === WebSocket.OPEN && this.ws.ping(), every);
+      this.ping.unref();
+    });
+    this.ws.on('message', (data, isBinary) => {
+      if (isBinary) return this.emit({ type: 'invalid', reason: 'binary frame' });
+      this.handle(parseModelEvent(data.toString()));
+    });
+    this.ws.on('error', () => {
+      // 'close' always follows; the reason is reported there.
+    });
+    this.ws.on('unexpected-response', (_req, res) => {
+      this.finish(4000 + Math.min(999, res.statusCode ?? 0), `HTTP ${res.statusCode ?? '?'} on upgrade`);
+      this.ws.terminate();
+    });
+    this.ws.on('close', (code, reason) => this.finish(code, reason.toString() || (this.closedByUs ? 'closed by relay' : 'closed by model')));
+  }
+
+  /** Handlers are attached once the call actor exists; anything that arrived before is replayed. */
+  attach(handlers: ModelHandlers): void {
+    this.handlers = handlers;
+    for (const e of this.early.splice(0)) handlers.onEvent(e);
+    if (this.earlyClose) handlers.onClose(this.earlyClose.code, this.earlyClose.reason);
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Hot path: caller audio, base64 mu-law straight from Twilio. Returns false if it was dropped. */
+  appendAudio(b64: string): boolean {
+    if (this.ready && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(`{"type":"input_audio_buffer.append","audio":"${b64}"}`);
+      return true;
+    }
+    if (this.ws.readyState > WebSocket.OPEN) return false;
+    const bytes = (b64.length * 3) >> 2;
+    if (this.pendingAudioBytes + bytes > this.maxPendingBytes) {
+      this.droppedAudioBytes += bytes;
+      return false;
+    }
+    this.pendingAudio.push(b64);
+    this.pendingAudioBytes += bytes;
+    return true;
+  }
+
+  static isBase64(s: string): boolean {
+    return BASE64.test(s);
+  }
+
+  createResponse(instructions?: string): void {
+    this.send(instructions ? { type: 'response.create', response: { instructions } } : { type: 'response.create' });
+  }
+
+  cancelResponse(): void {
+    this.send({ type: 'response.cancel' });
+  }
+
+  truncate(itemId: string, audioEndMs: number): void {
+    this.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: Math.max(0, Math.floor(audioEndMs)) });
+  }
+
+  addText(role: 'user' | 'system', text: string): void {
+    this.send({ type: 'conversation.item.create', item: { type: 'message', role, content: [{ type: 'input_text', text }] } });
+  }
+
+  sendFunctionOutput(callId: string, output: string): void {
+    this.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output } });
+  }
+
+  close(code = 1000, reason = 'call ended'): void {
+    this.closedByUs = true;
+    clearInterval(this.ping);
+    if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    else if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason);
+  }
+
+  /** Bytes queued in the socket but not yet written: grows when the model reads slowly. */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  private send(msg: Record<string, unknown>): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private sendSessionUpdate(): void {
+    this.send(this.opts.dialect.sessionUpdate(this.opts.session, this.opts.model));
+  }
+
+  private handle(e: ModelEvent): void {
+    if (e.type === 'conversationCreated' && this.opts.dialect.updateOn === 'conversationCreated') this.sendSessionUpdate();
+    if (e.type === 'sessionUpdated' && !this.ready) {
+      this.ready = true;
+      this.readyAt = Date.now();
+      for (const b64 of this.pendingAudio.splice(0)) this.ws.send(`{"type":"input_audio_buffer.append","audio":"${b64}"}`);
+      this.pendingAudioBytes = 0;
+    }
+    this.emit(e);
+  }
+
+  private emit(e: ModelEvent): void {
+    if (this.handlers) this.handlers.onEvent(e);
+    else if (this.early.length < 1000) this.early.push(e);
+  }
+
+  private finish(code: number, reason: string): void {
+    clearInterval(this.ping);
+    if (this.earlyClose) return;
+    this.earlyClose = { code, reason };
+    this.pendingAudio = [];
+    this.handlers?.onClose(code, reason);
+  }
+}

@@ -48,6 +48,8 @@ export const callMachine = setup({
     playApology: noop,
     /** Close both sockets, stop timers, hand the summary to the CallRecorder. */
     finish: noop,
+    /** A response was requested: until its response.done a barge-in must cancel it. */
+    markRequested: assign({ responseActive: true }),
     setEndReason: assign({ endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason }),
     collectCalls: assign({
       pendingCalls: ({ event }) => (event.type === 'model.responseDone' ? event.functionCalls : []),
@@ -89,6 +91,8 @@ export const callMachine = setup({
         'model.ready': [{ guard: 'machineAnswered', target: 'voicemail' }, { target: 'session' }],
         'model.closed': { target: 'apologizing', actions: endWith('model_dropped') },
         'model.error': { guard: 'fatalError', target: 'apologizing', actions: endWith('model_error') },
+        // Nothing has been said yet: a shutdown simply ends the call.
+        'server.shutdown': { target: 'teardown', actions: endWith('server_shutdown') },
       },
     },
 
@@ -106,7 +110,7 @@ export const callMachine = setup({
       states: {
         greeting: {
           tags: ['audioOut'],
-          entry: 'requestGreeting',
+          entry: ['requestGreeting', 'markRequested'],
           initial: 'producing',
           on: {
             'model.speechStarted': {
@@ -134,7 +138,7 @@ export const callMachine = setup({
         listening: {
           on: {
             'model.responseCreated': { target: 'speaking', actions: assign({ responseActive: true }) },
-            'twilio.dtmf': { actions: { type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: true }) } },
+            'twilio.dtmf': { actions: [{ type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: true }) }, 'markRequested'] },
           },
         },
 
@@ -174,7 +178,11 @@ export const callMachine = setup({
           // (a new response.create before that would be rejected) or for the next one to start.
           after: { bargeInSettle: 'listening' },
           on: {
-            'model.responseDone': { target: 'listening', actions: assign({ responseActive: false }) },
+            'model.responseDone': [
+              // The response completed before the cancel landed: its tool calls still run.
+              { guard: 'hasFunctionCalls', target: 'toolPending', actions: 'collectCalls' },
+              { target: 'listening', actions: assign({ responseActive: false }) },
+            ],
             'model.responseCreated': { target: 'speaking', actions: assign({ responseActive: true }) },
           },
         },
@@ -191,7 +199,7 @@ export const callMachine = setup({
             target: 'listening',
             actions: [
               { type: 'sendToolOutputs', params: ({ context }) => ({ outputs: context.toolOutputs }) },
-              assign({ pendingCalls: [], toolOutputs: [] }),
+              assign({ pendingCalls: [], toolOutputs: [], responseActive: true }),
             ],
           },
           on: {
@@ -211,11 +219,12 @@ export const callMachine = setup({
 
     voicemail: {
       tags: ['audioOut'],
-      entry: 'leaveVoicemail',
+      entry: ['leaveVoicemail', 'markRequested'],
       initial: 'producing',
       after: { voicemailLimit: { target: 'teardown', actions: endWith('voicemail_left') } },
       on: {
         'model.closed': { target: 'teardown', actions: endWith('model_dropped') },
+        'model.error': { guard: 'fatalError', target: 'teardown', actions: endWith('model_error') },
       },
       states: {
         producing: { on: { 'model.responseDone': 'draining' } },
@@ -227,14 +236,17 @@ export const callMachine = setup({
       tags: ['audioOut'],
       initial: 'waitingTurn',
       after: { wrapUpLimit: 'teardown' },
-      on: { 'model.closed': 'teardown' },
+      on: {
+        'model.closed': 'teardown',
+        'model.error': { guard: 'fatalError', target: 'teardown' },
+      },
       states: {
         waitingTurn: {
           always: { guard: 'noActiveResponse', target: 'saying' },
           on: { 'model.responseDone': { target: 'saying', actions: assign({ responseActive: false }) } },
         },
         saying: {
-          entry: 'requestWrapUp',
+          entry: ['requestWrapUp', 'markRequested'],
           on: { 'model.responseDone': 'draining' },
         },
         draining: { on: { 'playback.drained': '#call.teardown' } },

@@ -98,8 +98,8 @@ export function loadConfig(env: Env = process.env): Config {
       model: read(env, 'XAI_REALTIME_MODEL') ?? 'grok-voice-latest',
       voice: read(env, 'XAI_VOICE') ?? 'ara',
     },
-    maxCallSeconds: parseWith(env, 'MAX_CALL_SECONDS', intIn(10, 4 * 3600), 600),
-    connectTimeoutMs: parseWith(env, 'MODEL_CONNECT_TIMEOUT_MS', intIn(500, 60_000), 8000),
+    maxCallSeconds: parseWith(env, 'MAX_CALL_SECONDS', intIn(1, 4 * 3600), 600),
+    connectTimeoutMs: parseWith(env, 'MODEL_CONNECT_TIMEOUT_MS', intIn(100, 60_000), 8000),
     logLevel,
     simulated: provider === 'sim',
   };

@@ -14,7 +14,7 @@ describe('configuration', () => {
     [{ PROVIDER: 'anthropic' }, 'PROVIDER'],
     [{ PROVIDER: 'openai' }, 'OPENAI_API_KEY'],
     [{ OPENAI_REALTIME_URL: 'http://x' }, 'OPENAI_REALTIME_URL'],
-    [{ MAX_CALL_SECONDS: '-1' }, 'MAX_CALL_SECONDS'],
+    [{ MAX_CALL_SECONDS: '0' }, 'MAX_CALL_SECONDS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ PUBLIC_HOST: 'https://relay.example.com/' }, 'PUBLIC_HOST'],
     [{ NODE_ENV: 'production', PUBLIC_HOST: 'relay.example.com' }, 'OPENAI_API_KEY'],

@@ -62,6 +62,12 @@ export class CallSession {
   private ended = false;
   private cancelled = new Set<string>();
   private currentResponse = '';
+  /** A response is between response.created and response.done. */
+  private responseOpen = false;
+  /** response.create sent, response.created not seen yet. */
+  private requested = 0;
+  /** Requested responses a barge-in already cancelled: drop them as soon as they are created. */
+  private cancelPending = 0;
   private dtmfDigits = '';
   private dtmfTimer: NodeJS.Timeout | undefined;
   private speechStartedAt = 0;
@@ -82,21 +88,21 @@ export class CallSession {
     this.playback = new Playback(deps.markEveryMs ?? 100);
     const machine = callMachine.provide({
       actions: {
-        requestGreeting: () => this.model.createResponse(greetingInstructions(info.merchant, info.direction)),
-        leaveVoicemail: () => this.model.createResponse(voicemailInstructions(info.merchant)),
+        requestGreeting: () => this.requestResponse(greetingInstructions(info.merchant, info.direction)),
+        leaveVoicemail: () => this.requestResponse(voicemailInstructions(info.merchant)),
         interrupt: (_, params) => this.interrupt(params.cancel),
         sendDtmf: (_, params) => {
           this.model.addText('user', dtmfNote(params.digits));
           this.transcript.note('caller', `[keypad: ${params.digits}]`);
-          if (params.respond) this.model.createResponse();
+          if (params.respond) this.requestResponse();
         },
         sendToolOutputs: (_, params) => {
           for (const o of params.outputs) this.model.sendFunctionOutput(o.callId, o.output);
-          this.model.createResponse();
+          this.requestResponse();
         },
         requestWrapUp: ({ context }) => {
           this.model.addText('system', context.endReason === 'server_shutdown' ? SHUTDOWN_NOTE : WRAP_UP_NOTE);
-          this.model.createResponse();
+          this.requestResponse();
         },
         playApology: () => this.playApology(),
         finish: ({ context }) => this.finish(context),
@@ -199,9 +205,19 @@ export class CallSession {
         return;
       case 'responseCreated':
         this.currentResponse = e.responseId;
+        this.responseOpen = true;
+        if (this.requested > 0) this.requested--;
+        if (this.cancelPending > 0) {
+          // The caller barged in before this requested response existed: it is already over.
+          this.cancelPending--;
+          this.markCancelled(e.responseId);
+          this.model.cancelResponse();
+          return;
+        }
         this.actor.send({ type: 'model.responseCreated', responseId: e.responseId });
         return;
       case 'responseDone': {
+        if (e.responseId === this.currentResponse) this.responseOpen = false;
         if (e.usage) {
           this.usage.inputTokens += e.usage.inputTokens ?? 0;
           this.usage.outputTokens += e.usage.outputTokens ?? 0;
@@ -266,15 +282,25 @@ export class CallSession {
     this.twilio.send(outbound.clear(this.info.streamSid));
     if (this.speechStartedAt) this.bargeInReactionMs.push(performance.now() - this.speechStartedAt);
     this.stats.bargeIns++;
-    if (cancel) this.model.cancelResponse();
-    if (this.currentResponse) {
-      this.cancelled.add(this.currentResponse);
-      if (this.cancelled.size > MAX_CANCELLED) this.cancelled.delete(this.cancelled.values().next().value ?? '');
+    if (cancel) {
+      this.model.cancelResponse();
+      if (!this.responseOpen && this.requested > 0) this.cancelPending = this.requested;
     }
+    if (this.currentResponse) this.markCancelled(this.currentResponse);
     for (const t of this.playback.interrupt(Date.now())) {
       this.model.truncate(t.itemId, t.audioEndMs);
       this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);
     }
+  }
+
+  private requestResponse(instructions?: string): void {
+    this.requested++;
+    this.model.createResponse(instructions);
+  }
+
+  private markCancelled(responseId: string): void {
+    this.cancelled.add(responseId);
+    if (this.cancelled.size > MAX_CANCELLED) this.cancelled.delete(this.cancelled.values().next().value ?? '');
   }
 
   private async runTool(call: FunctionCall): Promise<ToolOutput> {

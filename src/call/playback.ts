@@ -26,8 +26,8 @@ export class Playback {
   private endSeq = 0;
   private awaitingEnd: number | null = null;
   /** When the last valid echo arrived, and when the first audio of this generation was sent. */
-  private lastEchoAt = 0;
-  private firstSentAt = 0;
+  private lastEchoAt: number | null = null;
+  private firstSentAt: number | null = null;
   /** Total assistant audio sent to Twilio, all generations (for the call record). */
   totalSentMs = 0;
 
@@ -44,7 +44,7 @@ export class Playback {
       item = { itemId, responseId, sentMs: 0, playedMs: 0 };
       this.items.push(item);
     }
-    if (this.firstSentAt === 0) this.firstSentAt = now;
+    if (this.firstSentAt === null) this.firstSentAt = now;
     item.sentMs += ms;
     this.totalSentMs += ms;
     this.sinceMarkMs += ms;
@@ -114,8 +114,8 @@ export class Playback {
   }
 
   private heardMs(it: PlayedItem, now: number): number {
-    const since = this.lastEchoAt || this.firstSentAt;
-    if (since === 0) return it.playedMs;
+    const since = this.lastEchoAt ?? this.firstSentAt;
+    if (since === null) return it.playedMs;
     // Only the item that is playing now advances with the clock; its start is the last echo.
     const idx = this.items.indexOf(it);
     const prevDone = this.items.slice(0, idx).every((p) => p.playedMs >= p.sentMs);
@@ -126,7 +126,7 @@ export class Playback {
   private reset(): void {
     this.items = [];
     this.sinceMarkMs = 0;
-    this.firstSentAt = 0;
-    this.lastEchoAt = 0;
+    this.firstSentAt = null;
+    this.lastEchoAt = null;
   }
 }

@@ -1,0 +1,232 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestModel } from 'xstate/graph';
+import type { EventObject } from 'xstate';
+import { callMachine } from '../machines/call.machine.js';
+import { callModel, callModelEventCases, serializeModelState } from '../machines/call.model.js';
+import type { CallModelEvent, CallModelSnapshot } from '../machines/call.model.js';
+import { CallHarness, DELAYS, flattenValue, parseModelEvent } from './support/call-harness.js';
+import type { ActionCall } from './support/call-harness.js';
+import { ChartCoverage } from './support/chart-coverage.js';
+
+// Model-based tests: every shortest path of the abstract model (machines/call.model.ts) to every
+// (state, incoming transition) is replayed on the REAL call actor, and after each step the actor
+// must agree with the model on everything a caller or the socket code would notice.
+
+const coverage = new ChartCoverage(callMachine);
+
+const testModel = createTestModel(callModel, {
+  events: callModelEventCases,
+  serializeState: serializeModelState,
+  // xstate.* are internal (pitfall 2); a finished call takes no events; `init` only starts the call.
+  filterEvents: (snapshot, event) =>
+    !event.type.startsWith('xstate.') && snapshot.status === 'active' && (snapshot.value !== 'init' || event.type === 'call.start'),
+});
+const paths = testModel.getShortestPaths();
+
+/** Delays of the timers the chart must have armed (and no others) in a model state. */
+function expectedTimers(s: CallModelSnapshot): number[] {
+  if (s.matches('connecting')) return [DELAYS.connectTimeout];
+  if (s.matches({ session: 'bargeIn' })) return [DELAYS.bargeInSettle, DELAYS.maxCall];
+  if (s.matches('session')) return [DELAYS.maxCall];
+  if (s.matches('voicemail')) return [DELAYS.voicemailLimit];
+  if (s.matches('wrappingUp')) return [DELAYS.wrapUpLimit];
+  if (s.matches('apologizing')) return [DELAYS.apologyHangup];
+  return [];
+}
+
+/** Commands the chart must send to the sockets for this one step (event-driven, not entry ones). */
+function expectedStepCalls(prev: CallModelSnapshot, event: CallModelEvent, next: CallModelSnapshot, sut: CallHarness): ActionCall[] {
+  switch (event.type) {
+    case 'model.speechStarted': {
+      const greetingBargeIn = prev.matches({ session: 'greeting' }) && prev.context.greetingInterruptible;
+      if (greetingBargeIn || prev.matches({ session: 'speaking' })) return [{ type: 'interrupt', cancel: prev.context.responseActive }];
+      // Speech over a pre-tool sentence: stop playback, never cancel (the tools keep running).
+      if (prev.matches({ session: 'toolPending' })) return [{ type: 'interrupt', cancel: false }];
+      return [];
+    }
+    case 'twilio.dtmf':
+      return prev.matches('session') ? [{ type: 'sendDtmf', digits: '7#', respond: prev.matches({ session: 'listening' }) }] : [];
+    case 'tool.done':
+      if (!prev.matches({ session: 'toolPending' }) || !next.matches({ session: 'listening' })) return [];
+      return [
+        {
+          type: 'sendToolOutputs',
+          outputs: sut.lastFunctionCalls.map((c) => ({ callId: c.callId, ok: true, output: JSON.stringify({ result: `${c.name} ok` }) })),
+        },
+      ];
+    default:
+      return [];
+  }
+}
+
+const STEP_CALLS: ReadonlyArray<ActionCall['type']> = ['interrupt', 'sendDtmf', 'sendToolOutputs'];
+
+/** Replays one path; holds the SUT and what the model says happened so far. */
+class PathRun {
+  private harness: CallHarness | undefined;
+  private before: CallModelSnapshot | undefined;
+  private current: CallModelSnapshot | undefined;
+  /** Every state (and ancestor) the model went through, "session", "session.greeting", … */
+  private readonly visited = new Set<string>();
+
+  get sut(): CallHarness {
+    if (!this.harness) throw new Error('call not started');
+    return this.harness;
+  }
+
+  get hasSut(): boolean {
+    return this.harness !== undefined;
+  }
+
+  get prev(): CallModelSnapshot {
+    if (!this.before) throw new Error('no previous model state');
+    return this.before;
+  }
+
+  readonly exec = async (step: { event: EventObject; state: CallModelSnapshot }): Promise<void> => {
+    const event = parseModelEvent(step.event);
+    const next = step.state;
+    this.before = this.current;
+    this.current = next;
+    if (event.type === 'call.start') {
+      expect(this.harness, 'call.start happens once').toBeUndefined();
+      this.harness = new CallHarness({ machine: event.machine, interruptible: event.interruptible }, { inspect: coverage.inspect });
+      this.markVisited(next);
+      return this.check(next);
+    }
+    const sut = this.sut;
+    const mark = sut.calls.length;
+    await sut.apply(event);
+    this.markVisited(next);
+    this.check(next);
+    expect(sut.calls.slice(mark).filter((c) => STEP_CALLS.includes(c.type)), `commands for ${event.type}`).toEqual(
+      expectedStepCalls(this.prev, event, next, sut),
+    );
+  };
+
+  private markVisited(s: CallModelSnapshot): void {
+    const parts = flattenValue(s.value).split('.');
+    parts.forEach((_, i) => this.visited.add(parts.slice(0, i + 1).join('.')));
+  }
+
+  /** The generic oracle: the real actor agrees with the model after every step. */
+  private check(model: CallModelSnapshot): void {
+    const sut = this.sut;
+    const snap = sut.actor.getSnapshot();
+    expect(sut.value(), 'state value').toBe(flattenValue(model.value));
+    expect(snap.hasTag('audioOut'), 'audioOut tag (assistant audio may reach the caller)').toBe(model.hasTag('audioOut'));
+    expect(snap.hasTag('live'), 'live tag').toBe(model.hasTag('live'));
+    expect(sut.clock.pending(), 'armed timers').toEqual(expectedTimers(model));
+    expect(snap.status, 'actor status').toBe(model.status === 'done' ? 'done' : 'active');
+    expect(snap.context.endReason, 'endReason').toBe(model.context.endReason);
+    // Entry commands: exactly once, and only once their state was entered.
+    const once = (state: string) => (this.visited.has(state) ? 1 : 0);
+    expect(sut.callsOf('requestGreeting').length, 'requestGreeting calls').toBe(once('session'));
+    expect(sut.callsOf('leaveVoicemail').length, 'leaveVoicemail calls').toBe(once('voicemail'));
+    expect(sut.callsOf('playApology').length, 'playApology calls').toBe(once('apologizing'));
+    expect(sut.callsOf('requestWrapUp').length, 'requestWrapUp calls').toBe(once('wrappingUp.saying'));
+    expect(sut.callsOf('finish').length, 'finish calls').toBe(once('teardown'));
+  }
+
+  /** State checks: what a caller would notice in these states. */
+  readonly states = {
+    init: () => {
+      expect(this.hasSut).toBe(false);
+    },
+    connecting: () => {
+      expect(this.sut.actor.getSnapshot().hasTag('audioOut'), 'no assistant audio before the model is ready').toBe(false);
+    },
+    'session.greeting': () => {
+      expect(this.sut.callsOf('requestGreeting')).toHaveLength(1);
+      expect(this.sut.callsOf('leaveVoicemail')).toHaveLength(0);
+    },
+    'session.listening': () => {
+      expect(this.sut.actor.getSnapshot().hasTag('audioOut'), 'listening: assistant audio is dropped').toBe(false);
+    },
+    'session.bargeIn': () => {
+      expect(this.sut.actor.getSnapshot().hasTag('audioOut'), 'barge-in: assistant audio is dropped').toBe(false);
+      const prev = this.prev;
+      if (prev.matches({ session: 'bargeIn' })) return; // stayed (an event bargeIn ignores)
+      const last = this.sut.callsOf('interrupt').at(-1);
+      // Interrupting a response still being produced cancels it; a drained one only stops playback.
+      if (prev.matches({ session: { speaking: 'producing' } })) expect(last).toEqual({ type: 'interrupt', cancel: true });
+      else if (prev.matches({ session: { speaking: 'draining' } })) expect(last).toEqual({ type: 'interrupt', cancel: false });
+      else expect(last).toEqual({ type: 'interrupt', cancel: prev.context.responseActive });
+    },
+    voicemail: () => {
+      expect(this.sut.callsOf('leaveVoicemail')).toHaveLength(1);
+      expect(this.sut.callsOf('requestGreeting'), 'no greeting to an answering machine').toHaveLength(0);
+    },
+    apologizing: () => {
+      expect(this.sut.callsOf('playApology')).toHaveLength(1);
+      expect(this.sut.actor.getSnapshot().hasTag('audioOut'), 'model audio is off during the apology').toBe(false);
+    },
+    teardown: () => {
+      const snap = this.sut.actor.getSnapshot();
+      expect(this.sut.callsOf('finish')).toHaveLength(1);
+      expect(snap.status).toBe('done');
+      expect(snap.context.endReason).not.toBeNull();
+      expect(snap.context.endReason).toBe(this.current?.context.endReason);
+    },
+  };
+
+  readonly events: Record<CallModelEvent['type'], PathRun['exec']> = {
+    'call.start': this.exec,
+    'twilio.stop': this.exec,
+    'twilio.closed': this.exec,
+    'twilio.dtmf': this.exec,
+    'model.ready': this.exec,
+    'model.closed': this.exec,
+    'model.error': this.exec,
+    'model.responseCreated': this.exec,
+    'model.responseDone': this.exec,
+    'model.responseDoneWithTools': this.exec,
+    'model.speechStarted': this.exec,
+    'playback.drained': this.exec,
+    'server.shutdown': this.exec,
+    'tool.done': this.exec,
+    'timer.connectTimeout': this.exec,
+    'timer.maxCall': this.exec,
+    'timer.apologyHangup': this.exec,
+    'timer.bargeInSettle': this.exec,
+    'timer.wrapUpLimit': this.exec,
+    'timer.voicemailLimit': this.exec,
+  };
+
+  stop(): void {
+    this.harness?.stop();
+  }
+}
+
+describe('call chart: generated paths on the real actor', () => {
+  it('generates enough paths to mean something', () => {
+    // 263 with the current model; a broken model (no call.start, filtered events) gives ~0.
+    expect(paths.length).toBeGreaterThan(150);
+  });
+
+  for (const path of paths) {
+    it(path.description, async () => {
+      const run = new PathRun();
+      try {
+        await path.test({ events: run.events, states: run.states });
+      } finally {
+        run.stop();
+      }
+    });
+  }
+});
+
+// Transitions no path can take by construction. Keep empty unless a comment explains why.
+const UNREACHABLE: readonly string[] = [];
+
+describe('call chart coverage', () => {
+  afterAll(() => {
+    console.log(coverage.line('call chart'));
+  });
+
+  it('visits every state and takes every transition of the real chart', () => {
+    const r = coverage.report();
+    expect(r.states.uncovered).toEqual([]);
+    expect(r.transitions.uncovered).toEqual(UNREACHABLE);
+  });
+});

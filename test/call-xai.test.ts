@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHarness, until, type Harness } from './support/relay-harness.js';
+
+// The same call over xAI Grok Voice: its session shape, its handshake order, its keep-alives, and
+// its missing truncate support must not change what the caller experiences.
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('xAI Grok Voice', () => {
+  it('configures the session the xAI way and holds caller audio until session.updated', async () => {
+    h = await startHarness({ dialect: 'xai', model: { pingIntervalMs: 50 } });
+    const { caller, model } = await h.call();
+    const update = await model.waitFor('session.update', undefined, 3000);
+    expect(update.session).toMatchObject({ voice: 'ara', turn_detection: { type: 'server_vad' }, audio: { input: { format: { type: 'audio/pcmu' } }, output: { format: { type: 'audio/pcmu' } } } });
+    expect(update.session).not.toHaveProperty('type');
+    expect(model.requestHeaders.authorization).toBe('Bearer xai-test');
+    expect(model.requestHeaders.authorization).not.toContain('sk-test');
+    await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.listening', 8000, 'listening');
+    expect(model.appendsBeforeSessionUpdated).toBe(0);
+    expect(model.appendedBytes).toBeGreaterThan(0);
+    await caller.hangUp();
+    const rec = await h.recorder.waitFor(caller.callSid);
+    expect(rec.provider).toBe('xai');
+    expect(rec.model).toBe('grok-voice-latest');
+  });
+
+  it('survives an unsupported truncate during barge-in and keeps the call going', async () => {
+    h = await startHarness({ dialect: 'xai' });
+    const { caller, model } = await h.call();
+    model.onResponseCreate(() => ({ text: 'Hi.', audioMs: 200 }));
+    await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.listening', 8000, 'listening');
+    const heardBefore = caller.heardBytes;
+    const answering = model.respond({ text: 'A long answer about opening hours.', audioMs: 3000, realtimeFactor: 1.5 });
+    await until(() => caller.heardBytes - heardBefore > 8 * 600, 5000, 'playing');
+    model.speechStarted();
+    await until(() => caller.clearsAt.length === 1, 1000, 'clear');
+    await model.waitFor('conversation.item.truncate', undefined, 1000);
+    await answering;
+    await until(() => model.errors.some((e) => /truncat/i.test(e.message)), 1000, 'xAI refusing truncate');
+    // Still a working call afterwards.
+    const heard = caller.heardBytes;
+    model.onResponseCreate(() => ({ text: 'Yes?', audioMs: 300 }));
+    model.speechStopped();
+    await until(() => caller.heardBytes >= heard + 8 * 300, 3000, 'the next answer');
+    expect(caller.state).toBe('open');
+  });
+});

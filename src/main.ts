@@ -15,6 +15,7 @@ try {
   throw err;
 }
 
+log.level = config.logLevel;
 const relay = await startRelay(config);
 log.info(
   { port: relay.port, publicHost: config.publicHost, provider: config.provider, simulated: config.simulated },

@@ -39,10 +39,10 @@ function transcriptOf(done: unknown): string {
 }
 
 describe('FakeModelServer agent mode (demo agent / load model)', () => {
-  it('greets with the response.create instructions, in speech-like pcmu of plausible length', async () => {
+  it('greets with the line quoted in the response.create instructions, labelled simulated, in speech-like pcmu of plausible length', async () => {
     const { client } = await setup();
-    const greeting = 'Thanks for calling Acme Dental, how can I help?';
-    client.send({ type: 'response.create', response: { instructions: greeting } });
+    const greeting = 'Thanks for calling Acme Dental, how can I help? (simulated voice)';
+    client.send({ type: 'response.create', response: { instructions: 'You are a receptionist.\n\nOpen the call by saying: "Thanks for calling Acme Dental, how can I help?"' } });
     const done = await client.next('response.done');
     expect(transcriptOf(done)).toBe(greeting);
     const audio = Buffer.concat(client.events.filter((e) => e.type === 'response.output_audio.delta').map((e) => Buffer.from(str(e, 'delta'), 'base64')));

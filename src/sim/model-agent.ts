@@ -102,7 +102,7 @@ export class AgentBrain {
     }
     if (first && req.trigger === 'client') {
       const instructions = req.event?.response?.instructions?.trim();
-      return { text: instructions ? instructions : (this.opts.greeting ?? DEFAULT_GREETING) };
+      return { text: instructions ? lineToSay(instructions) : (this.opts.greeting ?? DEFAULT_GREETING) };
     }
     if (this.toolResultPending) {
       this.toolResultPending = false;
@@ -126,4 +126,13 @@ export class AgentBrain {
     this.nextLine++;
     return lines[Math.max(0, i)] ?? DEFAULT_GREETING;
   }
+}
+
+/**
+ * What a real model would say for response-level instructions: the quoted line if there is one
+ * ('… Open the call by saying: "Thanks for calling …"'), else the instructions themselves.
+ */
+export function lineToSay(instructions: string): string {
+  const quoted = instructions.match(/"([^"]{3,})"\s*\.?\s*$/);
+  return `${quoted?.[1] ?? instructions} (simulated voice)`;
 }

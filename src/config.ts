@@ -25,6 +25,11 @@ export interface Config {
   maxCallSeconds: number;
   connectTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Graceful drain window on SIGTERM before remaining calls are asked to wrap up. */
+  drainSeconds: number;
+  /** Bearer token for /metrics on the main port; unset = metrics only on metricsPort, loopback. */
+  metricsToken?: string;
+  metricsPort: number;
   /** True when no API key was configured and the local simulated agent answers calls. */
   simulated: boolean;
 }
@@ -101,6 +106,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxCallSeconds: parseWith(env, 'MAX_CALL_SECONDS', intIn(1, 4 * 3600), 600),
     connectTimeoutMs: parseWith(env, 'MODEL_CONNECT_TIMEOUT_MS', intIn(100, 60_000), 8000),
     logLevel,
+    drainSeconds: parseWith(env, 'DRAIN_SECONDS', intIn(0, 3600), 300),
+    metricsToken: read(env, 'METRICS_TOKEN'),
+    metricsPort: parseWith(env, 'METRICS_PORT', intIn(0, 65535), 9464),
     simulated: provider === 'sim',
   };
 }

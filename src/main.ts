@@ -1,12 +1,15 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadEdgeConfig, type EdgeConfig } from './http/edge-config.js';
 import { startRelay } from './app.js';
 import { log } from './log.js';
 
 // Entry point: `npm start`. Configuration errors stop the process with one line naming the variable.
 
 let config: Config;
+let edge: EdgeConfig;
 try {
   config = loadConfig();
+  edge = loadEdgeConfig(process.env, config);
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`callrelay: configuration error: ${err.message}\n`);
@@ -16,7 +19,7 @@ try {
 }
 
 log.level = config.logLevel;
-const relay = await startRelay(config);
+const relay = await startRelay(config, { edge });
 log.info(
   { port: relay.port, publicHost: config.publicHost, provider: config.provider, simulated: config.simulated },
   `callrelay listening on :${relay.port} (Twilio stream: wss://${config.publicHost}/media-stream)`,
@@ -33,7 +36,16 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    relay.close().then(() => process.exit(0), () => process.exit(1));
+    log.info({ signal, drainSeconds: config.drainSeconds }, 'shutting down: draining live calls');
+    relay.shutdown(config.drainSeconds).then(
+      () => {
+        log.info('drained; exiting');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   });
 }

@@ -10,6 +10,7 @@ import { log, maskPhone, type Logger } from '../log.js';
 import { Playback } from './playback.js';
 import { Transcript } from './transcript.js';
 import type { CallRecorder, CallStats, CallSummary } from './recorder.js';
+import type { HotCounters, RelayMetrics } from '../obs/metrics.js';
 import { greetingInstructions, voicemailInstructions, WRAP_UP_NOTE, SHUTDOWN_NOTE, dtmfNote } from './prompts.js';
 
 // The data plane of one call. Audio frames go straight through here (caller → model, model →
@@ -46,6 +47,7 @@ export interface CallSessionDeps {
   inspect?: Observer<InspectionEvent>;
   markEveryMs?: number;
   dtmfGapMs?: number;
+  metrics?: RelayMetrics;
 }
 
 const MAX_CANCELLED = 16;
@@ -80,9 +82,13 @@ export class CallSession {
   /** Milliseconds from each speech_started to the Twilio `clear` leaving the relay. */
   readonly bargeInReactionMs: number[] = [];
   private readonly model: ModelConnection;
+  private readonly hot: HotCounters;
+  /** When the caller last stopped talking; cleared by the first assistant audio after it. */
+  private speechStoppedAt = 0;
 
   constructor(readonly info: CallInfo, private readonly twilio: TwilioPort, private readonly deps: CallSessionDeps) {
     this.model = deps.model.connection;
+    this.hot = deps.metrics?.hot ?? { framesIn: 0, framesOut: 0 };
     this.log = log.child({ callSid: info.callSid, streamSid: info.streamSid });
     this.transcript = new Transcript(this.startedAt);
     this.playback = new Playback(deps.markEveryMs ?? 100);
@@ -150,6 +156,7 @@ export class CallSession {
   /** Hot path: one 20 ms caller frame, base64 mu-law, forwarded untouched. */
   onCallerAudio(payload: string): void {
     this.stats.framesIn++;
+    this.hot.framesIn++;
     if (!ModelConnection.isBase64(payload)) return this.warnOnce('bad-payload', 'media payload is not base64; frame dropped');
     this.model.appendAudio(payload);
   }
@@ -200,6 +207,7 @@ export class CallSession {
       case 'sessionUpdated':
         if (this.stats.modelConnectMs === null) {
           this.stats.modelConnectMs = (this.model.readyAt ?? Date.now()) - this.model.openedAt;
+          this.deps.metrics?.modelConnect.observe({ provider: this.deps.model.endpoint.provider }, this.stats.modelConnectMs / 1000);
           this.actor.send({ type: 'model.ready' });
         }
         return;
@@ -234,6 +242,7 @@ export class CallSession {
         this.actor.send({ type: 'model.speechStarted' });
         return;
       case 'speechStopped':
+        this.speechStoppedAt = performance.now();
         this.actor.send({ type: 'model.speechStopped' });
         return;
       case 'userItem':
@@ -266,6 +275,11 @@ export class CallSession {
     }
     this.twilio.send(outbound.media(this.info.streamSid, delta));
     this.stats.framesOut++;
+    this.hot.framesOut++;
+    if (this.speechStoppedAt !== 0) {
+      this.deps.metrics?.firstAudio.observe((performance.now() - this.speechStoppedAt) / 1000);
+      this.speechStoppedAt = 0;
+    }
     const mark = this.playback.sent(responseId, itemId, base64ByteLength(delta), Date.now());
     if (mark) this.twilio.send(outbound.mark(this.info.streamSid, mark));
   }
@@ -280,7 +294,12 @@ export class CallSession {
 
   private interrupt(cancel: boolean): void {
     this.twilio.send(outbound.clear(this.info.streamSid));
-    if (this.speechStartedAt) this.bargeInReactionMs.push(performance.now() - this.speechStartedAt);
+    if (this.speechStartedAt) {
+      const ms = performance.now() - this.speechStartedAt;
+      this.bargeInReactionMs.push(ms);
+      this.deps.metrics?.bargeInReaction.observe(ms / 1000);
+    }
+    this.deps.metrics?.bargeIns.inc();
     this.stats.bargeIns++;
     if (cancel) {
       this.model.cancelResponse();
@@ -317,7 +336,9 @@ export class CallSession {
         out = { callId: call.callId, ok: false, output: JSON.stringify({ error: 'tool_failed', message: `I wasn't able to complete ${call.name}.` }) };
       }
     }
-    this.log.info({ tool: call.name, ok: out.ok, ms: Math.round(performance.now() - started) }, 'tool call');
+    const ms = performance.now() - started;
+    this.log.info({ tool: call.name, ok: out.ok, ms: Math.round(ms) }, 'tool call');
+    this.deps.metrics?.toolLatency.observe({ tool: call.name, outcome: out.ok ? 'ok' : 'error' }, ms / 1000);
     this.transcript.note('tool', `${call.name} → ${out.ok ? 'ok' : 'error'}`);
     return out;
   }
@@ -359,6 +380,7 @@ export class CallSession {
       stats: { ...this.stats, assistantAudioMs: Math.round(this.playback.totalSentMs), droppedCallerAudioMs: Math.round(this.model.droppedAudioBytes / 8) },
     };
     this.log.info({ endReason: summary.endReason, durationMs: summary.durationMs, bargeIns: this.stats.bargeIns }, 'call ended');
+    this.deps.metrics?.callsEnded.inc({ reason: summary.endReason });
     this.deps.recorder.record(summary).catch((err: unknown) => this.log.error({ err }, 'call record could not be saved'));
     this.deps.onEnded?.(this);
   }

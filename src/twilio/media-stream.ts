@@ -26,7 +26,12 @@ export class MediaStreamConnection {
   private log: Logger;
   badMessages = 0;
 
-  constructor(private readonly socket: StreamSocket, private readonly createSession: SessionFactory, remote: string) {
+  constructor(
+    private readonly socket: StreamSocket,
+    private readonly createSession: SessionFactory,
+    remote: string,
+    private readonly onBad: () => void = () => {},
+  ) {
     this.log = log.child({ remote });
   }
 
@@ -113,6 +118,7 @@ export class MediaStreamConnection {
 
   private bad(key: string, msg: string, extra?: Record<string, unknown>): void {
     this.badMessages++;
+    this.onBad();
     if (this.session) return this.session.warnOnce(`twilio:${key}`, msg, extra);
     if (this.warned.has(key)) return;
     this.warned.add(key);

@@ -40,6 +40,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     PORT: '0',
     HOST: '127.0.0.1',
     PUBLIC_HOST: 'relay.test',
+    METRICS_PORT: '0',
     PROVIDER: dialect,
     OPENAI_API_KEY: 'sk-test',
     XAI_API_KEY: 'xai-test',

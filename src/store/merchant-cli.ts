@@ -1,0 +1,143 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { log } from '../log.js';
+import { parseMerchantFile } from './merchant-schema.js';
+import { openStore, storeConfigFromEnv, type StoreConfig } from './open-store.js';
+import { seedDemoMerchant, seedMerchant } from './seed.js';
+import type { MerchantRecord, Store } from './store.js';
+
+// npm run merchant -- path/to/merchant.yaml   add or update the merchant the file describes
+// npm run merchant -- --list                  list stored merchants
+// The store is the one the relay would use (DATABASE_URL > SUPABASE_URL > DATA_DIR's PGlite).
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out(line: string): void;
+  err(line: string): void;
+  openStore?: (config: StoreConfig) => Promise<Store>;
+}
+
+const USAGE = `Usage:
+  npm run merchant -- <merchant.yaml|merchant.json>   add or update that merchant
+  npm run merchant -- --check <file>                  validate the file only
+  npm run merchant -- --list                          list merchants
+  npm run merchant -- --seed                          add or reset the Sunny Side Dental demo merchant
+  npm run merchant -- --example                       print an example merchant file (YAML)
+Store: DATABASE_URL, else SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY, else PGlite in DATA_DIR (default ./data).`;
+
+async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typeof parseMerchantFile> | null> {
+  let raw: string;
+  try {
+    raw = await readFile(path, 'utf8');
+  } catch (err) {
+    io.err(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+  let data: unknown;
+  try {
+    data = extname(path).toLowerCase() === '.json' ? JSON.parse(raw) : parseYaml(raw);
+  } catch (err) {
+    io.err(`${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+  const result = parseMerchantFile(data);
+  if (!result.ok) {
+    io.err(`${path}: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}:`);
+    for (const p of result.problems) io.err(`  - ${p}`);
+  }
+  return result;
+}
+
+function describe(m: MerchantRecord): string {
+  const calendar = m.googleCalendarId ? `calendar ${m.googleCalendarId}${m.googleTokens.refreshToken ? ' (connected)' : ' (not connected)'}` : 'no calendar';
+  return [
+    `${m.id}: ${m.name}`,
+    `  numbers:  ${m.phoneNumbers.join(', ') || '(none)'}`,
+    `  zone:     ${m.timeZone}, ${m.slotMinutes}-minute slots`,
+    `  provider: ${m.provider ?? '(default)'}${m.voice ? `, voice ${m.voice}` : ''}`,
+    `  tools:    ${m.tools.join(', ') || '(none)'}`,
+    `  ${calendar}`,
+  ].join('\n');
+}
+
+async function withStore(io: CliIo, fn: (store: Store) => Promise<number>): Promise<number> {
+  let store: Store;
+  try {
+    store = await (io.openStore ?? openStore)(storeConfigFromEnv(io.env));
+  } catch (err) {
+    io.err(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  try {
+    return await fn(store);
+  } catch (err) {
+    io.err(`store error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+export async function runMerchantCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === '--help' || first === '-h') {
+    io.out(USAGE);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--example') {
+    const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+    const businessHours = Object.fromEntries(Object.entries(seedMerchant.businessHours).map(([d, r]) => [days[Number(d) - 1] ?? d, r]));
+    io.out(toYaml({ ...seedMerchant, id: 'sunny-side-dental', businessHours, googleCalendarId: undefined }).trimEnd());
+    return 0;
+  }
+  if (first === '--list') {
+    return withStore(io, async (store) => {
+      const all = await store.listMerchants();
+      if (all.length === 0) io.out('no merchants yet (add one with: npm run merchant -- merchant.yaml)');
+      for (const m of all) io.out(describe(m));
+      return 0;
+    });
+  }
+  if (first === '--seed') {
+    return withStore(io, async (store) => {
+      io.out(`saved\n${describe(await seedDemoMerchant(store))}`);
+      return 0;
+    });
+  }
+  if (first === '--check') {
+    if (second === undefined) {
+      io.err('--check needs a file');
+      return 2;
+    }
+    const r = await readMerchantFile(second, io);
+    if (!r?.ok) return 1;
+    io.out(`${second} is valid: merchant ${r.merchant.id} (${r.merchant.name})`);
+    return 0;
+  }
+  if (first.startsWith('-')) {
+    io.err(`unknown option ${first}\n${USAGE}`);
+    return 2;
+  }
+  const r = await readMerchantFile(first, io);
+  if (!r?.ok) return 1;
+  const merchant = r.merchant;
+  return withStore(io, async (store) => {
+    const existed = (await store.getMerchant(merchant.id)) !== null;
+    const saved = await store.upsertMerchant(merchant);
+    io.out(`${existed ? 'updated' : 'added'}\n${describe(saved)}`);
+    return 0;
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // The operator reads this command's own output; store start-up chatter is for the relay's log.
+  if (!process.env.LOG_LEVEL) log.level = 'warn';
+  const code = await runMerchantCli(process.argv.slice(2), {
+    env: process.env,
+    out: (l) => process.stdout.write(l + '\n'),
+    err: (l) => process.stderr.write(l + '\n'),
+  });
+  process.exitCode = code;
+}

@@ -1,0 +1,269 @@
+import { createClient, type SupabaseClient, type WebSocketLikeConstructor } from '@supabase/supabase-js';
+import WebSocket from 'ws';
+import type { CallRecord } from './call-record.js';
+import { StoreError } from './errors.js';
+import { callRecordToRow, merchantToJson, toAppointment, toCallRecord, toCustomer, toMerchant, toMessage, tokenColumns } from './rows.js';
+import {
+  isE164,
+  isUuid,
+  type Appointment,
+  type BookingRequest,
+  type BookingResult,
+  type Customer,
+  type CustomerPatch,
+  type GoogleTokenSet,
+  type MerchantInput,
+  type MerchantRecord,
+  type Message,
+  type NewMessage,
+  type Store,
+} from './store.js';
+
+// The Store over Supabase's REST API (PostgREST) with the service-role key. PostgREST cannot run
+// DDL, so the schema comes from supabase/migrations/ (`supabase db push`); migrate() only checks it
+// is there. Multi-statement operations go through the SQL functions of the same migrations (RPC),
+// which is where the database arbitrates concurrent bookings.
+
+export interface SupabaseStoreOptions {
+  url: string;
+  /** Service-role key (bypasses row-level security). Secret: never log it. */
+  serviceRoleKey: string;
+  /** Per-request deadline. Default 10000. */
+  timeoutMs?: number;
+}
+
+/** What a supabase-js query resolves to, as far as this adapter reads it. */
+interface RestResult {
+  data: unknown;
+  error: { message: string; code?: string } | null;
+  status: number;
+}
+
+const TABLES = ['merchants', 'merchant_numbers', 'merchant_profiles', 'customers', 'appointments', 'messages', 'calls'] as const;
+
+/**
+ * Never connected (the store does not subscribe), but supabase-js builds its realtime client eagerly
+ * and Node 20 has no global WebSocket. ws is runtime-compatible; only its event typings differ from
+ * the DOM ones supabase-js declares, hence the cast.
+ */
+const realtimeTransport = WebSocket as unknown as WebSocketLikeConstructor;
+
+function unwrap(res: RestResult, what: string): unknown {
+  if (res.error) throw new StoreError(`supabase ${what}: ${res.error.message}`, res.error.code ?? '', res.status);
+  return res.data;
+}
+
+function rowsOf(res: RestResult, what: string): unknown[] {
+  const data = unwrap(res, what);
+  if (data === null) return [];
+  if (!Array.isArray(data)) throw new StoreError(`supabase ${what}: expected an array`, '', res.status);
+  return data;
+}
+
+function oneOf<T>(res: RestResult, what: string, map: (row: unknown) => T): T | null {
+  const data = unwrap(res, what);
+  return data === null || data === undefined ? null : map(data);
+}
+
+export class SupabaseStore implements Store {
+  readonly kind = 'supabase' as const;
+  private readonly db: SupabaseClient;
+
+  constructor(opts: SupabaseStoreOptions) {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    // supabase-js sets no deadline of its own; a hung request would hold the caller's tool call.
+    const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
+    this.db = createClient(opts.url, opts.serviceRoleKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      global: { fetch: timedFetch },
+      realtime: { transport: realtimeTransport },
+    });
+  }
+
+  /** Checks every table and view of the schema answers; the migrations themselves run through the Supabase CLI. */
+  async migrate(): Promise<void> {
+    const results = await Promise.all(TABLES.map(async (t) => ({ t, res: await this.db.from(t).select('*').limit(0).retry(false) })));
+    const missing = results.filter((r) => r.res.error !== null);
+    if (missing.length === 0) return;
+    const first = missing[0];
+    const detail = first?.res.error ? `${first.res.error.code ?? ''} ${first.res.error.message}`.trim() : '';
+    throw new StoreError(
+      `Supabase schema is not ready (${missing.map((m) => m.t).join(', ')}: ${detail}). Apply supabase/migrations with \`supabase db push\`.`,
+      first?.res.error?.code ?? '',
+      first?.res.status ?? 0,
+    );
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open: PostgREST calls are plain HTTP requests and realtime is never subscribed.
+  }
+
+  // ---- merchants
+
+  async upsertMerchant(m: MerchantInput): Promise<MerchantRecord> {
+    const res = await this.db.rpc('upsert_merchant', { m: merchantToJson(m) });
+    const row = rowsOf(res, 'upsert_merchant')[0];
+    if (row === undefined) throw new StoreError(`supabase upsert_merchant returned no row for ${m.id}`, '', res.status);
+    return toMerchant(row);
+  }
+
+  async getMerchant(id: string): Promise<MerchantRecord | null> {
+    const res = await this.db.from('merchant_profiles').select('*').eq('id', id).retry(false).maybeSingle();
+    return oneOf(res, 'getMerchant', toMerchant);
+  }
+
+  async findMerchantByNumber(e164: string): Promise<MerchantRecord | null> {
+    // Validated first: the number is spliced into an array literal in the query string.
+    if (!isE164(e164)) return null;
+    const res = await this.db.from('merchant_profiles').select('*').contains('phone_numbers', [e164]).retry(false).maybeSingle();
+    return oneOf(res, 'findMerchantByNumber', toMerchant);
+  }
+
+  async listMerchants(): Promise<MerchantRecord[]> {
+    const res = await this.db.from('merchant_profiles').select('*').order('id').retry(false);
+    return rowsOf(res, 'listMerchants').map(toMerchant);
+  }
+
+  async updateGoogleTokens(merchantId: string, tokens: Partial<GoogleTokenSet>): Promise<boolean> {
+    const cols = tokenColumns(tokens);
+    if (Object.keys(cols).length === 0) return (await this.getMerchant(merchantId)) !== null;
+    const res = await this.db.from('merchants').update({ ...cols, updated_at: new Date().toISOString() }).eq('id', merchantId).select('id');
+    return rowsOf(res, 'updateGoogleTokens').length > 0;
+  }
+
+  // ---- customers
+
+  async findOrCreateCustomer(merchantId: string, phone: string, name?: string | null): Promise<Customer> {
+    const res = await this.db.rpc('find_or_create_customer', { p_merchant_id: merchantId, p_phone: phone, p_name: name ?? null });
+    const row = rowsOf(res, 'find_or_create_customer')[0];
+    if (row === undefined) throw new StoreError('supabase find_or_create_customer returned no row', '', res.status);
+    return toCustomer(row);
+  }
+
+  async findCustomerByPhone(merchantId: string, phone: string): Promise<Customer | null> {
+    const res = await this.db.from('customers').select('*').eq('merchant_id', merchantId).eq('phone', phone).retry(false).maybeSingle();
+    return oneOf(res, 'findCustomerByPhone', toCustomer);
+  }
+
+  async updateCustomer(merchantId: string, customerId: string, patch: CustomerPatch): Promise<Customer | null> {
+    if (!isUuid(customerId)) return null;
+    const cols: Record<string, string | null> = {};
+    for (const k of ['name', 'email', 'notes'] as const) {
+      const v = patch[k];
+      if (v !== undefined) cols[k] = v;
+    }
+    if (Object.keys(cols).length === 0) {
+      const res = await this.db.from('customers').select('*').eq('merchant_id', merchantId).eq('id', customerId).retry(false).maybeSingle();
+      return oneOf(res, 'updateCustomer', toCustomer);
+    }
+    const res = await this.db
+      .from('customers')
+      .update({ ...cols, updated_at: new Date().toISOString() })
+      .eq('merchant_id', merchantId)
+      .eq('id', customerId)
+      .select('*')
+      .maybeSingle();
+    return oneOf(res, 'updateCustomer', toCustomer);
+  }
+
+  // ---- appointments
+
+  async bookAppointment(req: BookingRequest): Promise<BookingResult> {
+    const res = await this.db.rpc('book_appointment', {
+      p_merchant_id: req.merchantId,
+      p_customer_id: req.customerId,
+      p_starts_at: req.startsAt.toISOString(),
+      p_ends_at: req.endsAt.toISOString(),
+      p_notes: req.notes ?? null,
+      p_call_sid: req.callSid ?? null,
+    });
+    const row = rowsOf(res, 'book_appointment')[0];
+    return row === undefined ? { ok: false, reason: 'slot_taken' } : { ok: true, appointment: toAppointment(row) };
+  }
+
+  async getAppointment(merchantId: string, appointmentId: string): Promise<Appointment | null> {
+    if (!isUuid(appointmentId)) return null;
+    const res = await this.db.from('appointments').select('*').eq('merchant_id', merchantId).eq('id', appointmentId).retry(false).maybeSingle();
+    return oneOf(res, 'getAppointment', toAppointment);
+  }
+
+  async setAppointmentCalendarEvent(appointmentId: string, eventId: string | null): Promise<void> {
+    if (!isUuid(appointmentId)) return;
+    const res = await this.db.from('appointments').update({ calendar_event_id: eventId }).eq('id', appointmentId);
+    unwrap(res, 'setAppointmentCalendarEvent');
+  }
+
+  async listAppointments(merchantId: string, from: Date, to: Date): Promise<Appointment[]> {
+    const res = await this.db
+      .from('appointments')
+      .select('*')
+      .eq('merchant_id', merchantId)
+      .eq('status', 'booked')
+      .lt('starts_at', to.toISOString())
+      .gt('ends_at', from.toISOString())
+      .order('starts_at')
+      .retry(false);
+    return rowsOf(res, 'listAppointments').map(toAppointment);
+  }
+
+  async findAppointmentsForCustomerOn(merchantId: string, customerId: string, dayStart: Date, dayEnd: Date): Promise<Appointment[]> {
+    if (!isUuid(customerId)) return [];
+    const res = await this.db
+      .from('appointments')
+      .select('*')
+      .eq('merchant_id', merchantId)
+      .eq('customer_id', customerId)
+      .eq('status', 'booked')
+      .gte('starts_at', dayStart.toISOString())
+      .lt('starts_at', dayEnd.toISOString())
+      .order('starts_at')
+      .retry(false);
+    return rowsOf(res, 'findAppointmentsForCustomerOn').map(toAppointment);
+  }
+
+  async cancelAppointment(merchantId: string, appointmentId: string): Promise<Appointment | null> {
+    if (!isUuid(appointmentId)) return null;
+    const res = await this.db
+      .from('appointments')
+      .update({ status: 'cancelled', cancelled_at: new Date().toISOString() })
+      .eq('merchant_id', merchantId)
+      .eq('id', appointmentId)
+      .eq('status', 'booked')
+      .select('*')
+      .maybeSingle();
+    return oneOf(res, 'cancelAppointment', toAppointment);
+  }
+
+  // ---- messages
+
+  async saveMessage(m: NewMessage): Promise<Message> {
+    const res = await this.db
+      .from('messages')
+      .insert({
+        merchant_id: m.merchantId,
+        caller_name: m.callerName ?? null,
+        caller_phone: m.callerPhone ?? null,
+        body: m.body,
+        urgency: m.urgency ?? 'normal',
+        call_sid: m.callSid ?? null,
+      })
+      .select('*')
+      .single();
+    const msg = oneOf(res, 'saveMessage', toMessage);
+    if (!msg) throw new StoreError('supabase saveMessage returned no row', '', res.status);
+    return msg;
+  }
+
+  // ---- calls
+
+  async saveCallRecord(record: CallRecord): Promise<void> {
+    // on_conflict + merge-duplicates is PostgREST's INSERT … ON CONFLICT (call_sid) DO UPDATE.
+    const res = await this.db.from('calls').upsert(callRecordToRow(record), { onConflict: 'call_sid' });
+    unwrap(res, 'saveCallRecord');
+  }
+
+  async getCallRecord(callSid: string): Promise<CallRecord | null> {
+    const res = await this.db.from('calls').select('*').eq('call_sid', callSid).retry(false).maybeSingle();
+    return oneOf(res, 'getCallRecord', toCallRecord);
+  }
+}

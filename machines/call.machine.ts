@@ -1,4 +1,4 @@
-import { assign, assertEvent, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
+import { and, assign, assertEvent, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
 import type { DoneActorEvent } from 'xstate';
 import { MACHINE_ANSWERS, type CallContext, type CallEvent, type CallInput, type EndReason, type FunctionCall, type ToolOutput } from './call.types.js';
 
@@ -42,6 +42,8 @@ export const callMachine = setup({
     sendDtmf: (_: unknown, _params: { digits: string; respond: boolean }) => {},
     /** function_call_output items, then one response.create. */
     sendToolOutputs: (_: unknown, _params: { outputs: ToolOutput[] }) => {},
+    /** A tool is slow: a short spoken filler so the caller never sits in silence. */
+    sayFiller: noop,
     /** Ask the model to close the call politely (max length, shutdown). */
     requestWrapUp: noop,
     /** Spoken apology clip from the relay itself (the model is gone), Twilio closes ~3 s later. */
@@ -70,6 +72,7 @@ export const callMachine = setup({
     connectTimeout: ({ context }) => context.connectTimeoutMs,
     maxCall: ({ context }) => context.maxCallMs,
     apologyHangup: 3000,
+    toolFiller: 1500,
     bargeInSettle: 2000,
     wrapUpLimit: 20_000,
     voicemailLimit: 60_000,
@@ -194,8 +197,10 @@ export const callMachine = setup({
               enqueue.spawnChild('runTool', { id: `tool-${call.callId}`, input: { call } });
             }
           }),
+          // Outputs go back once every tool is done and no filler is being spoken (a response.create
+          // while a response is active would be rejected).
           always: {
-            guard: 'allToolsDone',
+            guard: and(['allToolsDone', 'noActiveResponse']),
             target: 'listening',
             actions: [
               { type: 'sendToolOutputs', params: ({ context }) => ({ outputs: context.toolOutputs }) },
@@ -210,8 +215,17 @@ export const callMachine = setup({
                 enqueue(stopChild(event.actorId));
               }),
             },
-            // Speech over a pre-tool sentence stops what is playing; the tools keep running.
-            'model.speechStarted': { actions: { type: 'interrupt', params: { cancel: false } } },
+            // Speech over a filler or a pre-tool sentence stops what is playing; the tools keep running.
+            'model.speechStarted': { actions: { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) } },
+          },
+          initial: 'working',
+          states: {
+            working: { after: { toolFiller: 'filler' } },
+            filler: {
+              entry: ['sayFiller', 'markRequested'],
+              on: { 'model.responseDone': { target: 'waiting', actions: assign({ responseActive: false }) } },
+            },
+            waiting: {},
           },
         },
       },

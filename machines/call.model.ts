@@ -42,7 +42,8 @@ export type CallModelEvent =
   | { type: 'timer.apologyHangup' }
   | { type: 'timer.bargeInSettle' }
   | { type: 'timer.wrapUpLimit' }
-  | { type: 'timer.voicemailLimit' };
+  | { type: 'timer.voicemailLimit' }
+  | { type: 'timer.toolFiller' };
 
 /** Payload variants the traversal tries (event types without payload are discovered by itself). */
 export const callModelEventCases: CallModelEvent[] = [
@@ -79,7 +80,8 @@ export const callModel = setup({
     machineAnswered: ({ context }) => context.machine,
     greetingInterruptible: ({ context }) => context.greetingInterruptible,
     noActiveResponse: ({ context }) => !context.responseActive,
-    lastTool: ({ context }) => context.toolsLeft <= 1,
+    lastToolAndQuiet: ({ context }) => context.toolsLeft <= 1 && !context.responseActive,
+    allToolsDone: ({ context }) => context.toolsLeft === 0,
     fatal: ({ event }) => event.type === 'model.error' && event.fatal,
   },
 }).createMachine({
@@ -191,14 +193,43 @@ export const callModel = setup({
 
         toolPending: {
           tags: ['audioOut'],
+          initial: 'working',
           on: {
             'tool.done': [
-              // Outputs go back with one response.create: a response is requested again.
-              { guard: 'lastTool', target: 'listening', actions: assign({ toolsLeft: 0, responseActive: true }) },
-              { actions: assign({ toolsLeft: ({ context }) => context.toolsLeft - 1 }) },
+              // Outputs go back with one response.create (a response is requested again), but not
+              // while the filler is still being spoken.
+              { guard: 'lastToolAndQuiet', target: 'listening', actions: assign({ toolsLeft: 0, responseActive: true }) },
+              { actions: assign({ toolsLeft: ({ context }) => Math.max(0, context.toolsLeft - 1) }) },
             ],
-            // Speech over a pre-tool sentence stops playback (no cancel); the tools keep running.
+            // Speech over a filler or a pre-tool sentence stops playback; the tools keep running.
             'model.speechStarted': { actions: 'stopPlayback' },
+            // A response the model started by itself (the caller spoke) ended after the last tool.
+            'model.responseDone': [
+              { guard: 'allToolsDone', target: '#call.session.listening', actions: assign({ responseActive: true }) },
+              { actions: 'responseEnded' },
+            ],
+            'model.responseDoneWithTools': [
+              { guard: 'allToolsDone', target: '#call.session.listening', actions: assign({ responseActive: true }) },
+              { actions: 'responseEnded' },
+            ],
+          },
+          states: {
+            working: { on: { 'timer.toolFiller': 'filler' } },
+            filler: {
+              entry: 'responseStarted',
+              on: {
+                'model.responseDone': [
+                  { guard: 'allToolsDone', target: '#call.session.listening', actions: assign({ responseActive: true }) },
+                  { target: 'waiting', actions: 'responseEnded' },
+                ],
+                // The filler itself must not start tools: its calls are ignored.
+                'model.responseDoneWithTools': [
+                  { guard: 'allToolsDone', target: '#call.session.listening', actions: assign({ responseActive: true }) },
+                  { target: 'waiting', actions: 'responseEnded' },
+                ],
+              },
+            },
+            waiting: {},
           },
         },
       },

@@ -27,6 +27,7 @@ const paths = testModel.getShortestPaths();
 function expectedTimers(s: CallModelSnapshot): number[] {
   if (s.matches('connecting')) return [DELAYS.connectTimeout];
   if (s.matches({ session: 'bargeIn' })) return [DELAYS.bargeInSettle, DELAYS.maxCall];
+  if (s.matches({ session: { toolPending: 'working' } })) return [DELAYS.toolFiller, DELAYS.maxCall];
   if (s.matches('session')) return [DELAYS.maxCall];
   if (s.matches('voicemail')) return [DELAYS.voicemailLimit];
   if (s.matches('wrappingUp')) return [DELAYS.wrapUpLimit];
@@ -41,12 +42,17 @@ function expectedStepCalls(prev: CallModelSnapshot, event: CallModelEvent, next:
       const greetingBargeIn = prev.matches({ session: 'greeting' }) && prev.context.greetingInterruptible;
       if (greetingBargeIn || prev.matches({ session: 'speaking' })) return [{ type: 'interrupt', cancel: prev.context.responseActive }];
       // Speech over a pre-tool sentence: stop playback, never cancel (the tools keep running).
-      if (prev.matches({ session: 'toolPending' })) return [{ type: 'interrupt', cancel: false }];
+      if (prev.matches({ session: 'toolPending' })) return [{ type: 'interrupt', cancel: prev.context.responseActive }];
       return [];
     }
     case 'twilio.dtmf':
       return prev.matches('session') ? [{ type: 'sendDtmf', digits: '7#', respond: prev.matches({ session: 'listening' }) }] : [];
+    case 'timer.toolFiller':
+      return next.matches({ session: { toolPending: 'filler' } }) ? [{ type: 'sayFiller' }] : [];
+    case 'model.responseDone':
+    case 'model.responseDoneWithTools':
     case 'tool.done':
+      // Outputs go back when the last tool is done and no filler is being spoken, whichever is last.
       if (!prev.matches({ session: 'toolPending' }) || !next.matches({ session: 'listening' })) return [];
       return [
         {
@@ -59,7 +65,7 @@ function expectedStepCalls(prev: CallModelSnapshot, event: CallModelEvent, next:
   }
 }
 
-const STEP_CALLS: ReadonlyArray<ActionCall['type']> = ['interrupt', 'sendDtmf', 'sendToolOutputs'];
+const STEP_CALLS: ReadonlyArray<ActionCall['type']> = ['interrupt', 'sendDtmf', 'sendToolOutputs', 'sayFiller'];
 
 /** Replays one path; holds the SUT and what the model says happened so far. */
 class PathRun {
@@ -191,6 +197,7 @@ class PathRun {
     'timer.bargeInSettle': this.exec,
     'timer.wrapUpLimit': this.exec,
     'timer.voicemailLimit': this.exec,
+    'timer.toolFiller': this.exec,
   };
 
   stop(): void {

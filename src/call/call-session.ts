@@ -11,7 +11,7 @@ import { Playback } from './playback.js';
 import { Transcript } from './transcript.js';
 import type { CallRecorder, CallStats, CallSummary } from './recorder.js';
 import type { HotCounters, RelayMetrics } from '../obs/metrics.js';
-import { greetingInstructions, voicemailInstructions, WRAP_UP_NOTE, SHUTDOWN_NOTE, dtmfNote } from './prompts.js';
+import { greetingInstructions, voicemailInstructions, WRAP_UP_NOTE, SHUTDOWN_NOTE, FILLER_INSTRUCTIONS, dtmfNote } from './prompts.js';
 
 // The data plane of one call. Audio frames go straight through here (caller → model, model →
 // caller) without touching the actor; only control events are sent to it. The actor's `audioOut`
@@ -110,6 +110,7 @@ export class CallSession {
           this.model.addText('system', context.endReason === 'server_shutdown' ? SHUTDOWN_NOTE : WRAP_UP_NOTE);
           this.requestResponse();
         },
+        sayFiller: () => this.requestResponse(FILLER_INSTRUCTIONS),
         playApology: () => this.playApology(),
         finish: ({ context }) => this.finish(context),
       },

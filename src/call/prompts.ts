@@ -23,3 +23,7 @@ export const SHUTDOWN_NOTE =
 export function dtmfNote(digits: string): string {
   return `[The caller pressed ${digits.split('').join(' ')} on the phone keypad.]`;
 }
+
+/** Spoken while a slow tool runs, so the caller never sits in silence. */
+export const FILLER_INSTRUCTIONS =
+  'A lookup is still running. In a few words, tell the caller you are still checking (for example "One moment while I check that."). Do not call any tools and do not answer the question yet.';

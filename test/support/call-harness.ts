@@ -16,6 +16,7 @@ export const DELAYS = {
   bargeInSettle: 2000,
   wrapUpLimit: 20_000,
   voicemailLimit: 60_000,
+  toolFiller: 1500,
 } as const;
 
 export interface SutConfig {
@@ -89,6 +90,7 @@ export type ActionCall =
   | { type: 'sendDtmf'; digits: string; respond: boolean }
   | { type: 'sendToolOutputs'; outputs: ToolOutput[] }
   | { type: 'requestWrapUp' }
+  | { type: 'sayFiller' }
   | { type: 'playApology' }
   | { type: 'finish' };
 
@@ -145,6 +147,7 @@ export class CallHarness {
         sendDtmf: (_, params) => void this.calls.push({ type: 'sendDtmf', ...params }),
         sendToolOutputs: (_, params) => void this.calls.push({ type: 'sendToolOutputs', outputs: [...params.outputs] }),
         requestWrapUp: record({ type: 'requestWrapUp' }),
+        sayFiller: record({ type: 'sayFiller' }),
         playApology: record({ type: 'playApology' }),
         finish: record({ type: 'finish' }),
       },
@@ -205,9 +208,13 @@ export class CallHarness {
         const functionCalls = event.status === 'cancelled' ? [{ ...this.functionCalls(1)[0]!, arguments: '{"slot":' }] : [];
         return this.send({ type: 'model.responseDone', responseId: this.responseId, status: event.status, functionCalls });
       }
-      case 'model.responseDoneWithTools':
-        this.lastFunctionCalls = this.functionCalls(event.calls);
-        return this.send({ type: 'model.responseDone', responseId: this.responseId, status: 'completed', functionCalls: this.lastFunctionCalls });
+      case 'model.responseDoneWithTools': {
+        const calls = this.functionCalls(event.calls);
+        const sent = this.send({ type: 'model.responseDone', responseId: this.responseId, status: 'completed', functionCalls: calls });
+        // Only calls the chart collected get outputs (a response ending while tools run is ignored).
+        if (this.actor.getSnapshot().context.pendingCalls[0]?.callId === calls[0]?.callId) this.lastFunctionCalls = calls;
+        return sent;
+      }
       case 'tool.done':
         return this.completeTool();
       case 'timer.connectTimeout':
@@ -222,6 +229,8 @@ export class CallHarness {
         return this.fire(DELAYS.wrapUpLimit);
       case 'timer.voicemailLimit':
         return this.fire(DELAYS.voicemailLimit);
+      case 'timer.toolFiller':
+        return this.fire(DELAYS.toolFiller);
       default:
         // The remaining model events carry no payload and are the chart's own events.
         return this.send(event);
@@ -270,6 +279,7 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
     case 'timer.bargeInSettle':
     case 'timer.wrapUpLimit':
     case 'timer.voicemailLimit':
+    case 'timer.toolFiller':
       return { type: event.type };
   }
   throw new Error(`not a call model event: ${JSON.stringify(event)}`);

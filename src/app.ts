@@ -13,6 +13,12 @@ import { FakeModelServer } from './sim/model-server.js';
 import { loadEdgeConfig, logEdgeConfig, type EdgeConfig } from './http/edge-config.js';
 import { createLimiters } from './security/limiters.js';
 import { RelayMetrics } from './obs/metrics.js';
+import type { Store } from './store/store.js';
+import { DEFAULT_DATA_DIR, openStore, storeConfigFromEnv } from './store/open-store.js';
+import { CallRecordWriter } from './store/outbox.js';
+import { StoreCallRecorder } from './store/store-call-recorder.js';
+import { StoreMerchantDirectory } from './store/merchant-directory.js';
+import { seedIfEmpty } from './store/seed.js';
 import { log } from './log.js';
 
 // Composition root: builds the relay's parts from configuration. main.ts, the demo, the benchmark
@@ -20,6 +26,8 @@ import { log } from './log.js';
 
 export interface RelayOverrides {
   edge?: EdgeConfig;
+  /** A store to use; `null` runs without one (in-memory directory and recorder); default: from env. */
+  store?: Store | null;
   directory?: MerchantDirectory;
   recorder?: CallRecorder;
   runTool?: ToolExecutor;
@@ -36,6 +44,7 @@ export interface Relay {
   port: number;
   recorder: CallRecorder;
   metrics: RelayMetrics;
+  store: Store | null;
   /** The local simulated agent, when no model API key is configured. */
   simAgent: FakeModelServer | null;
   /** Graceful shutdown: drain (see RelayServer.drain), then close everything. */
@@ -53,15 +62,27 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   }
   const limiters = createLimiters({ redisUrl: edge.redisUrl });
   await limiters.ready();
-  const recorder = overrides.recorder ?? new MemoryCallRecorder();
+  // Storage: PGlite in DATA_DIR by default, a Postgres server with DATABASE_URL, or Supabase.
+  const storeConfig = storeConfigFromEnv(process.env);
+  const store = overrides.store === undefined ? await openStore(storeConfig) : overrides.store;
+  let writer: CallRecordWriter | null = null;
+  if (store) {
+    if (config.nodeEnv !== 'production' && (await seedIfEmpty(store))) log.info('seeded the demo merchant (Sunny Side Dental, +15005550006)');
+    writer = await CallRecordWriter.open({ store, dir: storeConfig.dataDir === 'memory://' ? './data' : storeConfig.dataDir ?? DEFAULT_DATA_DIR });
+    log.info({ store: store.kind, outboxDepth: writer.depth() }, 'store ready');
+  }
+  const recorder = overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
+  const fallbackId = process.env.DEFAULT_MERCHANT_ID || (config.nodeEnv !== 'production' ? demoMerchant.id : undefined);
+  const directory =
+    overrides.directory ?? (store ? new StoreMerchantDirectory(store, fallbackId) : new StaticMerchantDirectory([demoMerchant], demoMerchant.id));
   let server: RelayServer | null = null;
-  const metrics = overrides.metrics ?? new RelayMetrics({ liveCalls: () => server?.calls.size ?? 0 });
+  const metrics = overrides.metrics ?? new RelayMetrics({ liveCalls: () => server?.calls.size ?? 0, outboxDepth: () => writer?.depth() ?? 0 });
   server = await startServer({
     config,
     edge,
     limiters,
     metrics,
-    directory: overrides.directory ?? new StaticMerchantDirectory([demoMerchant], demoMerchant.id),
+    directory,
     recorder,
     openModel: createModelOpener(config, simAgent?.url),
     apologyClip: loadApologyClip(),
@@ -80,12 +101,20 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     await simAgent?.close();
     await limiters.close();
     await overrides.onClose?.();
+    if (writer) {
+      // Records of calls that just ended are stored (or stay in the durable outbox for next start).
+      const left = await writer.flush(10_000);
+      if (left > 0) log.warn({ left }, 'call records left in the outbox; they are replayed at the next start');
+      await writer.close();
+    }
+    await store?.close();
   };
   return {
     server: started,
     port: started.port,
     recorder,
     metrics,
+    store,
     simAgent,
     async shutdown(drainSeconds: number) {
       await started.drain(drainSeconds);

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   const relay = await startRelay(
     loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim' }),
     {
+      // The demo keeps its record in memory so it can run next to a relay that holds ./data.
+      store: null,
       recorder,
       onCallState: (_s, next) => {
         state = next;

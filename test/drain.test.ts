@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SimCaller } from '../src/sim/caller.js';
 import { startRelayProcess, type RelayProcess } from './support/relay-process.js';
 import { until } from './support/relay-harness.js';
+import { openStore } from '../src/store/open-store.js';
 
 // A rolling deploy: SIGTERM to a real relay process with live calls. No call is cut short inside
 // the drain window, every call leaves a record, and the process exits 0.
@@ -35,7 +36,18 @@ describe('graceful drain on SIGTERM', () => {
     const records = relay.lines.filter((l) => l.msg === 'call record');
     expect(records.map((r) => r.callSid).sort()).toEqual(callers.map((c) => c.callSid).sort());
     expect(records.every((r) => r.endReason === 'caller_hung_up')).toBe(true);
-  });
+    // …and they are in the database (embedded PGlite in the process's DATA_DIR).
+    const store = await openStore({ dataDir: relay.dataDir });
+    try {
+      for (const c of callers) {
+        const rec = await store.getCallRecord(c.callSid);
+        expect(rec?.endReason).toBe('caller_hung_up');
+        expect(rec?.transcript.length).toBeGreaterThan(0);
+      }
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 
   it('asks calls still live after the window to wrap up, then ends them with a record', async () => {
     relay = await startRelayProcess({ PROVIDER: 'sim', DRAIN_SECONDS: '1' });
@@ -47,5 +59,5 @@ describe('graceful drain on SIGTERM', () => {
     expect(await relay.exited).toBe(0);
     const rec = relay.lines.find((l) => l.msg === 'call record' && l.callSid === caller.callSid);
     expect(rec?.endReason).toBe('server_shutdown');
-  });
+  }, 60_000);
 });

@@ -254,6 +254,8 @@ export class CallSession {
         return this.transcript.assistantTurn(e.itemId);
       case 'assistantTranscript':
         return this.transcript.assistantText(e.itemId, e.text);
+      case 'assistantTranscriptDelta':
+        return this.transcript.assistantDelta(e.itemId, e.delta);
       case 'error':
         if (e.severity === 'benign') this.log.debug({ code: e.code, msg: e.message }, 'model error (benign)');
         else this.log.warn({ code: e.code, msg: e.message, severity: e.severity }, 'model error');
@@ -358,6 +360,8 @@ export class CallSession {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.dtmfTimer);
+    // Hung up mid-sentence: the transcript keeps what the caller heard of it.
+    for (const t of this.playback.interrupt(Date.now())) this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);
     this.model.close();
     this.twilio.close(1000, 'call ended');
     const endedAt = new Date();

@@ -17,6 +17,8 @@ interface Slot {
   role: TranscriptRole;
   itemId: string | null;
   text: string | null;
+  /** The final text arrived; deltas no longer apply. */
+  final: boolean;
   atMs: number;
   /** Fraction of the assistant's audio the caller heard (set on barge-in). */
   heardFraction?: number;
@@ -39,7 +41,7 @@ export class Transcript {
       const existing = this.byItem.get(itemId);
       if (existing) return existing;
     }
-    const s: Slot = { role, itemId, text: null, atMs: this.at() };
+    const s: Slot = { role, itemId, text: null, final: false, atMs: this.at() };
     if (this.slots.length < MAX_ENTRIES) this.slots.push(s);
     if (itemId) this.byItem.set(itemId, s);
     return s;
@@ -59,7 +61,16 @@ export class Transcript {
   }
 
   assistantText(itemId: string, text: string): void {
-    this.slot('assistant', itemId || null).text = text.trim();
+    const s = this.slot('assistant', itemId || null);
+    s.text = text.trim();
+    s.final = true;
+  }
+
+  /** Streaming assistant text: kept so a call that ends mid-sentence still has what was said. */
+  assistantDelta(itemId: string, delta: string): void {
+    if (!itemId) return;
+    const s = this.slot('assistant', itemId);
+    if (!s.final) s.text = (s.text ?? '') + delta;
   }
 
   /** The caller heard `heardMs` of `sentMs` of this item before talking over it. */
@@ -76,11 +87,11 @@ export class Transcript {
   entries(): TranscriptEntry[] {
     const out: TranscriptEntry[] = [];
     for (const s of this.slots) {
-      if (s.text === null || s.text === '') continue;
+      if (s.text === null || s.text.trim() === '') continue;
       if (s.heardFraction !== undefined) {
-        out.push({ role: s.role, text: trimToFraction(s.text, s.heardFraction), atMs: s.atMs, interrupted: true });
+        out.push({ role: s.role, text: trimToFraction(s.text.trim(), s.heardFraction), atMs: s.atMs, interrupted: true });
       } else {
-        out.push({ role: s.role, text: s.text, atMs: s.atMs });
+        out.push({ role: s.role, text: s.text.trim(), atMs: s.atMs });
       }
     }
     return out;

@@ -27,6 +27,7 @@ export type ModelEvent =
   | { type: 'userTranscript'; itemId: string; text: string }
   | { type: 'assistantItem'; responseId: string; itemId: string }
   | { type: 'assistantTranscript'; responseId: string; itemId: string; text: string }
+  | { type: 'assistantTranscriptDelta'; itemId: string; delta: string }
   | { type: 'truncated'; itemId: string; audioEndMs: number }
   | { type: 'error'; code: string; message: string; severity: ErrorSeverity }
   | { type: 'ping' }
@@ -129,6 +130,9 @@ export function parseModelEvent(text: string): ModelEvent {
       // xAI sends partials on this same event with status "in_progress"; only the rest are final.
       if (raw.status === 'in_progress') return { type: 'ignored', eventType: t };
       return { type: 'userTranscript', itemId: s(raw, 'item_id'), text: s(raw, 'transcript') };
+    case 'response.output_audio_transcript.delta':
+    case 'response.audio_transcript.delta':
+      return { type: 'assistantTranscriptDelta', itemId: s(raw, 'item_id'), delta: s(raw, 'delta') };
     case 'response.output_audio_transcript.done':
     case 'response.audio_transcript.done':
       return { type: 'assistantTranscript', responseId: s(raw, 'response_id'), itemId: s(raw, 'item_id'), text: s(raw, 'transcript') };

@@ -52,6 +52,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const states = new Map<string, string[]>();
   const sessions = new Map<string, CallSession>();
   const relay = await startRelay(config, {
+    store: null,
     recorder,
     directory: new StaticMerchantDirectory([merchant], merchant.id),
     ...opts.overrides,

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 // The relay as a real OS process (`tsx src/main.ts`), for tests of signals, drain and restarts.
@@ -6,6 +9,8 @@ import { createInterface } from 'node:readline';
 export interface RelayProcess {
   child: ChildProcess;
   port: number;
+  /** The process's DATA_DIR (embedded PGlite + outbox), a fresh temp dir unless given. */
+  dataDir: string;
   /** Parsed JSON log lines so far. */
   lines: Array<Record<string, unknown>>;
   exited: Promise<number | null>;
@@ -14,9 +19,10 @@ export interface RelayProcess {
 }
 
 export async function startRelayProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<RelayProcess> {
+  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'callrelay-proc-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { ...process.env, VITEST: '', PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, VITEST: '', PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];
@@ -43,5 +49,5 @@ export async function startRelayProcess(env: Record<string, string>, timeoutMs =
     });
   };
   const ready = await waitForLog((l) => typeof l.port === 'number' && String(l.msg).startsWith('callrelay listening'));
-  return { child, port: ready.port as number, lines, exited, waitForLog, kill: (s = 'SIGTERM') => child.kill(s) };
+  return { child, port: ready.port as number, dataDir, lines, exited, waitForLog, kill: (s = 'SIGTERM') => child.kill(s) };
 }

@@ -1,7 +1,7 @@
 import type uWS from 'uWebSockets.js';
 import type { Config } from './config.js';
 import { loadApologyClip } from './audio/apology.js';
-import { MemoryCallRecorder, type CallRecorder } from './call/recorder.js';
+import { MemoryCallRecorder, type CallRecorder, type CallSummary } from './call/recorder.js';
 import type { CallSession, ToolExecutor } from './call/call-session.js';
 import { StaticMerchantDirectory, type MerchantDirectory } from './merchants/directory.js';
 import { demoMerchant } from './merchants/demo-merchant.js';
@@ -35,6 +35,8 @@ export interface RelayOverrides {
   onCallState?: (s: CallSession, state: string) => void;
   routes?: (app: uWS.TemplatedApp) => void;
   metrics?: RelayMetrics;
+  /** Told about every finished call after its record was handed to the recorder. */
+  onCallEnded?: (summary: CallSummary) => void;
   /** Called on close after the server stopped (flush stores, close pools). */
   onClose?: () => Promise<void>;
 }
@@ -71,7 +73,20 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     writer = await CallRecordWriter.open({ store, dir: storeConfig.dataDir === 'memory://' ? './data' : storeConfig.dataDir ?? DEFAULT_DATA_DIR });
     log.info({ store: store.kind, outboxDepth: writer.depth() }, 'store ready');
   }
-  const recorder = overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
+  const baseRecorder = overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
+  const onCallEnded = overrides.onCallEnded;
+  const recorder: CallRecorder = onCallEnded
+    ? {
+        record: async (summary) => {
+          await baseRecorder.record(summary);
+          try {
+            onCallEnded(summary);
+          } catch (err) {
+            log.error({ err, callSid: summary.callSid }, 'call-ended listener failed');
+          }
+        },
+      }
+    : baseRecorder;
   const fallbackId = process.env.DEFAULT_MERCHANT_ID || (config.nodeEnv !== 'production' ? demoMerchant.id : undefined);
   const directory =
     overrides.directory ?? (store ? new StoreMerchantDirectory(store, fallbackId) : new StaticMerchantDirectory([demoMerchant], demoMerchant.id));
@@ -112,7 +127,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   return {
     server: started,
     port: started.port,
-    recorder,
+    recorder: baseRecorder,
     metrics,
     store,
     simAgent,

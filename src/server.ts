@@ -88,6 +88,12 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
         // Draining: Twilio retries on the fallback URL / another instance.
         if (draining) return write(res, state, json(503, { error: 'draining' }, { 'Retry-After': '1' }));
         const params = new URLSearchParams(body.toString('utf8'));
+        // Calls placed by @call carry their SMS thread in the webhook URL's query string.
+        const query = new URLSearchParams(edgeReq.query ?? '');
+        for (const key of ['conversationSid', 'requester', 'merchantId']) {
+          const v = query.get(key);
+          if (v && !params.has(key)) params.set(key, v);
+        }
         if (!params.get('CallSid')) return write(res, state, json(400, { error: 'missing CallSid' }));
         const { twiml } = await answerVoiceWebhook(params, config.publicHost, deps.directory);
         write(res, state, { status: 200, headers: { 'Content-Type': 'text/xml' }, body: twiml });
@@ -114,6 +120,8 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
         calledNumber: p.calledNumber || undefined,
         direction: p.direction === 'outbound' ? 'outbound' : 'inbound',
         answeredBy: p.answeredBy || undefined,
+        conversationSid: p.conversationSid || undefined,
+        requester: p.requester || undefined,
       },
       socket,
       {

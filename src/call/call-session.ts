@@ -30,6 +30,9 @@ export interface CallInfo {
   calledNumber?: string;
   direction: Direction;
   answeredBy?: string;
+  /** Set on calls placed from an SMS thread (@call): where the outcome is posted back. */
+  conversationSid?: string;
+  requester?: string;
 }
 
 export type ToolExecutor = (call: FunctionCall, ctx: { merchant: Merchant; callSid: string; callerPhone?: string }) => Promise<ToolOutput>;
@@ -373,6 +376,8 @@ export class CallSession {
       calledNumber: this.info.calledNumber,
       direction: this.info.direction,
       answeredBy: this.info.answeredBy,
+      conversationSid: this.info.conversationSid,
+      requester: this.info.requester,
       provider: this.deps.model.endpoint.provider,
       model: this.deps.model.endpoint.model,
       startedAt: new Date(this.startedAt),

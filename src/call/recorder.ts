@@ -14,6 +14,8 @@ export interface CallSummary {
   calledNumber?: string;
   direction: Direction;
   answeredBy?: string;
+  conversationSid?: string;
+  requester?: string;
   provider: string;
   model: string;
   startedAt: Date;

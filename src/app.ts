@@ -71,7 +71,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   if (store) {
     if (config.nodeEnv !== 'production' && (await seedIfEmpty(store))) log.info('seeded the demo merchant (Sunny Side Dental, +15005550006)');
     writer = await CallRecordWriter.open({ store, dir: storeConfig.dataDir === 'memory://' ? './data' : storeConfig.dataDir ?? DEFAULT_DATA_DIR });
-    log.info({ store: store.kind, outboxDepth: writer.depth() }, 'store ready');
+    log.info({ outboxDepth: writer.depth() }, 'call-record outbox ready');
   }
   const baseRecorder = overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
   const onCallEnded = overrides.onCallEnded;

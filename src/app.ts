@@ -19,6 +19,7 @@ import { CallRecordWriter } from './store/outbox.js';
 import { StoreCallRecorder } from './store/store-call-recorder.js';
 import { StoreMerchantDirectory } from './store/merchant-directory.js';
 import { seedIfEmpty } from './store/seed.js';
+import { createCallInspector } from './obs/inspect.js';
 import { log } from './log.js';
 
 // Composition root: builds the relay's parts from configuration. main.ts, the demo, the benchmark
@@ -62,6 +63,8 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     simAgent = await FakeModelServer.start({ dialect: 'openai', mode: 'agent' });
     log.warn({ url: simAgent.url }, 'SIMULATED AGENT: no model API key is configured, calls are answered by the local simulated agent (not a real AI)');
   }
+  // Dev-only statechart inspection (INSPECT=1 or jsonl:<dir>); refused in production.
+  const pickInspector = await createCallInspector(process.env);
   const limiters = createLimiters({ redisUrl: edge.redisUrl });
   await limiters.ready();
   // Storage: PGlite in DATA_DIR by default, a Postgres server with DATABASE_URL, or Supabase.
@@ -106,6 +109,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     toolSpecs: overrides.toolSpecs,
     onCallState: overrides.onCallState,
     routes: overrides.routes,
+    inspect: pickInspector,
   });
   const started = server;
   let closed = false;
@@ -115,6 +119,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     await started.close();
     await simAgent?.close();
     await limiters.close();
+    await pickInspector.close();
     await overrides.onClose?.();
     if (writer) {
       // Records of calls that just ended are stored (or stay in the durable outbox for next start).

@@ -19,7 +19,14 @@ try {
 }
 
 log.level = config.logLevel;
-const relay = await startRelay(config, { edge });
+const relay = await startRelay(config, { edge }).catch((err: unknown) => {
+  // Some settings are only checked when their part starts (inspector, store): same one-line error.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`callrelay: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+});
 log.info(
   { port: relay.port, publicHost: config.publicHost, provider: config.provider, simulated: config.simulated },
   `callrelay listening on :${relay.port} (Twilio stream: wss://${config.publicHost}/media-stream)`,

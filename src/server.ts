@@ -1,4 +1,5 @@
 import uWS from 'uWebSockets.js';
+import type { InspectionEvent, Observer } from 'xstate';
 import type { Config } from './config.js';
 import { CallSession, type ToolExecutor } from './call/call-session.js';
 import type { CallRecorder } from './call/recorder.js';
@@ -34,6 +35,8 @@ export interface ServerDeps {
   runTool?: ToolExecutor;
   toolSpecs?: (m: Merchant) => ToolSpec[];
   onCallState?: (s: CallSession, state: string) => void;
+  /** Statechart inspection per call (dev only; see src/obs/inspect.ts). */
+  inspect?: (callSid: string) => Observer<InspectionEvent> | undefined;
   /** Extra routes (Twilio Conversations webhook, …) mounted before the 404 fallback. */
   routes?: (app: uWS.TemplatedApp) => void;
 }
@@ -132,6 +135,7 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
         connectTimeoutMs: config.connectTimeoutMs,
         runTool: deps.runTool,
         metrics,
+        inspect: deps.inspect?.(callSid),
         onEnded: (s) => calls.delete(s.info.callSid),
         onState: deps.onCallState,
       },

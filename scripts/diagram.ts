@@ -69,9 +69,24 @@ export function chartDocument(name: string, machine: AnyStateMachine): string {
   ].join('\n');
 }
 
-/** Every machine's doc path and expected content. */
+const README_START = '<!-- call-chart:start (npm run diagram) -->';
+const README_END = '<!-- call-chart:end -->';
+
+/** README.md with the call chart's Mermaid between its markers (the README shows the chart). */
+export function readmeWithChart(readme: string): string {
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) return readme;
+  const block = ['', '```mermaid', toMermaid(machines.call).trimEnd(), '```', ''].join('\n');
+  return readme.slice(0, start + README_START.length) + block + readme.slice(end);
+}
+
+/** Every machine's doc path and expected content, and the README's embedded call chart. */
 export function expectedCharts(): Array<{ name: string; path: string; content: string }> {
-  return Object.entries(machines).map(([name, machine]) => ({ name, path: chartPath(name), content: chartDocument(name, machine) }));
+  const charts = Object.entries(machines).map(([name, machine]) => ({ name, path: chartPath(name), content: chartDocument(name, machine) }));
+  const readmePath = join(ROOT, 'README.md');
+  if (existsSync(readmePath)) charts.push({ name: 'README', path: readmePath, content: readmeWithChart(readFileSync(readmePath, 'utf8')) });
+  return charts;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -50,6 +50,8 @@ export const callMachine = setup({
     playApology: noop,
     /** Close both sockets, stop timers, hand the summary to the CallRecorder. */
     finish: noop,
+    countBargeIn: assign({ bargeIns: ({ context }) => context.bargeIns + 1 }),
+    responseEnded: assign({ responseActive: false }),
     /** A response was requested: until its response.done a barge-in must cancel it. */
     markRequested: assign({ responseActive: true }),
     setEndReason: assign({ endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason }),
@@ -119,19 +121,14 @@ export const callMachine = setup({
             'model.speechStarted': {
               guard: 'greetingInterruptible',
               target: 'bargeIn',
-              actions: [
-                assign({ bargeIns: ({ context }) => context.bargeIns + 1 }),
-                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
-              ],
+              // Cancel only what the model is still producing (or was asked to produce).
+              actions: ['countBargeIn', { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }],
             },
           },
           states: {
             producing: {
               on: {
-                'model.responseDone': [
-                  { guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' },
-                  { target: 'draining', actions: assign({ responseActive: false }) },
-                ],
+                'model.responseDone': [{ guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' }, { target: 'draining', actions: 'responseEnded' }],
               },
             },
             draining: { on: { 'playback.drained': '#call.session.listening' } },
@@ -151,19 +148,14 @@ export const callMachine = setup({
           on: {
             'model.speechStarted': {
               target: 'bargeIn',
-              actions: [
-                assign({ bargeIns: ({ context }) => context.bargeIns + 1 }),
-                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
-              ],
+              // Cancel only what the model is still producing (or was asked to produce).
+              actions: ['countBargeIn', { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }],
             },
           },
           states: {
             producing: {
               on: {
-                'model.responseDone': [
-                  { guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' },
-                  { target: 'draining', actions: assign({ responseActive: false }) },
-                ],
+                'model.responseDone': [{ guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' }, { target: 'draining', actions: 'responseEnded' }],
               },
             },
             draining: {

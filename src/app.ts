@@ -20,6 +20,7 @@ import { StoreCallRecorder } from './store/store-call-recorder.js';
 import { StoreMerchantDirectory } from './store/merchant-directory.js';
 import { seedIfEmpty } from './store/seed.js';
 import { createCallInspector } from './obs/inspect.js';
+import { installTools } from './tools/index.js';
 import { log } from './log.js';
 
 // Composition root: builds the relay's parts from configuration. main.ts, the demo, the benchmark
@@ -76,6 +77,8 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     writer = await CallRecordWriter.open({ store, dir: storeConfig.dataDir === 'memory://' ? './data' : storeConfig.dataDir ?? DEFAULT_DATA_DIR });
     log.info({ outboxDepth: writer.depth() }, 'call-record outbox ready');
   }
+  // Receptionist tools need the store; without one, every tool call gets an `unknown_tool` answer.
+  const tools = store ? installTools(store, process.env) : null;
   const baseRecorder = overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
   const onCallEnded = overrides.onCallEnded;
   const recorder: CallRecorder = onCallEnded
@@ -105,8 +108,8 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     openModel: createModelOpener(config, simAgent?.url),
     apologyClip: loadApologyClip(),
     simUrl: simAgent?.url,
-    runTool: overrides.runTool,
-    toolSpecs: overrides.toolSpecs,
+    runTool: overrides.runTool ?? tools?.runTool,
+    toolSpecs: overrides.toolSpecs ?? tools?.toolSpecs,
     onCallState: overrides.onCallState,
     routes: overrides.routes,
     inspect: pickInspector,

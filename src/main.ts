@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadEdgeConfig, type EdgeConfig } from './http/edge-config.js';
+import { defaultRegionFromEnv, googleConfigFromEnv } from './tools/index.js';
 import { startRelay } from './app.js';
 import { log } from './log.js';
 
@@ -10,6 +11,8 @@ let edge: EdgeConfig;
 try {
   config = loadConfig();
   edge = loadEdgeConfig(process.env, config);
+  googleConfigFromEnv(process.env);
+  defaultRegionFromEnv(process.env);
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`callrelay: configuration error: ${err.message}\n`);

@@ -49,6 +49,7 @@ export interface Relay {
   recorder: CallRecorder;
   metrics: RelayMetrics;
   store: Store | null;
+  directory: MerchantDirectory;
   /** The local simulated agent, when no model API key is configured. */
   simAgent: FakeModelServer | null;
   /** Graceful shutdown: drain (see RelayServer.drain), then close everything. */
@@ -138,6 +139,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     recorder: baseRecorder,
     metrics,
     store,
+    directory,
     simAgent,
     async shutdown(drainSeconds: number) {
       await started.drain(drainSeconds);

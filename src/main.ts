@@ -1,18 +1,21 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadEdgeConfig, type EdgeConfig } from './http/edge-config.js';
 import { defaultRegionFromEnv, googleConfigFromEnv } from './tools/index.js';
-import { startRelay } from './app.js';
+import { startRelay, type Relay } from './app.js';
+import { installSms, loadSmsConfig, type SmsConfig } from './sms/index.js';
 import { log } from './log.js';
 
 // Entry point: `npm start`. Configuration errors stop the process with one line naming the variable.
 
 let config: Config;
 let edge: EdgeConfig;
+let smsConfig: SmsConfig | null;
 try {
   config = loadConfig();
   edge = loadEdgeConfig(process.env, config);
   googleConfigFromEnv(process.env);
   defaultRegionFromEnv(process.env);
+  smsConfig = loadSmsConfig(process.env);
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`callrelay: configuration error: ${err.message}\n`);
@@ -22,7 +25,10 @@ try {
 }
 
 log.level = config.logLevel;
-const relay = await startRelay(config, { edge }).catch((err: unknown) => {
+// SMS group chats (Twilio Conversations) are on when TWILIO_ACCOUNT_SID is set.
+let relayRef: Relay | undefined;
+const sms = smsConfig ? await installSms({ config, sms: smsConfig, edge, directory: () => relayRef?.directory }) : null;
+const relay = await startRelay(config, { edge, routes: sms?.routes, onCallEnded: sms?.onCallEnded, onClose: sms?.close }).catch((err: unknown) => {
   // Some settings are only checked when their part starts (inspector, store): same one-line error.
   if (err instanceof ConfigError) {
     process.stderr.write(`callrelay: configuration error: ${err.message}\n`);
@@ -30,6 +36,7 @@ const relay = await startRelay(config, { edge }).catch((err: unknown) => {
   }
   throw err;
 });
+relayRef = relay;
 log.info(
   { port: relay.port, publicHost: config.publicHost, provider: config.provider, simulated: config.simulated },
   `callrelay listening on :${relay.port} (Twilio stream: wss://${config.publicHost}/media-stream)`,

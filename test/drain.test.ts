@@ -47,7 +47,7 @@ describe('graceful drain on SIGTERM', () => {
     } finally {
       await store.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('asks calls still live after the window to wrap up, then ends them with a record', async () => {
     relay = await startRelayProcess({ PROVIDER: 'sim', DRAIN_SECONDS: '1' });
@@ -59,5 +59,5 @@ describe('graceful drain on SIGTERM', () => {
     expect(await relay.exited).toBe(0);
     const rec = relay.lines.find((l) => l.msg === 'call record' && l.callSid === caller.callSid);
     expect(rec?.endReason).toBe('server_shutdown');
-  }, 60_000);
+  }, 120_000);
 });

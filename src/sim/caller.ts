@@ -119,7 +119,8 @@ export class SimCaller extends EventEmitter<SimCallerEvents> {
       this.record,
     );
 
-    this.ws = new WebSocket(opts.url, { headers: opts.headers ?? {}, perMessageDeflate: false });
+    // Twilio's requests carry this User-Agent; a relay uses it (with the signature) to tell Twilio apart.
+    this.ws = new WebSocket(opts.url, { headers: { 'User-Agent': 'TwilioProxy/1.1', ...opts.headers }, perMessageDeflate: false });
     this.ready = new Promise<void>((resolve, reject) => {
       this.ws.once('open', () => {
         this.onOpen();

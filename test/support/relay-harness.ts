@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config.js';
+import { loadEdgeConfig } from '../../src/http/edge-config.js';
 import { startRelay, type Relay, type RelayOverrides } from '../../src/app.js';
 import { MemoryCallRecorder } from '../../src/call/recorder.js';
 import type { CallSession } from '../../src/call/call-session.js';
@@ -51,7 +52,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const recorder = new MemoryCallRecorder();
   const states = new Map<string, string[]>();
   const sessions = new Map<string, CallSession>();
+  // Rate-limit buckets stay private to this relay unless the test asks for Redis: with CI's
+  // REDIS_URL every test process would otherwise share one 10-upgrades-a-minute bucket for 127.0.0.1.
+  const edge = loadEdgeConfig({ ...process.env, REDIS_URL: '', ...opts.env }, config);
   const relay = await startRelay(config, {
+    edge,
     store: null,
     recorder,
     directory: new StaticMerchantDirectory([merchant], merchant.id),

@@ -18,11 +18,12 @@ export interface RelayProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export async function startRelayProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<RelayProcess> {
+// First start of an embedded PGlite (init + migrations) can take 10–20 s on a loaded 2-core box.
+export async function startRelayProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<RelayProcess> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'callrelay-proc-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { ...process.env, VITEST: '', PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env },
+    env: { ...process.env, VITEST: '', PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];

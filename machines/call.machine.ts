@@ -14,7 +14,7 @@ type Events = CallEvent | ToolDone;
 const noop = () => {};
 
 /** Default tool runner: no tools are installed, so every call gets an error the model can speak. */
-const unknownTool = fromPromise<ToolOutput, { call: FunctionCall }>(async ({ input }) => ({
+const unknownTool = fromPromise<ToolOutput, { call: FunctionCall; callSid: string }>(async ({ input }) => ({
   callId: input.call.callId,
   ok: false,
   output: JSON.stringify({ error: 'unknown_tool', message: `The tool "${input.call.name}" is not available on this line.` }),
@@ -186,7 +186,7 @@ export const callMachine = setup({
           tags: ['audioOut'],
           entry: enqueueActions(({ context, enqueue }) => {
             for (const call of context.pendingCalls) {
-              enqueue.spawnChild('runTool', { id: `tool-${call.callId}`, input: { call } });
+              enqueue.spawnChild('runTool', { id: `tool-${call.callId}`, input: { call, callSid: context.callSid } });
             }
           }),
           // Outputs go back once every tool is done and no filler is being spoken (a response.create

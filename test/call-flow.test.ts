@@ -48,7 +48,7 @@ describe('a whole call', () => {
     await sleep(100);
     expect(h.recorder.records.filter((r) => r.callSid === caller.callSid)).toHaveLength(1);
     expect(h.relay.server.calls.size).toBe(0);
-    expect(model.isOpen).toBe(false);
+    await until(() => !model.isOpen, 2000, 'the model socket to close');
     expect(caller.protocolErrorCount).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
-import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
-import { callMachine } from '../../machines/call.machine.js';
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { callRuntimeMachine, registerCallPort, unregisterCallPort, type CallPort } from './call-runtime.js';
 import type { CallContext, Direction, FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import type { Merchant } from '../merchants/merchant.js';
 import type { ModelEvent, Usage } from '../providers/model-events.js';
@@ -56,7 +56,8 @@ export interface CallSessionDeps {
 const MAX_CANCELLED = 16;
 
 export class CallSession {
-  readonly actor: Actor<typeof callMachine>;
+  readonly actor: Actor<typeof callRuntimeMachine>;
+  private readonly port: CallPort;
   readonly log: Logger;
   readonly transcript: Transcript;
   readonly startedAt = Date.now();
@@ -95,33 +96,30 @@ export class CallSession {
     this.log = log.child({ callSid: info.callSid, streamSid: info.streamSid });
     this.transcript = new Transcript(this.startedAt);
     this.playback = new Playback(deps.markEveryMs ?? 100);
-    const machine = callMachine.provide({
-      actions: {
-        requestGreeting: () => this.requestResponse(greetingInstructions(info.merchant, info.direction)),
-        leaveVoicemail: () => this.requestResponse(voicemailInstructions(info.merchant)),
-        interrupt: (_, params) => this.interrupt(params.cancel),
-        sendDtmf: (_, params) => {
-          this.model.addText('user', dtmfNote(params.digits));
-          this.transcript.note('caller', `[keypad: ${params.digits}]`);
-          if (params.respond) this.requestResponse();
-        },
-        sendToolOutputs: (_, params) => {
-          for (const o of params.outputs) this.model.sendFunctionOutput(o.callId, o.output);
-          this.requestResponse();
-        },
-        requestWrapUp: ({ context }) => {
-          this.model.addText('system', context.endReason === 'server_shutdown' ? SHUTDOWN_NOTE : WRAP_UP_NOTE);
-          this.requestResponse();
-        },
-        sayFiller: () => this.requestResponse(FILLER_INSTRUCTIONS),
-        playApology: () => this.playApology(),
-        finish: ({ context }) => this.finish(context),
+    this.port = {
+      requestGreeting: () => this.requestResponse(greetingInstructions(info.merchant, info.direction)),
+      leaveVoicemail: () => this.requestResponse(voicemailInstructions(info.merchant)),
+      interrupt: (cancel) => this.interrupt(cancel),
+      sendDtmf: (digits, respond) => {
+        this.model.addText('user', dtmfNote(digits));
+        this.transcript.note('caller', `[keypad: ${digits}]`);
+        if (respond) this.requestResponse();
       },
-      actors: {
-        runTool: fromPromise<ToolOutput, { call: FunctionCall }>(async ({ input }) => this.runTool(input.call)),
+      sendToolOutputs: (outputs) => {
+        for (const o of outputs) this.model.sendFunctionOutput(o.callId, o.output);
+        this.requestResponse();
       },
-    });
-    this.actor = createActor(machine, {
+      requestWrapUp: (context) => {
+        this.model.addText('system', context.endReason === 'server_shutdown' ? SHUTDOWN_NOTE : WRAP_UP_NOTE);
+        this.requestResponse();
+      },
+      sayFiller: () => this.requestResponse(FILLER_INSTRUCTIONS),
+      playApology: () => this.playApology(),
+      finish: (context) => this.finish(context),
+      runTool: (call) => this.runTool(call),
+    };
+    registerCallPort(info.callSid, this.port);
+    this.actor = createActor(callRuntimeMachine, {
       id: `call-${info.callSid}`,
       input: {
         callSid: info.callSid,
@@ -362,6 +360,7 @@ export class CallSession {
   private finish(context: CallContext): void {
     if (this.ended) return;
     this.ended = true;
+    unregisterCallPort(this.info.callSid, this.port);
     clearTimeout(this.dtmfTimer);
     // Hung up mid-sentence: the transcript keeps what the caller heard of it.
     for (const t of this.playback.interrupt(Date.now())) this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);

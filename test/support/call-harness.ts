@@ -152,7 +152,7 @@ export class CallHarness {
         finish: record({ type: 'finish' }),
       },
       actors: {
-        runTool: fromPromise<ToolOutput, { call: FunctionCall }>(
+        runTool: fromPromise<ToolOutput, { call: FunctionCall; callSid: string }>(
           ({ input }) => new Promise<ToolOutput>((resolve) => this.tools.push({ call: input.call, resolve })),
         ),
       },

@@ -170,6 +170,9 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
           send: (text) => {
             if (!data.closed) ws.send(text, false);
           },
+          cork: (fn) => {
+            if (!data.closed) ws.cork(fn);
+          },
           close: (code, reason) => {
             if (data.closed) return;
             data.closed = true;

@@ -20,6 +20,8 @@ import { greetingInstructions, voicemailInstructions, WRAP_UP_NOTE, SHUTDOWN_NOT
 export interface TwilioPort {
   send(text: string): void;
   close(code: number, reason: string): void;
+  /** Batches the sends made inside `fn` into one write (uWS cork); plain call when unsupported. */
+  cork?(fn: () => void): void;
 }
 
 export interface CallInfo {
@@ -277,7 +279,6 @@ export class CallSession {
       this.stats.lateDeltasDropped++;
       return;
     }
-    this.twilio.send(outbound.media(this.info.streamSid, delta));
     this.stats.framesOut++;
     this.hot.framesOut++;
     if (this.speechStoppedAt !== 0) {
@@ -285,7 +286,18 @@ export class CallSession {
       this.speechStoppedAt = 0;
     }
     const mark = this.playback.sent(responseId, itemId, base64ByteLength(delta), Date.now());
-    if (mark) this.twilio.send(outbound.mark(this.info.streamSid, mark));
+    const media = outbound.media(this.info.streamSid, delta);
+    if (mark === null) return this.twilio.send(media);
+    // Media and its mark leave in one write (this runs outside uWS's own callbacks, so uncorked
+    // sends would be one system call each).
+    const markText = outbound.mark(this.info.streamSid, mark);
+    if (this.twilio.cork) this.twilio.cork(() => this.sendPair(media, markText));
+    else this.sendPair(media, markText);
+  }
+
+  private sendPair(a: string, b: string): void {
+    this.twilio.send(a);
+    this.twilio.send(b);
   }
 
   private onModelClose(code: number, reason: string): void {

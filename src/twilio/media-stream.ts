@@ -13,9 +13,15 @@ const MAX_HELD_FRAMES = 500; // 10 s of audio while the call is being set up
 export interface StreamSocket {
   send(text: string): void;
   close(code: number, reason: string): void;
+  cork?(fn: () => void): void;
 }
 
 export type SessionFactory = (start: TwilioStart, socket: StreamSocket) => Promise<CallSession | { refused: string }>;
+
+/** A streamSid as Twilio makes them (MZ + 32 hex) is logged; anything else is the sender's text, so only its length. */
+function sidForLog(sid: string): string {
+  return /^MZ[0-9a-f]{32}$/i.test(sid) ? sid : `(not a stream sid, ${sid.length} chars)`;
+}
 
 export class MediaStreamConnection {
   private phase: 'awaiting-start' | 'starting' | 'live' | 'ended' = 'awaiting-start';
@@ -58,7 +64,7 @@ export class MediaStreamConnection {
     }
     const session = this.session;
     if (!session) return this.bad(`before-start:${msg.event}`, `${msg.event} before start; dropped`);
-    if (msg.streamSid !== this.streamSid) return this.bad('wrong-stream', `${msg.event} for another streamSid; dropped`, { got: msg.streamSid.slice(0, 40) });
+    if (msg.streamSid !== this.streamSid) return this.bad('wrong-stream', `${msg.event} for another streamSid; dropped`, { got: sidForLog(msg.streamSid) });
     switch (msg.event) {
       case 'media':
         if (msg.media.track !== 'inbound' && msg.media.track !== 'inbound_track') return;

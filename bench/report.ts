@@ -1,0 +1,189 @@
+import type { BargeInResult } from './barge-in.js';
+import type { LevelResult } from './load-level.js';
+
+// Judging and printing a benchmark run: when to stop stepping N up, and the Markdown report (the
+// table that goes in the README, the headline, the targets, the barge-in figures).
+
+export interface RunMeta {
+  startedAt: string;
+  node: string;
+  cores: number;
+  generatorCore: number | null;
+  relayCore: number | null;
+  childrenRunAs: string;
+  seconds: number;
+  warmupSeconds: number;
+  levels: number[];
+  profiled: boolean;
+  /** Levels measured twice because other processes disturbed the first try. */
+  retried: number[];
+  /** Levels not started because the run had used its time (a stepping limit, not a relay one). */
+  skippedForTime: number[];
+  /** /proc/loadavg when the run started (other users of the machine). */
+  loadAvg: string;
+}
+
+/** The generator is the bottleneck past these: its figures would measure itself, not the relay. */
+export const GENERATOR_LIMITS = { cpuPct: 85, lagP99Ms: 10 };
+/** Other processes used this much of a pinned core: the figures are disturbed (shared machine). */
+export const CONTENDED_PCT = 15;
+/** Below this share of frames delivered, CPU per call is also shown scaled to full pace. */
+export const FULL_PACE_PCT = 98;
+/** Below this, scaling to full pace is a guess (bursty delivery batches work): the headline says so. */
+export const RELIABLE_PACE_PCT = 80;
+export const TARGETS = { p99Ms: 20, cpuRatio: 1.0, rssPerCallKiB: 100, headlineCalls: 200 };
+
+/** Other processes took a noticeable share of a pinned core during the window, or null. */
+export function contended(r: LevelResult): string | null {
+  const { relayCore, generatorCore } = r.foreignPct;
+  if (relayCore > CONTENDED_PCT || generatorCore > CONTENDED_PCT) {
+    return `other processes used ${relayCore.toFixed(0)}% of the relay's core and ${generatorCore.toFixed(0)}% of the generator's`;
+  }
+  return null;
+}
+
+/** Why the generator cannot be trusted at this level, or null. */
+export function generatorSaturated(r: LevelResult): string | null {
+  if (r.generatorCpuPct >= GENERATOR_LIMITS.cpuPct) return `generator CPU ${r.generatorCpuPct.toFixed(0)}% ≥ ${GENERATOR_LIMITS.cpuPct}% of its core`;
+  // Timer lag with the core to itself is the generator's own doing; with others on it, it is noise.
+  if (r.generatorLagP99Ms > GENERATOR_LIMITS.lagP99Ms && !(r.foreignPct.generatorCore > CONTENDED_PCT)) {
+    return `generator timer lag p99 ${r.generatorLagP99Ms.toFixed(1)} ms > ${GENERATOR_LIMITS.lagP99Ms} ms`;
+  }
+  if (r.skippedTicks > 0) return `generator skipped ${r.skippedTicks} frame ticks`;
+  return null;
+}
+
+/** Why the relay failed the latency/loss bar at this level, or null. */
+export function relayLimit(r: LevelResult): string | null {
+  const why: string[] = [];
+  if (r.up.p99 > TARGETS.p99Ms) why.push(`uplink p99 ${r.up.p99.toFixed(1)} ms > ${TARGETS.p99Ms} ms`);
+  if (r.down.p99 > TARGETS.p99Ms) why.push(`downlink p99 ${r.down.p99.toFixed(1)} ms > ${TARGETS.p99Ms} ms`);
+  if (r.up.lost + r.down.lost > 0) why.push(`${r.up.lost} uplink / ${r.down.lost} downlink frames lost`);
+  if (r.setupFailures > 0 || r.live < r.calls) why.push(`${r.calls - r.live} calls did not get going`);
+  if (r.closedEarly > 0) {
+    const how = Object.entries(r.closes).map(([k, v]) => `${v}× ${k}`).join(', ');
+    why.push(`${r.closedEarly} calls closed during the window (${how})`);
+  }
+  return why.length > 0 ? why.join(', ') : null;
+}
+
+/** Why stepping stops after this level (the real relay's limit or the generator's), or null. */
+export function stopReason(level: LevelResult[]): string | null {
+  const reasons: string[] = [];
+  for (const r of level) {
+    const g = generatorSaturated(r);
+    if (g) reasons.push(`generator saturated during the ${r.kind} run at ${r.calls} calls (${g})`);
+  }
+  const cr = level.find((r) => r.kind === 'callrelay');
+  const lim = cr ? relayLimit(cr) : null;
+  if (cr && lim) reasons.push(`callrelay at ${cr.calls} calls: ${lim}`);
+  return reasons.length > 0 ? reasons.join('; ') : null;
+}
+
+const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '—');
+const pair = (a: number, b: number): string => `${f(a)} / ${f(b)}`;
+
+function ratioAt(results: LevelResult[], calls: number): number {
+  const cr = results.find((r) => r.kind === 'callrelay' && r.calls === calls);
+  const pt = results.find((r) => r.kind === 'passthrough' && r.calls === calls);
+  // Per relayed frame: when the generator lags, the two runs may have carried different rates.
+  return cr && pt && pt.cpuPerCallFullPacePct > 0 ? cr.cpuPerCallFullPacePct / pt.cpuPerCallFullPacePct : Number.NaN;
+}
+
+export function headline(results: LevelResult[]): string {
+  const levels = [...new Set(results.map((r) => r.calls))];
+  if (levels.length === 0) return 'No level was measured.';
+  const at = levels.includes(TARGETS.headlineCalls)
+    ? TARGETS.headlineCalls
+    : levels.reduce((a, b) => (Math.abs(b - TARGETS.headlineCalls) < Math.abs(a - TARGETS.headlineCalls) ? b : a));
+  const cr = results.find((r) => r.kind === 'callrelay' && r.calls === at);
+  if (!cr) return `No callrelay figure at ${at} calls.`;
+  const note = at === TARGETS.headlineCalls ? '' : ` (${TARGETS.headlineCalls} calls was not measured)`;
+  const pt = results.find((r) => r.kind === 'passthrough' && r.calls === at);
+  const pace = cr.deliveredPct < FULL_PACE_PCT ? ` (scaled to full pace from ${f(cr.deliveredPct, 0)}% of frames delivered)` : '';
+  const shaky = Math.min(cr.deliveredPct, pt?.deliveredPct ?? 0) < RELIABLE_PACE_PCT
+    ? ` — unreliable: the generator delivered only ${f(cr.deliveredPct, 0)}% / ${f(pt?.deliveredPct ?? Number.NaN, 0)}% of the frames; prefer a level where both are near 100%`
+    : '';
+  return `At ${at} calls: callrelay ${f(cr.cpuPerCallFullPacePct, 3)}% of a core per call${pace} = ${f(ratioAt(results, at), 2)}× the ws pass-through${note}${shaky}.`;
+}
+
+function tableRows(results: LevelResult[]): string[] {
+  const rows = [
+    '| relay | calls | relay CPU (% core) | CPU per call (% core) | ratio to pass-through | RSS/call (KiB) | retained heap/call (KiB) | uplink p50 / p99 (ms) | downlink p50 / p99 (ms) | frames lost (up / down) | frames delivered | generator CPU (timer lag p99) | other processes on relay / generator core |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of results) {
+    const ratio = r.kind === 'callrelay' ? `${f(ratioAt(results, r.calls), 2)}×` : '1×';
+    const live = r.live < r.calls ? ` (${r.live} live)` : '';
+    const perCall = r.deliveredPct < FULL_PACE_PCT ? `${f(r.cpuPerCallPct, 3)} (${f(r.cpuPerCallFullPacePct, 3)} at full pace)` : f(r.cpuPerCallPct, 3);
+    rows.push(`| ${r.kind === 'callrelay' ? '**callrelay**' : 'ws pass-through'} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ` +
+      `${f(r.rssPerCallKiB, 0)} | ${f(r.retainedHeapPerCallKiB, 0)} | ${pair(r.up.p50, r.up.p99)} | ${pair(r.down.p50, r.down.p99)} | ${r.up.lost} / ${r.down.lost} | ${f(r.deliveredPct, 0)}% | ` +
+      `${f(r.generatorCpuPct, 0)}% (${f(r.generatorLagP99Ms)} ms) | ${f(r.foreignPct.relayCore, 0)}% / ${f(r.foreignPct.generatorCore, 0)}% |`);
+  }
+  return rows;
+}
+
+function targets(results: LevelResult[], driven: LevelResult[]): string[] {
+  const mark = (ok: boolean): string => (ok ? 'met' : '**not met**');
+  const cr = results.filter((r) => r.kind === 'callrelay');
+  const at = cr.find((r) => r.calls === TARGETS.headlineCalls) ?? cr[0];
+  const lines: string[] = [];
+  if (at) {
+    const ratio = ratioAt(results, at.calls);
+    lines.push(`- CPU per call ≤ ${TARGETS.cpuRatio}× the pass-through (at ${at.calls} calls): ${f(ratio, 2)}× — ${mark(ratio <= TARGETS.cpuRatio)}`);
+  }
+  const drivenCr = driven.filter((r) => r.kind === 'callrelay');
+  const bad = drivenCr.filter((r) => relayLimit(r) !== null);
+  const head = `- p99 ≤ ${TARGETS.p99Ms} ms both ways, no frame lost, at every level the generator could drive`;
+  if (drivenCr.length === 0) lines.push(`${head}: not measured — the generator saturated at every level of this run`);
+  else {
+    lines.push(`${head} (${drivenCr.map((r) => r.calls).join(', ')}): ` +
+      (bad.length === 0 ? mark(true) : `${mark(false)} (${bad.map((r) => `${r.calls}: ${relayLimit(r) ?? ''}`).join('; ')})`));
+  }
+  const steady = cr.filter((r) => r.calls >= 200);
+  const rss = (steady.length > 0 ? steady : cr).map((r) => r.rssPerCallKiB);
+  const worst = rss.length > 0 ? Math.max(...rss) : Number.NaN;
+  lines.push(`- RSS ≤ ${TARGETS.rssPerCallKiB} KiB per call at steady state (worst of ${steady.length > 0 ? '≥ 200 calls' : 'all levels'}): ${f(worst, 0)} KiB — ${mark(worst <= TARGETS.rssPerCallKiB)}`);
+  return lines;
+}
+
+function bargeInRows(barge: BargeInResult[]): string[] {
+  if (barge.length === 0) return [];
+  const rows = [
+    '',
+    '### Barge-in reaction (speech_started sent by the model → `clear` received by the caller)',
+    '',
+    '| relay | barge-ins (cleared) | end to end p50 / p99 / max (ms) | inside the relay p50 / p99 (ms) |',
+    '|---|--:|--:|--:|',
+  ];
+  for (const b of barge) {
+    const inside = b.kind === 'callrelay' ? pair(b.insideP50, b.insideP99) : 'not instrumented';
+    rows.push(`| ${b.kind === 'callrelay' ? '**callrelay**' : 'ws pass-through'} | ${b.calls} (${b.cleared}) | ${f(b.p50, 2)} / ${f(b.p99, 2)} / ${f(b.max, 2)} | ${inside} |`);
+  }
+  return rows;
+}
+
+export function renderReport(results: LevelResult[], barge: BargeInResult[], meta: RunMeta, stopped: string | null): string {
+  const driven = results.filter((r) => generatorSaturated(r) === null);
+  const pinned = meta.relayCore === null ? 'not pinned (fewer than 2 cores or taskset missing)' : `relay on core ${meta.relayCore}, generator on core ${meta.generatorCore ?? '?'}`;
+  return [
+    `## callrelay load benchmark (${meta.startedAt})`,
+    '',
+    `**${headline(results)}**`,
+    '',
+    ...tableRows(results),
+    '',
+    `Stepping: ${stopped ? `stopped at the first limit (levels up to ${TARGETS.headlineCalls} calls always run) — ${stopped}.` : `every requested level ran (${meta.levels.join(', ')}); no limit was reached.`}` +
+      (meta.retried.length > 0 ? ` Measured twice (other processes disturbed the first try): ${meta.retried.join(', ')} calls.` : '') +
+      (meta.skippedForTime.length > 0 ? ` Not run, out of time: ${meta.skippedForTime.join(', ')} calls (use --levels to run them).` : ''),
+    '',
+    'Targets:',
+    ...targets(results, driven),
+    ...bargeInRows(barge),
+    '',
+    `Run: ${meta.seconds} s window after ${meta.warmupSeconds} s warm-up per level, 50 frames/s each way per call, ${pinned}; ` +
+      `${meta.cores} cores (load average ${meta.loadAvg} at start); Node ${meta.node}; relays run as ${meta.childrenRunAs}.` +
+      (meta.profiled ? ' **CPU profiler on: CPU figures include its overhead.**' : ''),
+    '',
+  ].join('\n');
+}

@@ -31,7 +31,7 @@ export interface SimCallerOptions {
   clock?: FrameClock;
   /** Audio per media frame (default 20 ms = 160 bytes); the clock should tick at the same period. */
   frameMs?: number;
-  /** Keep heavy records (all frames received, media receive times, heard audio). Default true; off for load runs. */
+  /** Keep heavy records (all frames received, media receive times, marks, heard audio). Default true; off for load runs. */
   record?: boolean;
   /** Called on each outgoing 160-byte frame before it is encoded; may write into it (latency stamps). seq = media chunk number. */
   onBeforeSendFrame?: (frame: Buffer, seq: number) => void;
@@ -294,7 +294,7 @@ export class SimCaller extends EventEmitter<SimCallerEvents> {
   private echoMark(name: string, cleared: boolean): void {
     this.sendEvent(`"event":"mark","mark":{"name":${JSON.stringify(name)}}`);
     const m: EchoedMark = { name, at: performance.now(), cleared };
-    this.marksEchoed.push(m);
+    if (this.record) this.marksEchoed.push(m);
     this.emit('markEchoed', m);
   }
 
@@ -328,7 +328,7 @@ export class SimCaller extends EventEmitter<SimCallerEvents> {
         break;
       }
       case 'mark':
-        this.marksReceived.push({ name: frame.mark.name, at });
+        if (this.record) this.marksReceived.push({ name: frame.mark.name, at });
         this.emit('mark', { name: frame.mark.name, receivedAt: at });
         this.playback.enqueueMark(frame.mark.name);
         break;

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { FakeModelServer, type FakeModelSession } from '../src/sim/model-server.js';
@@ -7,6 +7,9 @@ import { speechForText } from '../src/audio/speechlike.js';
 import { openStore } from '../src/store/open-store.js';
 import { startRelayProcess, type RelayProcess } from '../test/support/relay-process.js';
 import { cpuSeconds, percentile, rssKiB } from './proc-stats.js';
+import { log } from '../src/log.js';
+
+log.level = 'warn';
 
 // Soak (issue 7): the relay as a real process with its store (PGlite in a temp DATA_DIR), churning
 // calls of 20–60 s against the fake model in agent mode (server VAD turns, spoken answers), callers
@@ -37,10 +40,10 @@ const BARGE_IN = Math.max(0, Math.min(1, Number(args['barge-in'])));
 const METRICS_TOKEN = 'soak-metrics';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const rand = (a: number, b: number) => a + Math.random() * (b - a);
-const log = (msg: string) => process.stdout.write(`[soak ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
+const note = (msg: string) => process.stdout.write(`[soak ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 const t0 = performance.now();
 const hardDeadline = setTimeout(() => {
-  log('hard deadline reached; aborting');
+  note('hard deadline reached; aborting');
   process.exit(2);
 }, (MINUTES + 3) * 60_000);
 hardDeadline.unref();
@@ -137,7 +140,7 @@ async function runCall(url: string, seconds: number): Promise<void> {
     stats.ended++;
   } catch (err) {
     stats.failed++;
-    log(`call ${caller.callSid.slice(0, 10)} failed: ${err instanceof Error ? err.message : String(err)}`);
+    note(`call ${caller.callSid.slice(0, 10)} failed: ${err instanceof Error ? err.message : String(err)}`);
     await caller.drop().catch(() => undefined);
   }
 }
@@ -156,7 +159,7 @@ const relay = await startRelayProcess({
 });
 const pid = relay.child.pid ?? 0;
 const url = `ws://127.0.0.1:${relay.port}/media-stream`;
-log(`relay pid ${pid} on :${relay.port}; ${CALLS} calls of ${MIN_CALL_S}–${MAX_CALL_S} s over ${MINUTES} min, barge-in share ${BARGE_IN}`);
+note(`relay pid ${pid} on :${relay.port}; ${CALLS} calls of ${MIN_CALL_S}–${MAX_CALL_S} s over ${MINUTES} min, barge-in share ${BARGE_IN}`);
 
 // Warm-up: a few short calls so the baseline includes loaded code, JIT output and pools, not per-call state.
 await Promise.all([0, 1, 2, 3, 4].map(() => runCall(url, 3)));
@@ -164,8 +167,10 @@ await sleep(5000);
 const cpuMark = { t: performance.now(), s: cpuSeconds(pid) };
 const baseline = await sample(relay, pid, cpuMark);
 timeline.push(baseline);
-log(`baseline: RSS ${baseline.rssMiB.toFixed(1)} MiB, heap ${baseline.heapMiB.toFixed(1)} MiB, handles ${baseline.handles}, live ${baseline.live}`);
+note(`baseline: RSS ${baseline.rssMiB.toFixed(1)} MiB, heap ${baseline.heapMiB.toFixed(1)} MiB, handles ${baseline.handles}, live ${baseline.live}`);
 samples.length = 0;
+const warmupCalls = stats.started;
+Object.assign(stats, { started: 0, ended: 0, failed: 0, bargeIns: 0, turns: 0 });
 const soakStart = performance.now() - t0;
 
 const spreadMs = Math.max(1000, (MINUTES * 60 - MAX_CALL_S - 15) * 1000);
@@ -173,7 +178,7 @@ const calls: Promise<void>[] = [];
 const sampler = setInterval(() => {
   void sample(relay, pid, cpuMark).then((s) => {
     timeline.push(s);
-    log(`live ${s.live}  RSS ${s.rssMiB.toFixed(1)} MiB  heap ${s.heapMiB.toFixed(1)} MiB  handles ${s.handles}  cpu ${s.cpuPct.toFixed(0)}%  calls ${stats.started}/${CALLS} started, ${stats.ended} ended, ${stats.failed} failed`);
+    note(`live ${s.live}  RSS ${s.rssMiB.toFixed(1)} MiB  heap ${s.heapMiB.toFixed(1)} MiB  handles ${s.handles}  cpu ${s.cpuPct.toFixed(0)}%  calls ${stats.started}/${CALLS} started, ${stats.ended} ended, ${stats.failed} failed`);
   }, () => undefined);
 }, 10_000);
 for (let i = 0; i < CALLS; i++) {
@@ -183,7 +188,7 @@ for (let i = 0; i < CALLS; i++) {
   calls.push(runCall(url, rand(MIN_CALL_S, MAX_CALL_S)).catch(() => { stats.failed++; }));
 }
 await Promise.all(calls);
-log('all calls ended; idling 15 s before the end sample');
+note('all calls ended; idling 15 s before the end sample');
 await sleep(15_000);
 clearInterval(sampler);
 const final = await sample(relay, pid, cpuMark);
@@ -191,6 +196,7 @@ timeline.push(final);
 const totals = await metrics(relay.port);
 relay.kill('SIGTERM');
 const exitCode = await relay.exited;
+const toolOutputs = model.sessions.reduce((n, s) => n + s.received.filter((e) => e.type === 'conversation.item.create' && e.item.type === 'function_call_output').length, 0);
 await model.close();
 
 // Records: exactly one per call (warm-up calls included), read from the relay's own store.
@@ -198,6 +204,7 @@ const store = await openStore({ dataDir: relay.dataDir });
 let missing = 0;
 for (const sid of stats.callSids) if (!(await store.getCallRecord(sid))) missing++;
 await store.close();
+rmSync(relay.dataDir, { recursive: true, force: true });
 const recordLines = relay.lines.filter((l) => l.msg === 'call record').map((l) => String(l.callSid));
 const dupes = recordLines.length - new Set(recordLines).size;
 
@@ -223,7 +230,7 @@ for (const dir of ['down', 'up']) {
   if (first && last && mins.length >= 2) checks.push([`${dir}link p99 does not drift`, last.p99 <= first.p99 * 2 + 5, `first minute ${first.p99.toFixed(1)} ms, last ${last.p99.toFixed(1)} ms`]);
 }
 checks.push(['every call ended', stats.failed === 0, `${stats.ended} ended, ${stats.failed} failed`]);
-checks.push(['every call has exactly one record', missing === 0 && dupes === 0 && recordLines.length === stats.callSids.length, `${recordLines.length} records for ${stats.callSids.length} calls, ${missing} missing, ${dupes} duplicated`]);
+checks.push(['every call has exactly one record', missing === 0 && dupes === 0 && recordLines.length === stats.callSids.length, `${recordLines.length} records for ${stats.callSids.length} calls (${warmupCalls} warm-up), ${missing} missing, ${dupes} duplicated`]);
 checks.push(['no live call left', final.live === 0, `live ${final.live}`]);
 checks.push(['active handles back to baseline', final.handles <= baseline.handles + 2, `baseline ${baseline.handles}, end ${final.handles}`]);
 checks.push(['heap back to baseline', final.heapMiB <= baseline.heapMiB * 1.5 + 10, `baseline ${baseline.heapMiB.toFixed(1)} MiB, end ${final.heapMiB.toFixed(1)} MiB`]);
@@ -232,14 +239,14 @@ checks.push(['relay exited 0 on SIGTERM', exitCode === 0, `exit ${exitCode}`]);
 
 const report = {
   options: { calls: CALLS, minutes: MINUTES, minCallS: MIN_CALL_S, maxCallS: MAX_CALL_S, bargeIn: BARGE_IN },
-  calls: { ...stats, callSids: undefined, relayBargeIns: totals.callrelay_barge_ins_total, relayCallsByReason: Object.fromEntries(Object.entries(totals).filter(([k]) => k.startsWith('callrelay_calls_total'))) },
+  calls: { ...stats, callSids: undefined, warmupCalls, toolOutputs, relayBargeIns: totals.callrelay_barge_ins_total, relayCallsByReason: Object.fromEntries(Object.entries(totals).filter(([k]) => k.startsWith('callrelay_calls_total'))) },
   baseline, final, peakRssMiB: Math.max(...timeline.map((s) => s.rssMiB)), peakHeapMiB: Math.max(...timeline.map((s) => s.heapMiB)),
   timeline, latencyPerMinute: perMinute, checks: checks.map(([name, ok, detail]) => ({ name, ok, detail })),
 };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(args.out ?? 'bench/results/soak-latest.json', JSON.stringify(report, null, 2));
-log(`latency per minute (ms):\n${perMinute.map((m) => `  min ${m.minute} ${m.dir.padEnd(4)} n=${String(m.n).padStart(6)} p50 ${m.p50.toFixed(1).padStart(6)} p99 ${m.p99.toFixed(1).padStart(6)}`).join('\n')}`);
-log(`barge-ins: ${stats.bargeIns} attempted by callers, ${totals.callrelay_barge_ins_total ?? 0} handled by the relay; ${stats.turns} caller turns`);
-for (const [name, ok, detail] of checks) log(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
-log(`report written to ${args.out}`);
+note(`latency per minute (ms):\n${perMinute.map((m) => `  min ${m.minute} ${m.dir.padEnd(4)} n=${String(m.n).padStart(6)} p50 ${m.p50.toFixed(1).padStart(6)} p99 ${m.p99.toFixed(1).padStart(6)}`).join('\n')}`);
+note(`barge-ins: ${stats.bargeIns} attempted by callers, ${totals.callrelay_barge_ins_total ?? 0} handled by the relay (incl. warm-up); ${stats.turns} caller turns; ${toolOutputs} tool outputs sent by the relay`);
+for (const [name, ok, detail] of checks) note(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
+note(`report written to ${args.out}`);
 process.exit(checks.every(([, ok]) => ok) ? 0 : 1);

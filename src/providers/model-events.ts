@@ -1,4 +1,5 @@
 import type { FunctionCall } from '../../machines/call.types.js';
+import { maskPhone } from '../log.js';
 
 // Server events of the OpenAI Realtime GA / xAI Grok Voice sockets, parsed at the edge into one
 // union. Only what the relay acts on is kept; everything else becomes `ignored` (with its type, so
@@ -43,8 +44,18 @@ const n = (o: Obj, k: string): number | undefined => (typeof o[k] === 'number' ?
 // (quotes, backslashes) must never get through.
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Alphabet and length: a 2-character "to" passes the alphabet but is not base64, and Twilio refuses it (31951). */
+export function isBase64(s: string): boolean {
+  return s.length % 4 === 0 && BASE64.test(s);
+}
+
 const FATAL_CODES = new Set(['session_expired', 'invalid_api_key', 'beta_api_shape_disabled', 'insufficient_quota', 'model_not_found']);
 const BENIGN_CODES = new Set(['response_cancel_not_active']);
+
+/** Error text is logged; a model may quote what the caller said, phone numbers included. */
+function maskNumbers(text: string): string {
+  return text.replace(/\+?\d{10,15}/g, (m) => maskPhone(m) ?? '');
+}
 
 export function classifyError(code: string, message: string): ErrorSeverity {
   if (FATAL_CODES.has(code)) return 'fatal';
@@ -83,7 +94,7 @@ export function parseModelEvent(text: string): ModelEvent {
     case 'response.output_audio.delta':
     case 'response.audio.delta': {
       const delta = raw.delta;
-      if (typeof delta !== 'string' || !BASE64.test(delta)) return { type: 'invalid', reason: `${t}: delta is not base64` };
+      if (typeof delta !== 'string' || !isBase64(delta)) return { type: 'invalid', reason: `${t}: delta is not base64` };
       return { type: 'audio', responseId: s(raw, 'response_id'), itemId: s(raw, 'item_id'), delta };
     }
     case 'response.output_audio.done':
@@ -141,7 +152,7 @@ export function parseModelEvent(text: string): ModelEvent {
     case 'error': {
       const e = isObj(raw.error) ? raw.error : {};
       const code = s(e, 'code') || s(e, 'type') || 'unknown';
-      const message = s(e, 'message');
+      const message = maskNumbers(s(e, 'message'));
       return { type: 'error', code, message, severity: classifyError(code, message) };
     }
     case 'ping':

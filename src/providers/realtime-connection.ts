@@ -1,10 +1,13 @@
 import WebSocket from 'ws';
+import { log as rootLog, type Logger } from '../log.js';
 import type { Dialect, SessionSpec } from './dialect.js';
-import { parseModelEvent, type ModelEvent } from './model-events.js';
+import { isBase64, parseModelEvent, type ModelEvent } from './model-events.js';
 
 // One outbound socket to the model (OpenAI GA or xAI), opened as soon as a call is known. Audio
 // appended before the session is configured is held (bounded) and flushed in order once
 // session.updated arrives: audio sent earlier would be read in the server's default format.
+// A model that stops reading (stalled, overloaded) must not make the relay queue caller audio without
+// bound: past maxBufferedBytes waiting in the socket, new caller frames are dropped and counted.
 
 export interface ModelConnectionOptions {
   dialect: Dialect;
@@ -16,14 +19,20 @@ export interface ModelConnectionOptions {
   pingIntervalMs?: number;
   /** How much caller audio to hold while the session is being set up (ms of mu-law). */
   maxPendingAudioMs?: number;
+  /**
+   * Caller audio is dropped while more than this many bytes wait unsent in the socket (default
+   * 64 KiB, about 5 s of appends: the kernel's own buffers come on top). Older audio is worth less
+   * than a bounded memory and a model that catches up with the present.
+   */
+  maxBufferedBytes?: number;
+  /** Where the drop decision is logged (default: the root logger with the provider). */
+  log?: Logger;
 }
 
 export interface ModelHandlers {
   onEvent(e: ModelEvent): void;
   onClose(code: number, reason: string): void;
 }
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export class ModelConnection {
   readonly provider: Dialect['name'];
@@ -36,16 +45,24 @@ export class ModelConnection {
   private readonly maxPendingBytes: number;
   private ping: NodeJS.Timeout | undefined;
   private closedByUs = false;
+  /** A drop was logged for the current stall; reset once the socket drains. */
+  private stallLogged = false;
   /** session.updated seen: caller audio may flow. */
   ready = false;
-  /** Caller audio dropped because the hold buffer was full (reported in the call record). */
+  /** Caller audio dropped: hold buffer full, or the model not reading (reported in the call record). */
   droppedAudioBytes = 0;
+  /** Caller frames dropped because the model socket was backed up past maxBufferedBytes. */
+  backpressureDrops = 0;
+  private readonly maxBufferedBytes: number;
+  private readonly log: Logger;
   openedAt = Date.now();
   readyAt: number | null = null;
 
   constructor(private readonly opts: ModelConnectionOptions) {
     this.provider = opts.dialect.name;
     this.maxPendingBytes = (opts.maxPendingAudioMs ?? 10_000) * 8;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024;
+    this.log = opts.log ?? rootLog.child({ component: 'model-connection', provider: opts.dialect.name });
     this.ws = new WebSocket(opts.dialect.url(opts.baseUrl, opts.model), {
       headers: opts.dialect.headers(opts.apiKey),
       perMessageDeflate: false,
@@ -85,6 +102,11 @@ export class ModelConnection {
   /** Hot path: caller audio, base64 mu-law straight from Twilio. Returns false if it was dropped. */
   appendAudio(b64: string): boolean {
     if (this.ready && this.ws.readyState === WebSocket.OPEN) {
+      if (this.ws.bufferedAmount > this.maxBufferedBytes) return this.dropBackedUp(b64);
+      if (this.stallLogged) {
+        this.stallLogged = false;
+        this.log.info({ droppedBytes: this.droppedAudioBytes }, 'model socket draining again; caller audio flows');
+      }
       this.ws.send(`{"type":"input_audio_buffer.append","audio":"${b64}"}`);
       return true;
     }
@@ -99,8 +121,19 @@ export class ModelConnection {
     return true;
   }
 
+  private dropBackedUp(b64: string): false {
+    this.droppedAudioBytes += (b64.length * 3) >> 2;
+    this.backpressureDrops++;
+    // One line per stall, not one per frame.
+    if (!this.stallLogged) {
+      this.stallLogged = true;
+      this.log.warn({ bufferedBytes: this.ws.bufferedAmount, limit: this.maxBufferedBytes }, 'model socket is not draining; dropping caller audio until it does');
+    }
+    return false;
+  }
+
   static isBase64(s: string): boolean {
-    return BASE64.test(s);
+    return isBase64(s);
   }
 
   createResponse(instructions?: string): void {

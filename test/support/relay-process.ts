@@ -23,7 +23,7 @@ export async function startRelayProcess(env: Record<string, string>, timeoutMs =
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'callrelay-proc-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { ...process.env, VITEST: '', PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, REDIS_URL: '', ...env },
+    env: { ...process.env, VITEST: '', PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, REDIS_URL: '', DATABASE_URL: '', SUPABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];

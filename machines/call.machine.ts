@@ -131,7 +131,14 @@ export const callMachine = setup({
                 'model.responseDone': [{ guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' }, { target: 'draining', actions: 'responseEnded' }],
               },
             },
-            draining: { on: { 'playback.drained': '#call.session.listening' } },
+            draining: {
+              on: {
+                'playback.drained': '#call.session.listening',
+                // The caller answered the greeting while it was still playing: that response (and
+                // any tool it calls) is handled like any other.
+                'model.responseCreated': { target: '#call.session.speaking.producing', actions: assign({ responseActive: true }) },
+              },
+            },
           },
         },
 

@@ -144,7 +144,12 @@ export const callModel = setup({
                 'model.responseDone': { target: 'draining', actions: 'responseEnded' },
               },
             },
-            draining: { on: { 'playback.drained': '#call.session.listening' } },
+            draining: {
+              on: {
+                'playback.drained': '#call.session.listening',
+                'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseStarted' },
+              },
+            },
           },
         },
 

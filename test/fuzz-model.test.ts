@@ -155,10 +155,9 @@ describe('fuzzing the model socket', () => {
   // of a non-interruptible greeting) and ends with a function call is ignored: greeting.draining has
   // no model.responseCreated transition, so its response.done hits only the machine-level handler, the
   // tool never runs, no function_call_output is sent, and the model waits for one forever.
-  // Proposed fix (machines/call.machine.ts): give greeting.draining the same
-  // `'model.responseCreated': { target: '#call.session.speaking', … }` that speaking.draining has
-  // (or handle `model.responseDone [hasFunctionCalls]` at session level). `it.fails` until then.
-  it.fails('runs a tool call whose response started while the greeting was still playing', async () => {
+  // Fixed in machines/call.machine.ts: greeting.draining now takes model.responseCreated to
+  // speaking.producing, as speaking.draining does.
+  it('runs a tool call whose response started while the greeting was still playing', async () => {
     const { caller, model } = await h.call({ headers: { 'User-Agent': 'TwilioProxy/1.1' } });
     model.onResponseCreate(() => ({ text: 'Hello there, welcome to the line.', audioMs: 1500 }));
     await model.waitFor('response.create', undefined, 3000);

@@ -68,12 +68,14 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
   const originAllowed = (o: string | undefined) => isOriginAllowed(o, edge.allowedOrigins);
   let draining = false;
 
-  app.get('/health', (res) => {
+  const health = (res: uWS.HttpResponse, req: uWS.HttpRequest) => {
     // 503 while draining tells the load balancer to stop routing new calls here.
-    res.writeStatus(draining ? '503 Service Unavailable' : '200 OK')
-      .writeHeader('Content-Type', 'application/json')
-      .end(JSON.stringify({ status: draining ? 'draining' : 'ok', calls: calls.size }));
-  });
+    res.writeStatus(draining ? '503 Service Unavailable' : '200 OK').writeHeader('Content-Type', 'application/json');
+    if (req.getMethod() === 'head') res.endWithoutBody();
+    else res.end(JSON.stringify({ status: draining ? 'draining' : 'ok', calls: calls.size }));
+  };
+  app.get('/health', health);
+  app.head('/health', health);
 
   app.post('/twilio/voice', (res, req) => {
     const state = guard(res);
@@ -214,8 +216,11 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
   const metricsEndpoint: MetricsEndpoint = await mountMetrics(app, config, metrics);
   deps.routes?.(app);
 
-  app.any('/*', (res) => {
-    res.writeStatus('404 Not Found').writeHeader('Content-Type', 'application/json').end(JSON.stringify({ error: 'not found' }));
+  app.any('/*', (res, req) => {
+    res.writeStatus('404 Not Found').writeHeader('Content-Type', 'application/json');
+    // HEAD answers carry headers only (a body would be read as the start of the next response).
+    if (req.getMethod() === 'head') res.endWithoutBody();
+    else res.end(JSON.stringify({ error: 'not found' }));
   });
 
   const token = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

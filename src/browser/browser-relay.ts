@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import uWS from 'uWebSockets.js';
-import { log as rootLog, type Logger } from '../log.js';
+import { log as rootLog, maskPhone, type Logger } from '../log.js';
 import type { TrustProxy } from '../security/client-ip.js';
 import type { Limiters } from '../security/limiters.js';
 import { extractToken, verifyToken, type TokenClaims } from '../security/token.js';
@@ -128,7 +128,7 @@ export function browserRelayRoutes(app: uWS.TemplatedApp, deps: BrowserRelayDeps
         bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
       };
       const { endpoint, claims } = data;
-      const sessionLog = log.child({ sid: data.sid, provider: endpoint.provider, sub: claims.sub, merchantId: claims.merchantId });
+      const sessionLog = log.child({ sid: data.sid, provider: endpoint.provider, sub: maskPhone(claims.sub), merchantId: claims.merchantId });
       sessionLog.info({ ip: data.ip, model: endpoint.model }, 'browser session started');
       try {
         data.session = new BrowserSession(browser, { endpoint, maxSessionMs: deps.maxSessionSeconds * 1000, limits, log: sessionLog });

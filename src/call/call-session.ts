@@ -260,8 +260,8 @@ export class CallSession {
       case 'assistantTranscriptDelta':
         return this.transcript.assistantDelta(e.itemId, e.delta);
       case 'error':
-        if (e.severity === 'benign') this.log.debug({ code: e.code, msg: e.message }, 'model error (benign)');
-        else this.log.warn({ code: e.code, msg: e.message, severity: e.severity }, 'model error');
+        if (e.severity === 'benign') this.log.debug({ code: e.code, detail: e.message }, 'model error (benign)');
+        else this.log.warn({ code: e.code, detail: e.message, severity: e.severity }, 'model error');
         if (e.severity === 'fatal') this.actor.send({ type: 'model.error', code: e.code, fatal: true });
         return;
       case 'invalid':

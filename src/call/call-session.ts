@@ -8,6 +8,8 @@ import type { ModelEndpoint } from '../providers/endpoint.js';
 import { base64ByteLength, outbound } from '../twilio/messages.js';
 import { log, maskPhone, type Logger } from '../log.js';
 import { Playback } from './playback.js';
+import { stateName } from './state-name.js';
+import { runToolSafely } from './run-tool.js';
 import { Transcript } from './transcript.js';
 import type { CallRecorder, CallStats, CallSummary } from './recorder.js';
 import type { HotCounters, RelayMetrics } from '../obs/metrics.js';
@@ -37,7 +39,8 @@ export interface CallInfo {
   requester?: string;
 }
 
-export type ToolExecutor = (call: FunctionCall, ctx: { merchant: Merchant; callSid: string; callerPhone?: string }) => Promise<ToolOutput>;
+export type { ToolExecutor } from './run-tool.js';
+import type { ToolExecutor } from './run-tool.js';
 
 export interface CallSessionDeps {
   model: { connection: ModelConnection; endpoint: ModelEndpoint };
@@ -340,18 +343,7 @@ export class CallSession {
 
   private async runTool(call: FunctionCall): Promise<ToolOutput> {
     const started = performance.now();
-    const run = this.deps.runTool;
-    let out: ToolOutput;
-    if (!run) {
-      out = { callId: call.callId, ok: false, output: JSON.stringify({ error: 'unknown_tool', message: `The tool "${call.name}" is not available on this line.` }) };
-    } else {
-      try {
-        out = await run(call, { merchant: this.info.merchant, callSid: this.info.callSid, callerPhone: this.info.callerPhone });
-      } catch (err) {
-        this.log.error({ err, tool: call.name }, 'tool failed');
-        out = { callId: call.callId, ok: false, output: JSON.stringify({ error: 'tool_failed', message: `I wasn't able to complete ${call.name}.` }) };
-      }
-    }
+    const out = await runToolSafely(this.deps.runTool, call, { merchant: this.info.merchant, callSid: this.info.callSid, callerPhone: this.info.callerPhone }, this.log);
     const ms = performance.now() - started;
     this.log.info({ tool: call.name, ok: out.ok, ms: Math.round(ms) }, 'tool call');
     this.deps.metrics?.toolLatency.observe({ tool: call.name, outcome: out.ok ? 'ok' : 'error' }, ms / 1000);
@@ -379,16 +371,10 @@ export class CallSession {
     this.model.close();
     this.twilio.close(1000, 'call ended');
     const endedAt = new Date();
+    const { merchant, ...ids } = this.info;
     const summary: CallSummary = {
-      callSid: this.info.callSid,
-      streamSid: this.info.streamSid,
-      merchantId: this.info.merchant.id,
-      callerPhone: this.info.callerPhone,
-      calledNumber: this.info.calledNumber,
-      direction: this.info.direction,
-      answeredBy: this.info.answeredBy,
-      conversationSid: this.info.conversationSid,
-      requester: this.info.requester,
+      ...ids,
+      merchantId: merchant.id,
       provider: this.deps.model.endpoint.provider,
       model: this.deps.model.endpoint.model,
       startedAt: new Date(this.startedAt),
@@ -405,14 +391,4 @@ export class CallSession {
     this.deps.recorder.record(summary).catch((err: unknown) => this.log.error({ err }, 'call record could not be saved'));
     this.deps.onEnded?.(this);
   }
-}
-
-/** {session: {speaking: 'producing'}} → "session.speaking.producing" */
-export function stateName(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null) {
-    const [k, v] = Object.entries(value)[0] ?? [];
-    return k === undefined ? '' : v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0) ? k : `${k}.${stateName(v)}`;
-  }
-  return '';
 }

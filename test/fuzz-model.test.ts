@@ -162,7 +162,8 @@ describe('fuzzing the model socket', () => {
     model.onResponseCreate(() => ({ text: 'Hello there, welcome to the line.', audioMs: 1500 }));
     await model.waitFor('response.create', undefined, 3000);
     await until(() => model.activeResponseId === undefined, 5000, 'greeting sent');
-    expect(h.states.get(caller.callSid)?.at(-1)).toBe('session.greeting.draining');
+    // The relay reads response.done a moment after the fake sent it.
+    await until(() => h.states.get(caller.callSid)?.at(-1) === 'session.greeting.draining', 3000, 'greeting draining');
     await model.respond({ text: 'Let me look that up.', audioMs: 100, functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }] });
     try {
       await model.waitFor('conversation.item.create', (e) => e.item.type === 'function_call_output', 4000);

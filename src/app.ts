@@ -95,8 +95,13 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
       }
     : baseRecorder;
   const fallbackId = process.env.DEFAULT_MERCHANT_ID || (config.nodeEnv !== 'production' ? demoMerchant.id : undefined);
-  const directory =
-    overrides.directory ?? (store ? new StoreMerchantDirectory(store, fallbackId) : new StaticMerchantDirectory([demoMerchant], demoMerchant.id));
+  let directory: MerchantDirectory;
+  if (overrides.directory) directory = overrides.directory;
+  else if (store) {
+    const fromStore = new StoreMerchantDirectory(store, fallbackId);
+    await fromStore.preload();
+    directory = fromStore;
+  } else directory = new StaticMerchantDirectory([demoMerchant], demoMerchant.id);
   let server: RelayServer | null = null;
   const metrics = overrides.metrics ?? new RelayMetrics({ liveCalls: () => server?.calls.size ?? 0, outboxDepth: () => writer?.depth() ?? 0 });
   server = await startServer({

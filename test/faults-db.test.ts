@@ -192,7 +192,10 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
   // with 1011 'could not start call' and the caller hears nothing; POST /twilio/voice answers 500.
   // Proposed fix (src/store/merchant-directory.ts): keep the last merchant rows read (a small
   // in-memory cache, refreshed on success) and serve from it — or the fallback merchant — when the
-  // store throws, logging the outage once. `it.fails` until then; flip to `it` with the fix.
+  // store throws, logging the outage once. Partly done: StoreMerchantDirectory now serves the rows it read
+  // before when the store throws (test/merchant-directory.test.ts), but this end-to-end test still
+  // times out; not diagnosed yet (suspect: the lookup first waits for the pg pool's 5 s connect
+  // timeout). `it.fails` until then.
   it.fails('answers a call that arrives while the database is down', async () => {
     const relay = await start();
     const url = `ws://127.0.0.1:${relay.port}/media-stream`;

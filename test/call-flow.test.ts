@@ -22,7 +22,6 @@ describe('a whole call', () => {
     await until(() => h!.states.get(caller.callSid)?.includes('session.listening') ?? false, 8000, 'listening after the greeting');
 
     // Caller turn: caller audio reaches the model untouched, the model answers.
-    const before = model.appendedBytes;
     await caller.say(Buffer.alloc(1600, 0x55));
     // The caller's words arrive at the model byte for byte (mu-law passes untouched).
     await until(() => model.appendedAudio().includes(Buffer.alloc(1600, 0x55)), 3000, 'caller audio at the model, unchanged');

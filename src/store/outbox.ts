@@ -141,6 +141,8 @@ export class CallRecordWriter implements RecordingSink {
       await sleep(Math.min(pause, rest));
       pause = Math.min(pause * 2, 1000);
     }
+    // The file is rewritten after the queue shrinks: wait for it, so "0 left" also holds on disk.
+    await this.fileOps;
     return this.pending.length;
   }
 

@@ -1,4 +1,4 @@
-// WAV in and out for the simulated caller and the demo: any PCM16 or mu-law WAV becomes the 8 kHz
+// WAV in and out for the simulated caller and the demo: every PCM16 or mu-law WAV becomes the 8 kHz
 // mu-law a phone call carries, and what a caller heard becomes a file a person can play.
 import { readFile, writeFile } from 'node:fs/promises';
 import { MULAW_DECODE_TABLE, decodeBuffer, encodeSamples } from './mulaw.js';

@@ -18,7 +18,7 @@ export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = [
 
 export type OriginRule =
   | { kind: 'exact'; scheme: 'http' | 'https'; host: string; port: number }
-  /** `scheme://host:*`: any port, including the scheme's default (an origin with no port). */
+  /** `scheme://host:*` matches every port, including the scheme's default (an origin with no port). */
   | { kind: 'any-port'; scheme: 'http' | 'https'; host: string };
 
 interface ParsedOrigin {

@@ -22,7 +22,7 @@ export interface RecordedChatRequest {
 }
 
 export interface FakeOpenAIOptions {
-  /** Accepted bearer token (default: any non-empty). */
+  /** Accepted bearer token (default: every non-empty one). */
   apiKey?: string;
   delayMs?: number;
   /** The assistant's answer (default: a fixed sentence naming the last user message). */

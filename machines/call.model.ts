@@ -72,6 +72,8 @@ export const callModel = setup({
     endWith: assign({ endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason }),
     responseStarted: assign({ responseActive: true }),
     responseEnded: assign({ responseActive: false }),
+    // A completed response asked for tools: they all start now.
+    startTools: assign({ responseActive: false, toolsLeft: ({ event }) => (event.type === 'model.responseDoneWithTools' ? event.calls : 0) }),
     // Markers only: an empty transition is "inert" and the traversal would never try its event.
     forwardDtmf: (_: unknown, _params: { respond: boolean }) => {},
     stopPlayback: noop,
@@ -139,7 +141,7 @@ export const callModel = setup({
               on: {
                 'model.responseDoneWithTools': {
                   target: '#call.session.toolPending',
-                  actions: assign({ responseActive: false, toolsLeft: ({ event }) => event.calls }),
+                  actions: 'startTools',
                 },
                 'model.responseDone': { target: 'draining', actions: 'responseEnded' },
               },
@@ -169,7 +171,7 @@ export const callModel = setup({
               on: {
                 'model.responseDoneWithTools': {
                   target: '#call.session.toolPending',
-                  actions: assign({ responseActive: false, toolsLeft: ({ event }) => event.calls }),
+                  actions: 'startTools',
                 },
                 'model.responseDone': { target: 'draining', actions: 'responseEnded' },
               },
@@ -190,7 +192,7 @@ export const callModel = setup({
             // Completed before the cancel landed: the tools still run.
             'model.responseDoneWithTools': {
               target: 'toolPending',
-              actions: assign({ responseActive: false, toolsLeft: ({ event }) => event.calls }),
+              actions: 'startTools',
             },
             'model.responseCreated': { target: 'speaking', actions: 'responseStarted' },
           },

@@ -43,4 +43,16 @@ describe('StoreMerchantDirectory during a database outage', () => {
     expect((await dir.byId('demo'))?.id).toBe('demo');
     expect(state.reads).toBe(1);
   });
+
+  it('sends a number or id it never saw to the fallback merchant while the store is down (only when it has one)', async () => {
+    const { state, store } = flakyStore();
+    const dir = new StoreMerchantDirectory(store, 'demo');
+    await dir.preload();
+    state.down = true;
+    expect(await dir.byNumber('+14155550199')).toBeUndefined();
+    expect(await dir.byId('new-merchant')).toBeUndefined();
+    expect((await dir.fallback())?.id).toBe('demo');
+    const noFallback = new StoreMerchantDirectory(store);
+    await expect(noFallback.byNumber('+14155550199')).rejects.toThrow(/ECONNREFUSED/);
+  });
 });

@@ -51,13 +51,20 @@ export class StoreMerchantDirectory implements MerchantDirectory {
       return m;
     } catch (err) {
       const hit = cached();
-      if (!hit) throw err;
+      // A merchant not read before: with a fallback merchant in hand, `undefined` sends the call to it
+      // (a caller answered by the default line beats silence); without one the error stands (the
+      // webhook answers 500 and Twilio tries the number's fallback URL).
+      if (!hit && !this.fallbackCached()) throw err;
       if (!this.outageLogged) {
         this.outageLogged = true;
         log.warn({ err: err instanceof Error ? err.message : String(err) }, 'store unreachable: answering calls with the merchants read before');
       }
       return hit;
     }
+  }
+
+  private fallbackCached(): boolean {
+    return this.fallbackId !== undefined && this.byIdCache.has(this.fallbackId);
   }
 
   private remember(m: Merchant | undefined): void {

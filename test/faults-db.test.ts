@@ -163,13 +163,10 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     await restarted.exited;
   }, 60_000);
 
-  // BUG (found here): a record only reaches the outbox after the first save attempt FAILS, and an
-  // attempt against a database that hangs (not refusing: a network partition, a stuck failover) takes
-  // attemptTimeoutMs = 5 s. For those 5 s the record exists only in memory; a crash or deploy kill
-  // then loses a call that had already ended. Proposed fix (src/store/outbox.ts, CallRecordWriter.write):
-  // append + fsync to the outbox first, then try the store and drop the line on success (the store is
-  // idempotent on call_sid, so a replay after a crash in between is harmless). `it.fails` until then.
-  it.fails('has the record of an ended call on disk within 1.5 s even when the database hangs', async () => {
+  // Was bug 6: a record reached the outbox only after the first save attempt FAILED, and an attempt
+  // against a database that hangs (a partition, a stuck failover) takes attemptTimeoutMs = 5 s; a crash
+  // then lost an ended call. Now it is appended + fsync'd before the first attempt.
+  it('has the record of an ended call on disk within 1.5 s even when the database hangs, and stores it after a SIGKILL and restart', async () => {
     const hang = await HangingProxy.start(pgi.port);
     const relay = await start({ DATABASE_URL: `postgres://postgres@127.0.0.1:${hang.port}/postgres` });
     try {
@@ -180,6 +177,13 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
       await sleep(1500);
       const file = join(relay.dataDir, 'outbox', OUTBOX_FILE);
       expect(existsSync(file) && readFileSync(file, 'utf8').includes(caller.callSid)).toBe(true);
+      relay.kill('SIGKILL');
+      await relay.exited;
+      const restarted = await start({ DATA_DIR: relay.dataDir });
+      await restarted.waitForLog((l) => l.msg === 'outbox drained', 20_000);
+      expect(await pgi.count(caller.callSid)).toBe(1);
+      restarted.kill('SIGTERM');
+      await restarted.exited;
     } finally {
       relay.kill('SIGKILL');
       await relay.exited;

@@ -106,6 +106,25 @@ describe('CallRecordWriter', () => {
     expect(await w.write(record('CA-next'))).toBe('stored');
   });
 
+  it('has the record on disk before the first save attempt, so a database that hangs cannot hold it only in memory', async () => {
+    let release: () => void = () => undefined;
+    const hanging = { saveCallRecord: () => new Promise<void>((r) => (release = r)) };
+    const w = await open(hanging, { attemptTimeoutMs: 60_000 });
+    const outcome = w.write(record('CA-hang'));
+    const deadline = Date.now() + 2000;
+    while ((await outboxLines()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect((await outboxLines()).map((l) => JSON.parse(l).callSid)).toEqual(['CA-hang']);
+    // The process dies here: a new writer on the same directory finds the record and stores it.
+    const up = new FlakyStore();
+    const w2 = await open(up);
+    expect(await w2.flush(5000)).toBe(0);
+    expect([...up.rows.keys()]).toEqual(['CA-hang']);
+    // The first process's attempt completing late drops its line and stores nothing twice.
+    release();
+    expect(await outcome).toBe('stored');
+    expect(await outboxLines()).toEqual([]);
+  });
+
   it('keeps every record when many calls end while the store is down', async () => {
     const store = new FlakyStore(3);
     const w = await open(store);

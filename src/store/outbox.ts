@@ -5,10 +5,13 @@ import { parseCallRecord, type CallRecord } from './call-record.js';
 import { describeStoreError, isPermanentStoreError } from './errors.js';
 import type { Store } from './store.js';
 
-// Call records must survive the database being down. A record the store refuses for a transient
-// reason is appended (and fsync'd) to <dataDir>/outbox/call-records.jsonl before write() returns,
-// retried with capped exponential backoff on an unref'd timer, and replayed by the next process
-// that opens the same directory. Replays are safe because saveCallRecord is idempotent on call_sid.
+// Call records must survive the database being down and the process dying. Every record is appended
+// (and fsync'd) to <dataDir>/outbox/call-records.jsonl BEFORE the first save attempt (write-ahead: an
+// attempt against a hanging database can take attemptTimeoutMs, and a crash then must not lose an
+// ended call); its line is dropped once the store has it. Records the store refuses for a transient
+// reason stay queued, are retried with capped exponential backoff on an unref'd timer, and are
+// replayed by the next process that opens the same directory. Replays are safe because
+// saveCallRecord is idempotent on call_sid.
 
 /** `rejected`: the database refused the record itself (bad data); it went to the dead-letter file. */
 export type WriteOutcome = 'stored' | 'queued' | 'rejected';
@@ -34,6 +37,8 @@ export interface CallRecordWriterOptions {
 interface Entry {
   seq: number;
   record: CallRecord;
+  /** write() is making its own first attempt: the retry loop leaves it alone. */
+  inflight: boolean;
 }
 
 const wlog = log.child({ mod: 'outbox' });
@@ -107,24 +112,32 @@ export class CallRecordWriter implements RecordingSink {
   async write(record: CallRecord): Promise<WriteOutcome> {
     if (this.closed) throw new Error('CallRecordWriter is closed');
     // With a backlog the store was failing a moment ago: join the queue rather than wait on it again.
-    if (this.pending.length === 0) {
-      try {
-        await withDeadline(this.opts.store.saveCallRecord(record), this.attemptTimeoutMs);
-        return 'stored';
-      } catch (err) {
-        if (isPermanentStoreError(err)) {
-          await this.deadLetter(record, err);
-          return 'rejected';
-        }
-        wlog.warn({ callSid: record.callSid, err: describeStoreError(err) }, 'store unavailable; call record queued in outbox');
-      }
-    }
-    await this.serial(async () => {
+    const backlog = this.pending.length > 0;
+    const entry = await this.serial(async () => {
       await appendDurably(this.file, JSON.stringify(record) + '\n');
-      this.pending.push({ seq: ++this.seq, record });
+      const e: Entry = { seq: ++this.seq, record, inflight: !backlog };
+      this.pending.push(e);
+      return e;
     });
-    this.schedule();
-    return 'queued';
+    if (backlog) {
+      this.schedule();
+      return 'queued';
+    }
+    try {
+      await withDeadline(this.opts.store.saveCallRecord(record), this.attemptTimeoutMs);
+      await this.serial(() => this.rewrite(new Set([entry.seq])));
+      return 'stored';
+    } catch (err) {
+      if (isPermanentStoreError(err)) {
+        await this.deadLetter(record, err);
+        await this.serial(() => this.rewrite(new Set([entry.seq])));
+        return 'rejected';
+      }
+      wlog.warn({ callSid: record.callSid, err: describeStoreError(err) }, 'store unavailable; call record queued in outbox');
+      entry.inflight = false;
+      this.schedule();
+      return 'queued';
+    }
   }
 
   /** Retries now and until the queue is empty or the time is up; resolves to what is still queued. */
@@ -176,7 +189,7 @@ export class CallRecordWriter implements RecordingSink {
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       try {
-        this.pending.push({ seq: ++this.seq, record: parseCallRecord(JSON.parse(line)) });
+        this.pending.push({ seq: ++this.seq, record: parseCallRecord(JSON.parse(line)), inflight: false });
       } catch {
         bad++; // a line torn by a crash mid-append, or not ours
       }
@@ -193,7 +206,7 @@ export class CallRecordWriter implements RecordingSink {
   }
 
   private schedule(delayMs?: number): void {
-    if (this.timer || this.closed || this.pending.length === 0) return;
+    if (this.timer || this.closed || !this.pending.some((e) => !e.inflight)) return;
     const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(this.failures, 30));
     const delay = delayMs ?? Math.round(backoff * (0.5 + this.random() / 2));
     this.timer = setTimeout(() => {
@@ -218,6 +231,7 @@ export class CallRecordWriter implements RecordingSink {
     let failed = false;
     for (const e of this.pending.slice()) {
       if (this.closed) break;
+      if (e.inflight) continue;
       try {
         await withDeadline(this.opts.store.saveCallRecord(e.record), this.attemptTimeoutMs);
         done.add(e.seq);

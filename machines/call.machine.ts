@@ -23,6 +23,13 @@ const unknownTool = fromPromise<ToolOutput, { call: FunctionCall; callSid: strin
 // The first cause wins: a hang-up during the apology is still a model drop.
 const endWith = (reason: EndReason) => ({ type: 'setEndReason' as const, params: { reason } });
 
+// Response watchdog. Where the relay waits for the model to speak (a response requested or created),
+// `responseTimeout` after entering the state the model must have produced audio or finished the
+// response (or the caller talked over it); otherwise it is stalled (socket open, session accepted,
+// nothing coming) and the caller would sit in silence until MAX_CALL_SECONDS. The guard
+// (`awaitingAudio`), not the timer, decides: a timer that fires after the audio started does nothing.
+const stalled = { guard: 'stalled' as const, target: '#call.apologizing', actions: endWith('model_stalled') };
+
 export const callMachine = setup({
   types: {
     context: {} as CallContext,
@@ -51,14 +58,19 @@ export const callMachine = setup({
     /** Close both sockets, stop timers, hand the summary to the CallRecorder. */
     finish: noop,
     countBargeIn: assign({ bargeIns: ({ context }) => context.bargeIns + 1 }),
-    responseEnded: assign({ responseActive: false }),
+    responseEnded: assign({ responseActive: false, awaitingAudio: false }),
     /** A response was requested: until its response.done a barge-in must cancel it. */
-    markRequested: assign({ responseActive: true }),
+    markRequested: assign({ responseActive: true, awaitingAudio: true }),
+    /** The model created a response (requested or on its own): its audio is owed from now. */
+    responseOpened: assign({ responseActive: true, awaitingAudio: true }),
+    /** The caller took the floor: whatever was owed is cancelled, not late. */
+    standDown: assign({ awaitingAudio: false }),
     setEndReason: assign({ endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason }),
     collectCalls: assign({
       pendingCalls: ({ event }) => (event.type === 'model.responseDone' ? event.functionCalls : []),
       toolOutputs: [],
       responseActive: false,
+      awaitingAudio: false,
     }),
   },
   guards: {
@@ -69,9 +81,11 @@ export const callMachine = setup({
     noActiveResponse: ({ context }) => !context.responseActive,
     allToolsDone: ({ context }) => context.toolOutputs.length >= context.pendingCalls.length,
     fatalError: ({ event }) => event.type === 'model.error' && event.fatal,
+    stalled: ({ context }) => context.awaitingAudio,
   },
   delays: {
     connectTimeout: ({ context }) => context.connectTimeoutMs,
+    responseTimeout: ({ context }) => context.responseTimeoutMs,
     maxCall: ({ context }) => context.maxCallMs,
     apologyHangup: 3000,
     toolFiller: 1500,
@@ -81,13 +95,14 @@ export const callMachine = setup({
   },
 }).createMachine({
   id: 'call',
-  context: ({ input }) => ({ ...input, endReason: null, responseActive: false, pendingCalls: [], toolOutputs: [], bargeIns: 0 }),
+  context: ({ input }) => ({ ...input, endReason: null, responseActive: false, awaitingAudio: false, pendingCalls: [], toolOutputs: [], bargeIns: 0 }),
   initial: 'connecting',
   on: {
     'twilio.stop': { target: '.teardown', actions: endWith('caller_hung_up') },
     'twilio.closed': { target: '.teardown', actions: endWith('twilio_closed') },
-    'model.responseCreated': { actions: assign({ responseActive: true }) },
-    'model.responseDone': { actions: assign({ responseActive: false }) },
+    'model.responseCreated': { actions: 'responseOpened' },
+    'model.responseDone': { actions: 'responseEnded' },
+    'model.audioStarted': { actions: 'standDown' },
   },
   states: {
     connecting: {
@@ -109,7 +124,7 @@ export const callMachine = setup({
         'model.closed': { target: 'apologizing', actions: endWith('model_dropped') },
         'model.error': { guard: 'fatalError', target: 'apologizing', actions: endWith('model_error') },
         'server.shutdown': { target: 'wrappingUp', actions: endWith('server_shutdown') },
-        'model.responseCreated': { actions: assign({ responseActive: true }) },
+        'model.responseCreated': { actions: 'responseOpened' },
         'twilio.dtmf': { actions: { type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: false }) } },
       },
       states: {
@@ -122,11 +137,12 @@ export const callMachine = setup({
               guard: 'greetingInterruptible',
               target: 'bargeIn',
               // Cancel only what the model is still producing (or was asked to produce).
-              actions: ['countBargeIn', { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }],
+              actions: ['countBargeIn', { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }, 'standDown'],
             },
           },
           states: {
             producing: {
+              after: { responseTimeout: stalled },
               on: {
                 'model.responseDone': [{ guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' }, { target: 'draining', actions: 'responseEnded' }],
               },
@@ -136,16 +152,22 @@ export const callMachine = setup({
                 'playback.drained': '#call.session.listening',
                 // The caller answered the greeting while it was still playing: that response (and
                 // any tool it calls) is handled like any other.
-                'model.responseCreated': { target: '#call.session.speaking.producing', actions: assign({ responseActive: true }) },
+                'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseOpened' },
               },
             },
           },
         },
 
         listening: {
+          // Entered with a response owed after tool outputs; re-entered when keypad digits ask for one.
+          after: { responseTimeout: stalled },
           on: {
-            'model.responseCreated': { target: 'speaking', actions: assign({ responseActive: true }) },
-            'twilio.dtmf': { actions: [{ type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: true }) }, 'markRequested'] },
+            'model.responseCreated': { target: 'speaking', actions: 'responseOpened' },
+            'twilio.dtmf': {
+              target: 'listening',
+              reenter: true,
+              actions: [{ type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: true }) }, 'markRequested'],
+            },
           },
         },
 
@@ -156,11 +178,12 @@ export const callMachine = setup({
             'model.speechStarted': {
               target: 'bargeIn',
               // Cancel only what the model is still producing (or was asked to produce).
-              actions: ['countBargeIn', { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }],
+              actions: ['countBargeIn', { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }, 'standDown'],
             },
           },
           states: {
             producing: {
+              after: { responseTimeout: stalled },
               on: {
                 'model.responseDone': [{ guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' }, { target: 'draining', actions: 'responseEnded' }],
               },
@@ -169,7 +192,7 @@ export const callMachine = setup({
               on: {
                 'playback.drained': '#call.session.listening',
                 // The model can start its next response before our playback drained (e.g. after DTMF).
-                'model.responseCreated': { target: 'producing', actions: assign({ responseActive: true }) },
+                'model.responseCreated': { target: 'producing', actions: 'responseOpened' },
               },
             },
           },
@@ -183,9 +206,9 @@ export const callMachine = setup({
             'model.responseDone': [
               // The response completed before the cancel landed: its tool calls still run.
               { guard: 'hasFunctionCalls', target: 'toolPending', actions: 'collectCalls' },
-              { target: 'listening', actions: assign({ responseActive: false }) },
+              { target: 'listening', actions: 'responseEnded' },
             ],
-            'model.responseCreated': { target: 'speaking', actions: assign({ responseActive: true }) },
+            'model.responseCreated': { target: 'speaking', actions: 'responseOpened' },
           },
         },
 
@@ -203,7 +226,8 @@ export const callMachine = setup({
             target: 'listening',
             actions: [
               { type: 'sendToolOutputs', params: ({ context }) => ({ outputs: context.toolOutputs }) },
-              assign({ pendingCalls: [], toolOutputs: [], responseActive: true }),
+              assign({ pendingCalls: [], toolOutputs: [] }),
+              'markRequested',
             ],
           },
           on: {
@@ -215,14 +239,15 @@ export const callMachine = setup({
               }),
             },
             // Speech over a filler or a pre-tool sentence stops what is playing; the tools keep running.
-            'model.speechStarted': { actions: { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) } },
+            'model.speechStarted': { actions: [{ type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }, 'standDown'] },
           },
           initial: 'working',
           states: {
             working: { after: { toolFiller: 'filler' } },
             filler: {
               entry: ['sayFiller', 'markRequested'],
-              on: { 'model.responseDone': { target: 'waiting', actions: assign({ responseActive: false }) } },
+              after: { responseTimeout: stalled },
+              on: { 'model.responseDone': { target: 'waiting', actions: 'responseEnded' } },
             },
             waiting: {},
           },
@@ -240,7 +265,11 @@ export const callMachine = setup({
         'model.error': { guard: 'fatalError', target: 'teardown', actions: endWith('model_error') },
       },
       states: {
-        producing: { on: { 'model.responseDone': 'draining' } },
+        producing: {
+          // Nobody is listening live: a stalled model just ends the call.
+          after: { responseTimeout: { guard: 'stalled', target: '#call.teardown', actions: endWith('model_stalled') } },
+          on: { 'model.responseDone': 'draining' },
+        },
         draining: { on: { 'playback.drained': { target: '#call.teardown', actions: endWith('voicemail_left') } } },
       },
     },
@@ -256,10 +285,12 @@ export const callMachine = setup({
       states: {
         waitingTurn: {
           always: { guard: 'noActiveResponse', target: 'saying' },
-          on: { 'model.responseDone': { target: 'saying', actions: assign({ responseActive: false }) } },
+          on: { 'model.responseDone': { target: 'saying', actions: 'responseEnded' } },
         },
         saying: {
           entry: ['requestWrapUp', 'markRequested'],
+          // The call is ending anyway: a stalled goodbye is skipped rather than waited out.
+          after: { responseTimeout: { guard: 'stalled', target: '#call.teardown' } },
           on: { 'model.responseDone': 'draining' },
         },
         draining: { on: { 'playback.drained': '#call.teardown' } },

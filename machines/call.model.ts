@@ -15,6 +15,10 @@ export interface CallModelContext {
   greetingInterruptible: boolean;
   /** From the relay requesting a response (or model.responseCreated) to model.responseDone. */
   responseActive: boolean;
+  /** A response was requested or created and has produced no audio yet; cleared by its audio, its end or a barge-in. */
+  awaiting: boolean;
+  /** The response watchdog timer is armed: entering a state that waits for the model to speak arms it, leaving it or firing disarms it. */
+  watchdog: boolean;
   /** Tool calls still running in toolPending. */
   toolsLeft: number;
   /** First cause wins. */
@@ -33,6 +37,7 @@ export type CallModelEvent =
   /** Without tool calls; a cancelled one may still carry a half-written call that must be ignored. */
   | { type: 'model.responseDone'; status: 'completed' | 'cancelled' }
   | { type: 'model.responseDoneWithTools'; calls: 1 | 2 }
+  | { type: 'model.audioStarted' }
   | { type: 'model.speechStarted' }
   | { type: 'playback.drained' }
   | { type: 'server.shutdown' }
@@ -43,7 +48,8 @@ export type CallModelEvent =
   | { type: 'timer.bargeInSettle' }
   | { type: 'timer.wrapUpLimit' }
   | { type: 'timer.voicemailLimit' }
-  | { type: 'timer.toolFiller' };
+  | { type: 'timer.toolFiller' }
+  | { type: 'timer.responseTimeout' };
 
 /** Payload variants the traversal tries (event types without payload are discovered by itself). */
 export const callModelEventCases: CallModelEvent[] = [
@@ -62,6 +68,16 @@ export const callModelEventCases: CallModelEvent[] = [
 const noop = () => {};
 const endWith = (reason: EndReason) => ({ type: 'endWith' as const, params: { reason } });
 
+// States that wait for the model to speak arm the response watchdog on entry; when it fires, a
+// response that is owed and silent means a stalled model. Spread into those states.
+const watches = { entry: 'arm' as const, exit: 'disarm' as const };
+const watchdog = (target: string, reason?: EndReason) => ({
+  'timer.responseTimeout': [
+    { guard: 'stalled' as const, target, actions: reason ? [endWith(reason), 'disarm' as const] : ['disarm' as const] },
+    { actions: 'disarm' as const },
+  ],
+});
+
 export const callModel = setup({
   types: {
     context: {} as CallModelContext,
@@ -70,10 +86,16 @@ export const callModel = setup({
   },
   actions: {
     endWith: assign({ endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason }),
-    responseStarted: assign({ responseActive: true }),
-    responseEnded: assign({ responseActive: false }),
+    // Requested by the relay or created by the model: its audio is owed from now.
+    responseStarted: assign({ responseActive: true, awaiting: true }),
+    standDown: assign({ awaiting: false }),
+    arm: assign({ watchdog: true }),
+    disarm: assign({ watchdog: false }),
+    // Tool outputs went back with one response.create.
+    outputsSent: assign({ toolsLeft: 0, responseActive: true, awaiting: true }),
+    responseEnded: assign({ responseActive: false, awaiting: false }),
     // A completed response asked for tools: they all start now.
-    startTools: assign({ responseActive: false, toolsLeft: ({ event }) => (event.type === 'model.responseDoneWithTools' ? event.calls : 0) }),
+    startTools: assign({ responseActive: false, awaiting: false, toolsLeft: ({ event }) => (event.type === 'model.responseDoneWithTools' ? event.calls : 0) }),
     // Markers only: an empty transition is "inert" and the traversal would never try its event.
     forwardDtmf: (_: unknown, _params: { respond: boolean }) => {},
     stopPlayback: noop,
@@ -85,10 +107,11 @@ export const callModel = setup({
     lastToolAndQuiet: ({ context }) => context.toolsLeft <= 1 && !context.responseActive,
     allToolsDone: ({ context }) => context.toolsLeft === 0,
     fatal: ({ event }) => event.type === 'model.error' && event.fatal,
+    stalled: ({ context }) => context.awaiting,
   },
 }).createMachine({
   id: 'call',
-  context: { machine: false, greetingInterruptible: false, responseActive: false, toolsLeft: 0, endReason: null },
+  context: { machine: false, greetingInterruptible: false, responseActive: false, awaiting: false, watchdog: false, toolsLeft: 0, endReason: null },
   initial: 'init',
   // `init` never sees these: the test model's filterEvents only offers call.start there.
   on: {
@@ -98,6 +121,7 @@ export const callModel = setup({
     // Any response.done ends the active response, whether or not it asked for tools.
     'model.responseDone': { actions: 'responseEnded' },
     'model.responseDoneWithTools': { actions: 'responseEnded' },
+    'model.audioStarted': { actions: 'standDown' },
   },
   states: {
     init: {
@@ -135,10 +159,13 @@ export const callModel = setup({
           // The greeting is requested on entry: a barge-in before response.created must cancel it.
           entry: 'responseStarted',
           initial: 'producing',
-          on: { 'model.speechStarted': { guard: 'greetingInterruptible', target: 'bargeIn' } },
+          // A barge-in cancels what was owed: the watchdog stands down.
+          on: { 'model.speechStarted': { guard: 'greetingInterruptible', target: 'bargeIn', actions: 'standDown' } },
           states: {
             producing: {
+              ...watches,
               on: {
+                ...watchdog('#call.apologizing', 'model_stalled'),
                 'model.responseDoneWithTools': {
                   target: '#call.session.toolPending',
                   actions: 'startTools',
@@ -156,19 +183,24 @@ export const callModel = setup({
         },
 
         listening: {
+          ...watches,
           on: {
+            ...watchdog('#call.apologizing', 'model_stalled'),
             'model.responseCreated': { target: 'speaking', actions: 'responseStarted' },
-            'twilio.dtmf': { actions: [{ type: 'forwardDtmf', params: { respond: true } }, 'responseStarted'] },
+            // Keypad digits ask for a response: the watchdog starts over.
+            'twilio.dtmf': { target: 'listening', reenter: true, actions: [{ type: 'forwardDtmf', params: { respond: true } }, 'responseStarted'] },
           },
         },
 
         speaking: {
           tags: ['audioOut'],
           initial: 'producing',
-          on: { 'model.speechStarted': 'bargeIn' },
+          on: { 'model.speechStarted': { target: 'bargeIn', actions: 'standDown' } },
           states: {
             producing: {
+              ...watches,
               on: {
+                ...watchdog('#call.apologizing', 'model_stalled'),
                 'model.responseDoneWithTools': {
                   target: '#call.session.toolPending',
                   actions: 'startTools',
@@ -205,33 +237,35 @@ export const callModel = setup({
             'tool.done': [
               // Outputs go back with one response.create (a response is requested again), but not
               // while the filler is still being spoken.
-              { guard: 'lastToolAndQuiet', target: 'listening', actions: assign({ toolsLeft: 0, responseActive: true }) },
+              { guard: 'lastToolAndQuiet', target: 'listening', actions: 'outputsSent' },
               { actions: assign({ toolsLeft: ({ context }) => Math.max(0, context.toolsLeft - 1) }) },
             ],
             // Speech over a filler or a pre-tool sentence stops playback; the tools keep running.
-            'model.speechStarted': { actions: 'stopPlayback' },
+            'model.speechStarted': { actions: ['stopPlayback', 'standDown'] },
             // A response the model started by itself (the caller spoke) ended after the last tool.
             'model.responseDone': [
-              { guard: 'allToolsDone', target: '#call.session.listening', actions: assign({ responseActive: true }) },
+              { guard: 'allToolsDone', target: '#call.session.listening', actions: 'outputsSent' },
               { actions: 'responseEnded' },
             ],
             'model.responseDoneWithTools': [
-              { guard: 'allToolsDone', target: '#call.session.listening', actions: assign({ responseActive: true }) },
+              { guard: 'allToolsDone', target: '#call.session.listening', actions: 'outputsSent' },
               { actions: 'responseEnded' },
             ],
           },
           states: {
             working: { on: { 'timer.toolFiller': 'filler' } },
             filler: {
-              entry: 'responseStarted',
+              entry: ['responseStarted', 'arm'],
+              exit: 'disarm',
               on: {
+                ...watchdog('#call.apologizing', 'model_stalled'),
                 'model.responseDone': [
-                  { guard: 'allToolsDone', target: '#call.session.listening', actions: assign({ responseActive: true }) },
+                  { guard: 'allToolsDone', target: '#call.session.listening', actions: 'outputsSent' },
                   { target: 'waiting', actions: 'responseEnded' },
                 ],
                 // The filler itself must not start tools: its calls are ignored.
                 'model.responseDoneWithTools': [
-                  { guard: 'allToolsDone', target: '#call.session.listening', actions: assign({ responseActive: true }) },
+                  { guard: 'allToolsDone', target: '#call.session.listening', actions: 'outputsSent' },
                   { target: 'waiting', actions: 'responseEnded' },
                 ],
               },
@@ -244,6 +278,8 @@ export const callModel = setup({
 
     voicemail: {
       tags: ['audioOut'],
+      // The voicemail message is requested on entry.
+      entry: 'responseStarted',
       initial: 'producing',
       on: {
         'timer.voicemailLimit': { target: 'teardown', actions: endWith('voicemail_left') },
@@ -251,7 +287,10 @@ export const callModel = setup({
         'model.error': { guard: 'fatal', target: 'teardown', actions: endWith('model_error') },
       },
       states: {
-        producing: { on: { 'model.responseDone': 'draining', 'model.responseDoneWithTools': 'draining' } },
+        producing: {
+          ...watches,
+          on: { ...watchdog('#call.teardown', 'model_stalled'), 'model.responseDone': 'draining', 'model.responseDoneWithTools': 'draining' },
+        },
         draining: { on: { 'playback.drained': { target: '#call.teardown', actions: endWith('voicemail_left') } } },
       },
     },
@@ -268,7 +307,11 @@ export const callModel = setup({
             'model.responseDoneWithTools': { target: 'saying', actions: 'responseEnded' },
           },
         },
-        saying: { entry: 'responseStarted', on: { 'model.responseDone': 'draining', 'model.responseDoneWithTools': 'draining' } },
+        saying: {
+          entry: ['responseStarted', 'arm'],
+          exit: 'disarm',
+          on: { ...watchdog('#call.teardown'), 'model.responseDone': 'draining', 'model.responseDoneWithTools': 'draining' },
+        },
         draining: { on: { 'playback.drained': '#call.teardown' } },
       },
     },
@@ -297,6 +340,8 @@ export function serializeModelState(
     greetingInterruptible: snapshot.matches('connecting') || snapshot.matches({ session: 'greeting' }) ? c.greetingInterruptible : undefined,
     responseActive: snapshot.matches('session') || snapshot.matches('connecting') || snapshot.matches('wrappingUp') ? c.responseActive : undefined,
     toolsLeft: snapshot.matches({ session: 'toolPending' }) ? c.toolsLeft : undefined,
+    awaiting: c.watchdog ? c.awaiting : undefined,
+    watchdog: c.watchdog,
     endReason: c.endReason,
   };
   const via = event ? ` via ${JSON.stringify(event)} from ${JSON.stringify(prev?.value)}` : '';

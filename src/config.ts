@@ -24,6 +24,8 @@ export interface Config {
   xai: { apiKey?: string; realtimeUrl: string; model: string; voice: string };
   maxCallSeconds: number;
   connectTimeoutMs: number;
+  /** A response the model owes that stays silent this long ends the call as `model_stalled`. */
+  responseTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Graceful drain window on SIGTERM before remaining calls are asked to wrap up. */
   drainSeconds: number;
@@ -105,6 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     maxCallSeconds: parseWith(env, 'MAX_CALL_SECONDS', intIn(1, 4 * 3600), 600),
     connectTimeoutMs: parseWith(env, 'MODEL_CONNECT_TIMEOUT_MS', intIn(100, 60_000), 8000),
+    responseTimeoutMs: parseWith(env, 'MODEL_RESPONSE_TIMEOUT_MS', intIn(1000, 120_000), 10_000),
     logLevel,
     drainSeconds: parseWith(env, 'DRAIN_SECONDS', intIn(0, 3600), 300),
     metricsToken: read(env, 'METRICS_TOKEN'),

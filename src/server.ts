@@ -135,6 +135,7 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
         apologyClip: deps.apologyClip,
         maxCallMs: config.maxCallSeconds * 1000,
         connectTimeoutMs: config.connectTimeoutMs,
+        responseTimeoutMs: config.responseTimeoutMs,
         runTool: deps.runTool,
         metrics,
         inspect: deps.inspect?.(callSid),

@@ -50,7 +50,9 @@ describe('call chart timers', () => {
     const h = call();
     h.clock.advance(5000);
     await h.apply({ type: 'model.ready' });
-    expect(h.clock.pending()).toEqual([DELAYS.maxCall]);
+    expect(h.clock.pending()).toEqual([DELAYS.responseTimeout, DELAYS.maxCall]);
+    await h.apply({ type: 'model.responseCreated' });
+    await h.apply({ type: 'model.audioStarted' });
     h.clock.advance(DELAYS.connectTimeout * 2);
     expect(h.value()).toBe('session.greeting.producing');
     expect(h.callsOf('playApology')).toHaveLength(0);
@@ -67,14 +69,16 @@ describe('call chart timers', () => {
     expect(h.value()).toBe('wrappingUp.saying');
     expect(h.callsOf('requestWrapUp')).toHaveLength(1);
     expect(h.actor.getSnapshot().context.endReason).toBe('max_duration');
-    expect(h.clock.pending()).toEqual([DELAYS.wrapUpLimit]);
+    expect(h.clock.pending()).toEqual([DELAYS.responseTimeout, DELAYS.wrapUpLimit]);
   });
 
   it('never arms the max-call timer for an answering machine; the voicemail limit ends it', async () => {
     const h = call(true);
     await h.apply({ type: 'model.ready' });
     expect(h.value()).toBe('voicemail.producing');
-    expect(h.clock.pending()).toEqual([DELAYS.voicemailLimit]);
+    expect(h.clock.pending()).toEqual([DELAYS.responseTimeout, DELAYS.voicemailLimit]);
+    await h.apply({ type: 'model.responseCreated' });
+    await h.apply({ type: 'model.audioStarted' });
     h.clock.advance(DELAYS.voicemailLimit - 1);
     expect(h.value()).toBe('voicemail.producing');
     h.clock.advance(1);
@@ -94,7 +98,10 @@ describe('call chart timers', () => {
     expect(h.value()).toBe('session.bargeIn');
     h.clock.advance(1);
     expect(h.value()).toBe('session.listening');
-    expect(h.clock.pending()).toEqual([DELAYS.maxCall]);
+    expect(h.clock.pending()).toEqual([DELAYS.responseTimeout, DELAYS.maxCall]);
+    // The cancelled response is not owed: the caller talking is not a stalled model.
+    h.clock.advance(DELAYS.responseTimeout);
+    expect(h.value()).toBe('session.listening');
   });
 
   it('restarts the barge-in settle timer on every new barge-in', async () => {
@@ -121,15 +128,17 @@ describe('call chart timers', () => {
     h.clock.advance(400);
     await h.apply({ type: 'model.responseDone', status: 'cancelled' });
     expect(h.value()).toBe('session.listening');
-    expect(h.clock.pending()).toEqual([DELAYS.maxCall]);
+    expect(h.clock.pending()).toEqual([DELAYS.responseTimeout, DELAYS.maxCall]);
     expect(h.tools).toHaveLength(0); // the half-written call of the cancelled response never ran
   });
 
-  it('ends a call whose model never answers the wrap-up after 20 s', async () => {
+  it('ends a call whose model starts the wrap-up and never finishes it after 20 s', async () => {
     const h = call();
     await toListening(h);
     await h.apply({ type: 'server.shutdown' });
     expect(h.value()).toBe('wrappingUp.saying');
+    await h.apply({ type: 'model.responseCreated' });
+    await h.apply({ type: 'model.audioStarted' });
     h.clock.advance(DELAYS.wrapUpLimit - 1);
     expect(h.value()).toBe('wrappingUp.saying');
     expect(h.callsOf('finish')).toHaveLength(0);
@@ -143,6 +152,7 @@ describe('call chart timers', () => {
     const h = call();
     await toListening(h);
     await h.apply({ type: 'model.responseCreated' });
+    await h.apply({ type: 'model.audioStarted' });
     h.clock.advance(DELAYS.maxCall);
     expect(h.value()).toBe('wrappingUp.waitingTurn');
     expect(h.callsOf('requestWrapUp')).toHaveLength(0);
@@ -150,5 +160,96 @@ describe('call chart timers', () => {
     expect(h.value()).toBe('teardown');
     expect(h.callsOf('requestWrapUp')).toHaveLength(0);
     expect(h.actor.getSnapshot().context.endReason).toBe('max_duration');
+  });
+});
+
+describe('response watchdog: a model that accepted the session but stops speaking', () => {
+  const stalledAt = (h: CallHarness, state: string) => {
+    h.clock.advance(DELAYS.responseTimeout - 1);
+    expect(h.value()).toBe(state);
+    expect(h.callsOf('playApology')).toHaveLength(0);
+    h.clock.advance(1);
+  };
+
+  it('apologises and ends the call (model_stalled) when the greeting never comes', async () => {
+    const h = call();
+    await h.apply({ type: 'model.ready' });
+    stalledAt(h, 'session.greeting.producing');
+    expect(h.value()).toBe('apologizing');
+    expect(h.callsOf('playApology')).toHaveLength(1);
+    expect(h.actor.getSnapshot().context.endReason).toBe('model_stalled');
+    h.clock.advance(DELAYS.apologyHangup);
+    expect(h.value()).toBe('teardown');
+  });
+
+  it('also when the greeting response was created but no audio follows', async () => {
+    const h = call();
+    await h.apply({ type: 'model.ready' });
+    await h.apply({ type: 'model.responseCreated' });
+    stalledAt(h, 'session.greeting.producing');
+    expect(h.actor.getSnapshot().context.endReason).toBe('model_stalled');
+  });
+
+  it('stands down once audio flows: a long greeting is not a stall', async () => {
+    const h = call();
+    await h.apply({ type: 'model.ready' });
+    await h.apply({ type: 'model.responseCreated' });
+    await h.apply({ type: 'model.audioStarted' });
+    h.clock.advance(DELAYS.responseTimeout * 3);
+    expect(h.value()).toBe('session.greeting.producing');
+    expect(h.callsOf('playApology')).toHaveLength(0);
+  });
+
+  it('never fires while the caller has the floor and nothing is owed', async () => {
+    const h = call();
+    await toListening(h);
+    h.clock.advance(DELAYS.responseTimeout * 3);
+    expect(h.value()).toBe('session.listening');
+    expect(h.callsOf('playApology')).toHaveLength(0);
+  });
+
+  it('watches a keypad answer even after earlier responses spoke (the owed response is the new one)', async () => {
+    const h = call();
+    await h.apply({ type: 'model.ready' });
+    await h.apply({ type: 'model.responseCreated' });
+    await h.apply({ type: 'model.audioStarted' });
+    await h.apply({ type: 'model.responseDone', status: 'completed' });
+    await h.apply({ type: 'playback.drained' });
+    h.clock.advance(DELAYS.responseTimeout - 100);
+    await h.apply({ type: 'twilio.dtmf' });
+    stalledAt(h, 'session.listening');
+    expect(h.value()).toBe('apologizing');
+    expect(h.actor.getSnapshot().context.endReason).toBe('model_stalled');
+  });
+
+  it('watches the answer to tool outputs, and a response created by the model that never speaks', async () => {
+    const h = call();
+    await toListening(h);
+    await h.apply({ type: 'model.responseCreated' });
+    await h.apply({ type: 'model.audioStarted' });
+    await h.apply({ type: 'model.responseDoneWithTools', calls: 1 });
+    await h.apply({ type: 'tool.done' });
+    expect(h.callsOf('sendToolOutputs')).toHaveLength(1);
+    expect(h.value()).toBe('session.listening');
+    h.clock.advance(DELAYS.responseTimeout - 1);
+    await h.apply({ type: 'model.responseCreated' });
+    stalledAt(h, 'session.speaking.producing');
+    expect(h.actor.getSnapshot().context.endReason).toBe('model_stalled');
+  });
+
+  it('ends a voicemail whose message never comes without an apology, and skips a goodbye that never comes', async () => {
+    const v = call(true);
+    await v.apply({ type: 'model.ready' });
+    stalledAt(v, 'voicemail.producing');
+    expect(v.value()).toBe('teardown');
+    expect(v.callsOf('playApology')).toHaveLength(0);
+    expect(v.actor.getSnapshot().context.endReason).toBe('model_stalled');
+
+    const w = call();
+    await toListening(w);
+    await w.apply({ type: 'server.shutdown' });
+    stalledAt(w, 'wrappingUp.saying');
+    expect(w.value()).toBe('teardown');
+    expect(w.actor.getSnapshot().context.endReason).toBe('server_shutdown');
   });
 });

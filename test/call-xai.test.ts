@@ -28,6 +28,30 @@ describe('xAI Grok Voice', () => {
     expect(rec.model).toBe('grok-voice-latest');
   });
 
+  it('ignores a second end of a response that already ended (response.cancelled, then response.done)', async () => {
+    h = await startHarness({ dialect: 'xai' });
+    const { caller, model } = await h.call();
+    await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.listening', 8000, 'listening');
+    const first = model.respond({ text: 'One.', audioMs: 200 });
+    const firstId = model.activeResponseId;
+    expect(firstId).toMatch(/^resp_/);
+    await first;
+    await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.listening', 3000, 'listening again');
+    const heardBefore = caller.heardBytes;
+    const second = model.respond({ text: 'A longer second answer.', audioMs: 2000, realtimeFactor: 1 });
+    await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.speaking.producing', 3000, 'speaking');
+    const seen = h.states.get(caller.callSid)?.length ?? 0;
+    // A late end of the first response, in both spellings, while the second one is being produced.
+    model.sendRaw({ type: 'response.cancelled', response: { id: firstId } });
+    model.sendRaw({ type: 'response.done', event_id: 'ev_late', response: { id: firstId, status: 'completed', output: [] } });
+    await second;
+    await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.listening', 5000, 'listening after the second answer');
+    // The second answer ran to its own end: it was never taken for finished early, and the caller
+    // heard all of it (a premature end would close the gate on the rest).
+    expect(h.states.get(caller.callSid)?.slice(seen - 1)).toEqual(['session.speaking.producing', 'session.speaking.draining', 'session.listening']);
+    expect(caller.heardBytes - heardBefore).toBeGreaterThanOrEqual(8 * 2000);
+  });
+
   it('survives an unsupported truncate during barge-in and keeps the call going', async () => {
     h = await startHarness({ dialect: 'xai' });
     const { caller, model } = await h.call();

@@ -18,21 +18,27 @@ const testModel = createTestModel(callModel, {
   events: callModelEventCases,
   serializeState: serializeModelState,
   // xstate.* are internal (pitfall 2); a finished call takes no events; `init` only starts the call.
+  // The watchdog can only fire while it is armed.
   filterEvents: (snapshot, event) =>
-    !event.type.startsWith('xstate.') && snapshot.status === 'active' && (snapshot.value !== 'init' || event.type === 'call.start'),
+    !event.type.startsWith('xstate.') &&
+    snapshot.status === 'active' &&
+    (snapshot.value !== 'init' || event.type === 'call.start') &&
+    (event.type !== 'timer.responseTimeout' || snapshot.context.watchdog),
 });
 const paths = testModel.getShortestPaths();
 
 /** Delays of the timers the chart must have armed (and no others) in a model state. */
 function expectedTimers(s: CallModelSnapshot): number[] {
-  if (s.matches('connecting')) return [DELAYS.connectTimeout];
-  if (s.matches({ session: 'bargeIn' })) return [DELAYS.bargeInSettle, DELAYS.maxCall];
-  if (s.matches({ session: { toolPending: 'working' } })) return [DELAYS.toolFiller, DELAYS.maxCall];
-  if (s.matches('session')) return [DELAYS.maxCall];
-  if (s.matches('voicemail')) return [DELAYS.voicemailLimit];
-  if (s.matches('wrappingUp')) return [DELAYS.wrapUpLimit];
-  if (s.matches('apologizing')) return [DELAYS.apologyHangup];
-  return [];
+  const watchdog = s.context.watchdog ? [DELAYS.responseTimeout] : [];
+  const sorted = (delays: number[]) => [...delays, ...watchdog].sort((a, b) => a - b);
+  if (s.matches('connecting')) return sorted([DELAYS.connectTimeout]);
+  if (s.matches({ session: 'bargeIn' })) return sorted([DELAYS.bargeInSettle, DELAYS.maxCall]);
+  if (s.matches({ session: { toolPending: 'working' } })) return sorted([DELAYS.toolFiller, DELAYS.maxCall]);
+  if (s.matches('session')) return sorted([DELAYS.maxCall]);
+  if (s.matches('voicemail')) return sorted([DELAYS.voicemailLimit]);
+  if (s.matches('wrappingUp')) return sorted([DELAYS.wrapUpLimit]);
+  if (s.matches('apologizing')) return sorted([DELAYS.apologyHangup]);
+  return sorted([]);
 }
 
 /** Commands the chart must send to the sockets for this one step (event-driven, not entry ones). */
@@ -187,6 +193,7 @@ class PathRun {
     'model.responseCreated': this.exec,
     'model.responseDone': this.exec,
     'model.responseDoneWithTools': this.exec,
+    'model.audioStarted': this.exec,
     'model.speechStarted': this.exec,
     'playback.drained': this.exec,
     'server.shutdown': this.exec,
@@ -198,6 +205,7 @@ class PathRun {
     'timer.wrapUpLimit': this.exec,
     'timer.voicemailLimit': this.exec,
     'timer.toolFiller': this.exec,
+    'timer.responseTimeout': this.exec,
   };
 
   stop(): void {

@@ -141,17 +141,29 @@ describe.concurrent('faults on real sockets', () => {
     expect(mute.clients.size).toBe(0); // the relay closed the model socket it gave up on
   }, 20_000);
 
-  // BUG (found here): a model that accepts the session but never answers the greeting (response.create
-  // unanswered, or response.created and then nothing) leaves the caller in silence until
-  // MAX_CALL_SECONDS (600 s): no state between connecting and wrapping-up has a timer. Proposed fix
-  // (machines/call.machine.ts): a response watchdog, e.g. `after: { responseTimeout: 'apologizing' }`
-  // (8–10 s) on greeting.producing/speaking.producing/wrappingUp.saying, cleared by the first audio
-  // delta (a `model.audioStarted` event from CallSession), ending with a new reason `model_stalled`.
-  // `it.fails` until then; flip to `it` with the fix.
-  it.fails('notices a greeting that never comes (a stalled model) within 10 s', async () => {
-    const h = await harness({ model: { onSession: (s) => s.onResponseCreate(() => false) } });
+  // Was bug 4: a model that accepts the session but never answers (response.create unanswered, or
+  // response.created and then nothing) left the caller in silence until MAX_CALL_SECONDS. The chart's
+  // response watchdog now apologises after MODEL_RESPONSE_TIMEOUT_MS and ends the call `model_stalled`.
+  it('notices a greeting that never comes (a stalled model): apology within the response timeout, one model_stalled record', async () => {
+    const h = await harness({ env: { MODEL_RESPONSE_TIMEOUT_MS: '1500' }, model: { onSession: (s) => s.onResponseCreate(() => false) } });
     const caller = await SimCaller.connect({ url: h.url, headers: TWILIO_UA, customParameters: { merchantId: 'demo' } });
-    await caller.waitFor((c) => c.heardBytes > 0 || c.state === 'closed', 10_000, 'an apology, a retry or a hang-up');
+    const t0 = Date.now();
+    await caller.waitFor(heardApology(0), 6000, 'the apology');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
+    const rec = await h.recorder.waitFor(caller.callSid, 8000);
+    expect(rec.endReason).toBe('model_stalled');
+    await caller.waitForClose(6000);
+  }, 20_000);
+
+  it('notices a response that starts and then never speaks, mid-call', async () => {
+    const h = await harness({ env: { MODEL_RESPONSE_TIMEOUT_MS: '1500' } });
+    const { caller, model } = await h.call({ headers: TWILIO_UA });
+    await until(() => h.states.get(caller.callSid)?.at(-1) === 'session.listening', 8000, 'listening');
+    const heard = caller.heardBytes;
+    void model.respond({ stall: true });
+    await caller.waitFor(heardApology(heard), 6000, 'the apology');
+    const rec = await h.recorder.waitFor(caller.callSid, 8000);
+    expect(rec.endReason).toBe('model_stalled');
   }, 20_000);
 
   it('stops reading (a stalled model): ModelConnection.bufferedAmount stays bounded, the overflow is counted as dropped audio', async () => {

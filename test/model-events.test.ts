@@ -19,6 +19,11 @@ describe('model server events', () => {
     expect(done).toEqual({ type: 'responseDone', responseId: 'r2', status: 'completed', reason: undefined, functionCalls: [{ callId: 'c1', name: 'lookupCustomer', arguments: '{"phone":"+1"}' }], usage: { inputTokens: 5, outputTokens: 7, totalTokens: 12 } });
   });
 
+  it('reads an xAI response.cancelled as the end of that response', () => {
+    expect(ev({ type: 'response.cancelled', response: { id: 'r3' } })).toEqual({ type: 'responseDone', responseId: 'r3', status: 'cancelled', functionCalls: [] });
+    expect(ev({ type: 'response.cancelled', response_id: 'r4' })).toMatchObject({ type: 'responseDone', responseId: 'r4', status: 'cancelled' });
+  });
+
   it('treats xAI partial transcripts as not final', () => {
     expect(ev({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'u1', transcript: 'hel', status: 'in_progress' })).toMatchObject({ type: 'ignored' });
     expect(ev({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'u1', transcript: 'hello' })).toEqual({ type: 'userTranscript', itemId: 'u1', text: 'hello' });

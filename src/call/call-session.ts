@@ -48,6 +48,8 @@ export interface CallSessionDeps {
   apologyClip: Buffer;
   maxCallMs: number;
   connectTimeoutMs: number;
+  /** Default 10 s (MODEL_RESPONSE_TIMEOUT_MS). */
+  responseTimeoutMs?: number;
   runTool?: ToolExecutor;
   onEnded?: (s: CallSession) => void;
   /** Called on every state change (demo output, metrics). */
@@ -58,7 +60,13 @@ export interface CallSessionDeps {
   metrics?: RelayMetrics;
 }
 
-const MAX_CANCELLED = 16;
+const MAX_REMEMBERED = 16;
+
+/** Adds to a small set of recent response ids, forgetting the oldest. */
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > MAX_REMEMBERED) set.delete(set.values().next().value ?? '');
+}
 
 export class CallSession {
   readonly actor: Actor<typeof callRuntimeMachine>;
@@ -72,7 +80,11 @@ export class CallSession {
   private gate = false;
   private ended = false;
   private cancelled = new Set<string>();
+  /** Responses already ended (xAI may end one twice: response.cancelled, then response.done). */
+  private finished = new Set<string>();
   private currentResponse = '';
+  /** The response whose first audio the chart was told about (its response watchdog stands down). */
+  private audioResponse = '';
   /** A response is between response.created and response.done. */
   private responseOpen = false;
   /** response.create sent, response.created not seen yet. */
@@ -134,6 +146,7 @@ export class CallSession {
         greetingInterruptible: info.merchant.greetingInterruptible,
         maxCallMs: deps.maxCallMs,
         connectTimeoutMs: deps.connectTimeoutMs,
+        responseTimeoutMs: deps.responseTimeoutMs ?? 10_000,
       },
       inspect: deps.inspect,
     });
@@ -232,6 +245,8 @@ export class CallSession {
         this.actor.send({ type: 'model.responseCreated', responseId: e.responseId });
         return;
       case 'responseDone': {
+        if (e.responseId && this.finished.has(e.responseId)) return;
+        remember(this.finished, e.responseId);
         if (e.responseId === this.currentResponse) this.responseOpen = false;
         if (e.usage) {
           this.usage.inputTokens += e.usage.inputTokens ?? 0;
@@ -284,6 +299,10 @@ export class CallSession {
     }
     this.stats.framesOut++;
     this.hot.framesOut++;
+    if (responseId !== this.audioResponse) {
+      this.audioResponse = responseId;
+      this.actor.send({ type: 'model.audioStarted' });
+    }
     if (this.speechStoppedAt !== 0) {
       this.deps.metrics?.firstAudio.observe((performance.now() - this.speechStoppedAt) / 1000);
       this.speechStoppedAt = 0;
@@ -337,8 +356,7 @@ export class CallSession {
   }
 
   private markCancelled(responseId: string): void {
-    this.cancelled.add(responseId);
-    if (this.cancelled.size > MAX_CANCELLED) this.cancelled.delete(this.cancelled.values().next().value ?? '');
+    remember(this.cancelled, responseId);
   }
 
   private async runTool(call: FunctionCall): Promise<ToolOutput> {

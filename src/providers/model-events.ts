@@ -124,6 +124,13 @@ export function parseModelEvent(text: string): ModelEvent {
         usage: parseUsage(r.usage ?? raw.usage),
       };
     }
+    // xAI's cookbook handles a `response.cancelled` (unconfirmed whether it is sent). Read as the
+    // response's end so a barge-in never leaves a response "active"; a later response.done for the
+    // same id is dropped by the call session.
+    case 'response.cancelled': {
+      const r = isObj(raw.response) ? raw.response : {};
+      return { type: 'responseDone', responseId: s(r, 'id') || s(raw, 'response_id'), status: 'cancelled', functionCalls: [] };
+    }
     case 'response.function_call_arguments.done':
       return { type: 'functionCall', responseId: s(raw, 'response_id'), call: { callId: s(raw, 'call_id'), name: s(raw, 'name'), arguments: s(raw, 'arguments') } };
     case 'response.output_item.added': {

@@ -17,6 +17,7 @@ export const DELAYS = {
   wrapUpLimit: 20_000,
   voicemailLimit: 60_000,
   toolFiller: 1500,
+  responseTimeout: 10_003,
 } as const;
 
 export interface SutConfig {
@@ -115,6 +116,7 @@ export function sutInput(config: SutConfig): CallInput {
     greetingInterruptible: config.interruptible,
     maxCallMs: DELAYS.maxCall,
     connectTimeoutMs: DELAYS.connectTimeout,
+    responseTimeoutMs: DELAYS.responseTimeout,
   };
 }
 
@@ -231,6 +233,8 @@ export class CallHarness {
         return this.fire(DELAYS.voicemailLimit);
       case 'timer.toolFiller':
         return this.fire(DELAYS.toolFiller);
+      case 'timer.responseTimeout':
+        return this.fire(DELAYS.responseTimeout);
       default:
         // The remaining model events carry no payload and are the chart's own events.
         return this.send(event);
@@ -269,6 +273,7 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
     case 'model.ready':
     case 'model.closed':
     case 'model.responseCreated':
+    case 'model.audioStarted':
     case 'model.speechStarted':
     case 'playback.drained':
     case 'server.shutdown':
@@ -280,6 +285,7 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
     case 'timer.wrapUpLimit':
     case 'timer.voicemailLimit':
     case 'timer.toolFiller':
+    case 'timer.responseTimeout':
       return { type: event.type };
   }
   throw new Error(`not a call model event: ${JSON.stringify(event)}`);

@@ -53,7 +53,10 @@ export interface RelayServer {
 
 interface StreamUserData {
   conn: MediaStreamConnection | null;
+  /** No more sends: the call closed it, or Twilio stopped reading. */
   closed: boolean;
+  /** uWS called the close handler: the socket object must not be touched any more. */
+  gone: boolean;
   remote: string;
 }
 
@@ -163,15 +166,28 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
           metrics.rateLimited.inc({ limit: refused.status === 429 ? 'ws_upgrade' : 'twilio_signature' });
           return { accept: false, reply: refused };
         }
-        return { accept: true, userData: { conn: null, closed: false, remote: r.ip } };
+        return { accept: true, userData: { conn: null, closed: false, gone: false, remote: r.ip } };
       }),
     open: (ws) => {
       sockets.add(ws);
       const data = ws.getUserData();
+      // uWS refuses a send (2) once maxBackpressure bytes wait unread: Twilio has stopped reading
+      // (≈ a minute of audio is queued). Dropping frames silently would garble the call and lose the
+      // marks the chart waits for, so the stream is closed and the call ends with its record.
+      const refused = () => {
+        if (data.closed) return;
+        data.closed = true;
+        metrics.twilioStalled.inc();
+        data.conn?.onSendRefused(ws.getBufferedAmount());
+        // Not from inside a send (it may be corked): the close handler runs synchronously.
+        setImmediate(() => {
+          if (!data.gone) ws.close();
+        });
+      };
       data.conn = new MediaStreamConnection(
         {
           send: (text) => {
-            if (!data.closed) ws.send(text, false);
+            if (!data.closed && ws.send(text, false) === 2) refused();
           },
           cork: (fn) => {
             if (!data.closed) ws.cork(fn);
@@ -197,6 +213,7 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
       sockets.delete(ws);
       const data = ws.getUserData();
       data.closed = true;
+      data.gone = true;
       data.conn?.onClose(code);
     },
   });

@@ -209,7 +209,7 @@ describe('CallRecordWriter', () => {
       usage: { inputTokens: 3, outputTokens: 4 },
       stats: {
         framesIn: 1, framesOut: 2, bargeIns: 0, assistantAudioMs: 900, droppedCallerAudioMs: 0,
-        lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0,
+        lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0, twilioSendRefused: 0,
       },
     };
     await new StoreCallRecorder(w).record(summary);

@@ -109,7 +109,7 @@ export function callSummary(overrides: Partial<CallSummary> = {}): CallSummary {
     callSid: 'CA1', streamSid: 'MZ1', merchantId: 'demo', callerPhone: '+14155550100', calledNumber: BUSINESS_NUMBER, direction: 'outbound',
     provider: 'openai', model: 'm', startedAt: new Date(0), endedAt: new Date(0), durationMs: 0, endReason: 'caller_hung_up',
     transcript: [], transcriptText: '', usage: {},
-    stats: { framesIn: 0, framesOut: 0, bargeIns: 0, assistantAudioMs: 0, droppedCallerAudioMs: 0, lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0 },
+    stats: { framesIn: 0, framesOut: 0, bargeIns: 0, assistantAudioMs: 0, droppedCallerAudioMs: 0, lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0, twilioSendRefused: 0 },
     ...overrides,
   };
 }

@@ -98,7 +98,7 @@ export class CallSession {
   private usage: Required<Usage> = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
   readonly stats: CallStats = {
     framesIn: 0, framesOut: 0, bargeIns: 0, assistantAudioMs: 0, droppedCallerAudioMs: 0,
-    lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0,
+    lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0, twilioSendRefused: 0,
   };
   /** Milliseconds from each speech_started to the Twilio `clear` leaving the relay. */
   readonly bargeInReactionMs: number[] = [];
@@ -208,6 +208,11 @@ export class CallSession {
   /** Graceful shutdown: the assistant wraps up, then the call ends. */
   shutdown(): void {
     if (!this.ended) this.actor.send({ type: 'server.shutdown' });
+  }
+
+  /** uWS refused a frame for Twilio (its backlog is full); the socket is closing. */
+  noteSendRefused(): void {
+    this.stats.twilioSendRefused++;
   }
 
   warnOnce(key: string, msg: string, extra?: Record<string, unknown>): void {

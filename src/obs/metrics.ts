@@ -25,6 +25,7 @@ export class RelayMetrics {
   readonly outboxDepth: Gauge;
   readonly rateLimited: Counter<'limit'>;
   readonly badMessages: Counter<'source'>;
+  readonly twilioStalled: Counter;
 
   constructor(opts: { defaultMetrics?: boolean; liveCalls?: () => number; outboxDepth?: () => number } = {}) {
     const registers = [this.registry];
@@ -73,6 +74,9 @@ export class RelayMetrics {
     });
     this.rateLimited = new Counter({ name: 'callrelay_rate_limited_total', help: 'Requests refused by a rate limit.', labelNames: ['limit'], registers });
     this.badMessages = new Counter({ name: 'callrelay_bad_messages_total', help: 'Malformed messages dropped, by source.', labelNames: ['source'], registers });
+    this.twilioStalled = new Counter({
+      name: 'callrelay_twilio_stalled_total', help: 'Media streams closed because Twilio stopped reading (uWS backpressure limit).', registers,
+    });
   }
 
   text(): Promise<string> {

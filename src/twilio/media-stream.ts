@@ -112,6 +112,12 @@ export class MediaStreamConnection {
     );
   }
 
+  /** The transport refused a send: Twilio is not reading. The socket is being closed. */
+  onSendRefused(bufferedBytes: number): void {
+    this.log.warn({ bufferedBytes }, 'Twilio is not reading (send refused past the backpressure limit); closing the stream');
+    this.session?.noteSendRefused();
+  }
+
   onClose(code: number): void {
     const wasLive = this.phase === 'live';
     this.phase = 'ended';

@@ -71,12 +71,14 @@ export class FakeModel {
     });
   }
 
-  static start(): Promise<FakeModel> {
+  /** `autoPong: false`: pings go unanswered, like a half-open connection. */
+  static start(opts: { autoPong?: boolean } = {}): Promise<FakeModel> {
     return new Promise((resolve) => {
       let fake: FakeModel | undefined;
       const server = new WebSocketServer({
         host: '127.0.0.1',
         port: 0,
+        autoPong: opts.autoPong ?? true,
         verifyClient: (_info, cb) => {
           if (fake === undefined) return cb(false);
           fake.attempts++;

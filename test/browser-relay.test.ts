@@ -19,7 +19,7 @@ import {
   waitFor,
   type AttemptOptions,
   type Client,
-  type FakeModel,
+  FakeModel,
   type Frame,
   type Running,
   type World,
@@ -238,5 +238,29 @@ describe('browser relay: session time limit', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect((await model.conns[before]!.closed).code).toBe(1000);
     expect(short.relay.sessionCount).toBe(0);
+  });
+});
+
+describe('browser relay: a model socket that stops answering pings (half-open)', () => {
+  it('ends the session with 1011 after one unanswered ping, and keeps a socket that answers', async () => {
+    const deaf = await FakeModel.start({ autoPong: false });
+    const relayTo = (m: FakeModel) =>
+      startRelay({ limits: { pingIntervalMs: 100 } }, browserEndpointResolver(loadConfig({ NODE_ENV: 'test', PROVIDER: 'openai', OPENAI_API_KEY: OPENAI_KEY, OPENAI_REALTIME_URL: m.url })));
+    const toDeaf = await relayTo(deaf);
+    const toLive = await relayTo(model);
+    try {
+      const live = await open(toLive.port, `/token/${token()}`);
+      const dead = await open(toDeaf.port, `/token/${token()}`);
+      await waitFor(() => dead.received.length >= 1 && live.received.length >= 1, 'both sessions open');
+      const started = Date.now();
+      expect(await dead.closed).toEqual({ code: 1011, reason: 'model connection lost' });
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(live.ws.readyState).toBe(WebSocket.OPEN);
+      expect(toLive.relay.sessionCount).toBe(1);
+    } finally {
+      toDeaf.stop();
+      toLive.stop();
+      await deaf.close();
+    }
   });
 });

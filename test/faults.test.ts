@@ -192,6 +192,26 @@ describe.concurrent('faults on real sockets', () => {
     expect(conn.isOpen).toBe(true);
   }, 20_000);
 
+  it('goes silent both ways (a half-open model socket): the unanswered ping ends it, a live one is kept', async () => {
+    const model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', recordAudioBytes: 0 });
+    cleanups.push(() => model.close());
+    const proxy = await Proxy.start(model.port);
+    let closed: { code: number; reason: string } | undefined;
+    const conn = new ModelConnection({ dialect: openaiDialect, baseUrl: `ws://127.0.0.1:${proxy.port}/v1/realtime`, model: 'gpt-realtime', apiKey: 'sk-test', pingIntervalMs: 100, session: { instructions: 'x', voice: 'marin', tools: [], transcription: null } });
+    cleanups.push(() => conn.close());
+    conn.attach({ onEvent: () => undefined, onClose: (code, reason) => (closed = { code, reason }) });
+    await until(() => conn.ready, 5000, 'session ready');
+    await sleep(600); // six pings answered: a healthy socket is kept
+    expect(closed).toBeUndefined();
+    proxy.pause('down');
+    proxy.pause('up');
+    const t0 = Date.now();
+    await until(() => closed !== undefined, 2000, 'the half-open socket to be given up');
+    console.log(`faults: half-open model socket given up after ${Date.now() - t0} ms (ping every 100 ms)`);
+    expect(closed?.reason).toMatch(/no pong/);
+    expect(Date.now() - t0).toBeLessThan(400);
+  }, 20_000);
+
   it('stops reading mid-call: the call goes on once it reads again, and the record says how much caller audio was dropped', async () => {
     const proxy = await Proxy.start();
     const h = await harness({ env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${proxy.port}/v1/realtime` }, model: { recordAudioBytes: 0 } });

@@ -69,6 +69,8 @@ export class BrowserSession {
   private paused = false;
   private readonly lifetime: NodeJS.Timeout;
   private ping: NodeJS.Timeout | undefined;
+  /** The last ping to the model was answered: one still unanswered at the next is a half-open socket. */
+  private ponged = true;
   private readonly startedAt = Date.now();
   readonly stats = { up: 0, down: 0, upBytes: 0, downBytes: 0 };
   /** How the session ended, once it has: who closed and the codes on each side. */
@@ -88,6 +90,9 @@ export class BrowserSession {
     this.upstream.on('open', () => this.onUpstreamOpen());
     this.upstream.on('message', (data, isBinary) => this.onUpstreamMessage(data, isBinary));
     this.upstream.on('close', (code, reason) => this.onUpstreamClose(code, reason.toString('utf8')));
+    this.upstream.on('pong', () => {
+      this.ponged = true;
+    });
     // The message says what failed ("Unexpected server response: 401", ECONNREFUSED); never a header.
     this.upstream.on('error', (err) => opts.log.warn({ err: err.message }, 'model socket error'));
     this.lifetime = setTimeout(() => this.endByRelay({ code: 1000, reason: SESSION_TIME_LIMIT_REASON }), opts.maxSessionMs);
@@ -160,7 +165,15 @@ export class BrowserSession {
     this.queuedBytes = 0;
     this.state = 'open';
     this.ping = setInterval(() => {
-      if (this.upstream.readyState === WebSocket.OPEN) this.upstream.ping();
+      if (this.upstream.readyState !== WebSocket.OPEN) return;
+      if (!this.ponged) {
+        this.opts.log.warn({ pingIntervalMs: this.opts.limits.pingIntervalMs }, 'model socket did not answer a ping; ending the session');
+        this.upstream.terminate();
+        this.endByRelay({ code: 1011, reason: 'model connection lost' });
+        return;
+      }
+      this.ponged = false;
+      this.upstream.ping();
     }, this.opts.limits.pingIntervalMs);
     this.ping.unref();
     this.opts.log.info({ connectMs: Date.now() - this.startedAt, flushed }, 'model connected');

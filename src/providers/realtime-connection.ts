@@ -15,7 +15,12 @@ export interface ModelConnectionOptions {
   model: string;
   apiKey?: string;
   session: SessionSpec;
-  /** Keep-alive ping on the model socket; proxies cut idle sockets after 60–100 s. */
+  /**
+   * Keep-alive ping on the model socket (proxies cut idle sockets after 60–100 s). A ping still
+   * unanswered at the next one means a half-open connection (no FIN, no RST: a dead NAT entry or
+   * peer): the socket is terminated and the call hears the apology, instead of waiting minutes for
+   * TCP to give up.
+   */
   pingIntervalMs?: number;
   /** How much caller audio to hold while the session is being set up (ms of mu-law). */
   maxPendingAudioMs?: number;
@@ -44,7 +49,11 @@ export class ModelConnection {
   private pendingAudioBytes = 0;
   private readonly maxPendingBytes: number;
   private ping: NodeJS.Timeout | undefined;
+  /** The last ping has been answered (or none was sent yet). */
+  private ponged = true;
   private closedByUs = false;
+  /** Why we terminated the socket ourselves, reported as the close reason. */
+  private terminatedFor = '';
   /** A drop was logged for the current stall; reset once the socket drains. */
   private stallLogged = false;
   /** session.updated seen: caller audio may flow. */
@@ -71,8 +80,11 @@ export class ModelConnection {
     this.ws.on('open', () => {
       if (opts.dialect.updateOn === 'open') this.sendSessionUpdate();
       const every = opts.pingIntervalMs ?? 25_000;
-      this.ping = setInterval(() => this.ws.readyState === WebSocket.OPEN && this.ws.ping(), every);
+      this.ping = setInterval(() => this.keepAlive(every), every);
       this.ping.unref();
+    });
+    this.ws.on('pong', () => {
+      this.ponged = true;
     });
     this.ws.on('message', (data, isBinary) => {
       if (isBinary) return this.emit({ type: 'invalid', reason: 'binary frame' });
@@ -85,7 +97,7 @@ export class ModelConnection {
       this.finish(4000 + Math.min(999, res.statusCode ?? 0), `HTTP ${res.statusCode ?? '?'} on upgrade`);
       this.ws.terminate();
     });
-    this.ws.on('close', (code, reason) => this.finish(code, reason.toString() || (this.closedByUs ? 'closed by relay' : 'closed by model')));
+    this.ws.on('close', (code, reason) => this.finish(code, reason.toString() || this.terminatedFor || (this.closedByUs ? 'closed by relay' : 'closed by model')));
   }
 
   /** Handlers are attached once the call actor exists; anything that arrived before is replayed. */
@@ -166,6 +178,18 @@ export class ModelConnection {
   /** Bytes queued in the socket but not yet written: grows when the model reads slowly. */
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
+  }
+
+  private keepAlive(everyMs: number): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.ponged) {
+      this.terminatedFor = `no pong within ${everyMs} ms (half-open connection)`;
+      this.log.warn({ everyMs }, 'model socket did not answer a ping; terminating it');
+      this.ws.terminate();
+      return;
+    }
+    this.ponged = false;
+    this.ws.ping();
   }
 
   private send(msg: Record<string, unknown>): void {

@@ -80,10 +80,11 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   }
   // Receptionist tools need the store; without one, every tool call gets an `unknown_tool` answer.
   const tools = store ? installTools(store, process.env) : null;
-  const baseRecorder = overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
+  const baseRecorder: CallRecorder = overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
   const onCallEnded = overrides.onCallEnded;
   const recorder: CallRecorder = onCallEnded
     ? {
+        started: (call) => baseRecorder.started?.(call),
         record: async (summary) => {
           await baseRecorder.record(summary);
           try {

@@ -11,7 +11,7 @@ import { Playback } from './playback.js';
 import { stateName } from './state-name.js';
 import { runToolSafely } from './run-tool.js';
 import { Transcript } from './transcript.js';
-import type { CallRecorder, CallStats, CallSummary } from './recorder.js';
+import type { CallRecorder, CallStart, CallStats, CallSummary } from './recorder.js';
 import type { HotCounters, RelayMetrics } from '../obs/metrics.js';
 import { greetingInstructions, voicemailInstructions, WRAP_UP_NOTE, SHUTDOWN_NOTE, FILLER_INSTRUCTIONS, dtmfNote } from './prompts.js';
 
@@ -163,6 +163,7 @@ export class CallSession {
       error: (err) => this.log.error({ err }, 'call actor failed'),
     });
     this.log.info({ merchant: info.merchant.id, caller: maskPhone(info.callerPhone), direction: info.direction, answeredBy: info.answeredBy, provider: deps.model.endpoint.provider }, 'call started');
+    deps.recorder.started?.(this.callStart());
     this.actor.start();
     this.model.attach({ onEvent: (e) => this.onModelEvent(e), onClose: (code, reason) => this.onModelClose(code, reason) });
   }
@@ -384,6 +385,11 @@ export class CallSession {
     this.transcript.note('system', 'The model connection was lost; the caller heard an apology.');
   }
 
+  private callStart(): CallStart {
+    const { merchant, ...ids } = this.info;
+    return { ...ids, merchantId: merchant.id, provider: this.deps.model.endpoint.provider, model: this.deps.model.endpoint.model, startedAt: new Date(this.startedAt) };
+  }
+
   private finish(context: CallContext): void {
     if (this.ended) return;
     this.ended = true;
@@ -394,13 +400,8 @@ export class CallSession {
     this.model.close();
     this.twilio.close(1000, 'call ended');
     const endedAt = new Date();
-    const { merchant, ...ids } = this.info;
     const summary: CallSummary = {
-      ...ids,
-      merchantId: merchant.id,
-      provider: this.deps.model.endpoint.provider,
-      model: this.deps.model.endpoint.model,
-      startedAt: new Date(this.startedAt),
+      ...this.callStart(),
       endedAt,
       durationMs: endedAt.getTime() - this.startedAt,
       endReason: context.endReason ?? 'twilio_closed',

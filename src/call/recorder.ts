@@ -28,6 +28,9 @@ export interface CallSummary {
   stats: CallStats;
 }
 
+/** What is known when a call begins: a crash-safe recorder notes it (see store/live-call-journal.ts). */
+export type CallStart = Omit<CallSummary, 'endedAt' | 'durationMs' | 'endReason' | 'transcript' | 'transcriptText' | 'usage' | 'stats'>;
+
 export interface CallStats {
   framesIn: number;
   framesOut: number;
@@ -45,6 +48,8 @@ export interface CallStats {
 
 export interface CallRecorder {
   record(summary: CallSummary): Promise<void>;
+  /** The call began; `record` follows exactly once, unless the process dies first. */
+  started?(call: CallStart): void;
 }
 
 /** Default until storage is configured: the summary goes to the log, and the last N stay in memory. */

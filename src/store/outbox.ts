@@ -4,6 +4,7 @@ import { log } from '../log.js';
 import { parseCallRecord, type CallRecord } from './call-record.js';
 import { describeStoreError, isPermanentStoreError } from './errors.js';
 import type { Store } from './store.js';
+import { LiveCallJournal, type LiveCallJournalOptions } from './live-call-journal.js';
 
 // Call records must survive the database being down and the process dying. Every record is appended
 // (and fsync'd) to <dataDir>/outbox/call-records.jsonl BEFORE the first save attempt (write-ahead: an
@@ -11,13 +12,16 @@ import type { Store } from './store.js';
 // ended call); its line is dropped once the store has it. Records the store refuses for a transient
 // reason stay queued, are retried with capped exponential backoff on an unref'd timer, and are
 // replayed by the next process that opens the same directory. Replays are safe because
-// saveCallRecord is idempotent on call_sid.
+// saveCallRecord is idempotent on call_sid. Calls still in progress are journaled next to it
+// (live-call-journal.ts), so a call the process dies under is recorded too, by the next process.
 
 /** `rejected`: the database refused the record itself (bad data); it went to the dead-letter file. */
 export type WriteOutcome = 'stored' | 'queued' | 'rejected';
 
 export interface RecordingSink {
   write(record: CallRecord): Promise<WriteOutcome>;
+  /** A call began (journaled until its record is written). */
+  started?(record: CallRecord): void;
 }
 
 export interface CallRecordWriterOptions {
@@ -32,6 +36,7 @@ export interface CallRecordWriterOptions {
   maxDelayMs?: number;
   /** Jitter source in [0, 1). */
   random?: () => number;
+  journal?: LiveCallJournalOptions;
 }
 
 interface Entry {
@@ -80,6 +85,7 @@ export class CallRecordWriter implements RecordingSink {
   private draining: Promise<void> | null = null;
   private fileOps: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private journal: LiveCallJournal | null = null;
   private readonly file: string;
   private readonly rejectedFile: string;
   private readonly attemptTimeoutMs: number;
@@ -102,7 +108,22 @@ export class CallRecordWriter implements RecordingSink {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const w = new CallRecordWriter(opts, dir);
     await w.load();
+    await w.recoverLiveCalls();
+    if (w.pending.length > 0) {
+      wlog.info({ queued: w.pending.length }, 'replaying call records left in the outbox');
+      w.schedule(0);
+    }
     return w;
+  }
+
+  /** A call began: journaled so that if this process dies before its record is written, the next one writes it. */
+  started(record: CallRecord): void {
+    if (this.closed || !this.journal) return;
+    void this.journal.started(record).catch(() => undefined);
+  }
+
+  get liveCalls(): number {
+    return this.journal?.liveCount ?? 0;
   }
 
   depth(): number {
@@ -117,6 +138,8 @@ export class CallRecordWriter implements RecordingSink {
       await appendDurably(this.file, JSON.stringify(record) + '\n');
       const e: Entry = { seq: ++this.seq, record, inflight: !backlog };
       this.pending.push(e);
+      // Only now, with the record on disk, does the call stop needing recovery.
+      await this.journal?.ended(record.callSid).catch(() => undefined);
       return e;
     });
     if (backlog) {
@@ -164,6 +187,7 @@ export class CallRecordWriter implements RecordingSink {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await this.journal?.close();
     await this.draining;
     await this.fileOps;
   }
@@ -199,10 +223,20 @@ export class CallRecordWriter implements RecordingSink {
       wlog.warn({ bad }, 'outbox file had unreadable lines; they were dropped');
       await this.serial(() => this.rewrite(new Set()));
     }
-    if (this.pending.length > 0) {
-      wlog.info({ queued: this.pending.length }, 'replaying call records left in the outbox');
-      this.schedule(0);
+  }
+
+  /** Calls the previous process died under become records (queued like any other), then a fresh journal starts. */
+  private async recoverLiveCalls(): Promise<void> {
+    const queued = new Set(this.pending.map((e) => e.record.callSid));
+    const { journal, orphans } = await LiveCallJournal.open(this.outboxDir, queued, this.opts.journal);
+    if (orphans.length > 0) {
+      await this.serial(async () => {
+        await appendDurably(this.file, orphans.map((r) => JSON.stringify(r) + '\n').join(''));
+        for (const record of orphans) this.pending.push({ seq: ++this.seq, record, inflight: false });
+      });
     }
+    await journal.reset();
+    this.journal = journal;
   }
 
   private schedule(delayMs?: number): void {

@@ -1,4 +1,4 @@
-import type { CallRecorder, CallSummary } from '../call/recorder.js';
+import type { CallRecorder, CallStart, CallSummary } from '../call/recorder.js';
 import { log } from '../log.js';
 import type { CallRecord, JsonObject } from './call-record.js';
 import type { RecordingSink, WriteOutcome } from './outbox.js';
@@ -6,10 +6,8 @@ import type { RecordingSink, WriteOutcome } from './outbox.js';
 // The call core's CallRecorder seam, filled by storage: each finished call becomes one `calls` row,
 // written through the durable outbox so a database outage never loses it.
 
-export function callRecordFromSummary(s: CallSummary): CallRecord {
-  const usage: JsonObject = {};
-  for (const [k, v] of Object.entries(s.usage)) if (typeof v === 'number') usage[k] = v;
-  const stats: JsonObject = { ...s.stats };
+/** The row as far as it is known at the start of a call (journaled in case the process dies). */
+export function callRecordFromStart(s: CallStart): CallRecord {
   return {
     callSid: s.callSid,
     streamSid: s.streamSid || null,
@@ -19,11 +17,27 @@ export function callRecordFromSummary(s: CallSummary): CallRecord {
     direction: s.direction,
     answeredBy: s.answeredBy ?? null,
     startedAt: s.startedAt,
+    endedAt: null,
+    durationMs: null,
+    endReason: null,
+    provider: s.provider,
+    model: s.model,
+    usage: {},
+    stats: {},
+    transcript: [],
+    transcriptText: '',
+  };
+}
+
+export function callRecordFromSummary(s: CallSummary): CallRecord {
+  const usage: JsonObject = {};
+  for (const [k, v] of Object.entries(s.usage)) if (typeof v === 'number') usage[k] = v;
+  const stats: JsonObject = { ...s.stats };
+  return {
+    ...callRecordFromStart(s),
     endedAt: s.endedAt,
     durationMs: Math.max(0, Math.round(s.durationMs)),
     endReason: s.endReason,
-    provider: s.provider,
-    model: s.model,
     usage,
     stats,
     transcript: s.transcript.map((e) => ({ ...e })),
@@ -33,6 +47,10 @@ export function callRecordFromSummary(s: CallSummary): CallRecord {
 
 export class StoreCallRecorder implements CallRecorder {
   constructor(private readonly sink: RecordingSink) {}
+
+  started(call: CallStart): void {
+    this.sink.started?.(callRecordFromStart(call));
+  }
 
   async record(summary: CallSummary): Promise<void> {
     let outcome: WriteOutcome;

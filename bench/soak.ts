@@ -231,6 +231,9 @@ for (const dir of ['down', 'up']) {
 }
 checks.push(['every call ended', stats.failed === 0, `${stats.ended} ended, ${stats.failed} failed`]);
 checks.push(['every call has exactly one record', missing === 0 && dupes === 0 && recordLines.length === stats.callSids.length, `${recordLines.length} records for ${stats.callSids.length} calls (${warmupCalls} warm-up), ${missing} missing, ${dupes} duplicated`]);
+// Callers hang up every call here: any other end (model_stalled, model_dropped, twilio_closed…) is a fault.
+const otherEnds = Object.entries(totals).filter(([k, v]) => k.startsWith('callrelay_calls_total') && !k.includes('reason="caller_hung_up"') && v > 0);
+checks.push(['every call ended by its caller (no stall, drop or error)', otherEnds.length === 0, otherEnds.length === 0 ? 'all caller_hung_up' : otherEnds.map(([k, v]) => `${k} ${v}`).join(', ')]);
 checks.push(['no live call left', final.live === 0, `live ${final.live}`]);
 checks.push(['active handles back to baseline', final.handles <= baseline.handles + 2, `baseline ${baseline.handles}, end ${final.handles}`]);
 checks.push(['heap back to baseline', final.heapMiB <= baseline.heapMiB * 1.5 + 10, `baseline ${baseline.heapMiB.toFixed(1)} MiB, end ${final.heapMiB.toFixed(1)} MiB`]);

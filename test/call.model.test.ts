@@ -215,8 +215,8 @@ class PathRun {
 
 describe('call chart: generated paths on the real actor', () => {
   it('generates enough paths to mean something', () => {
-    // 263 with the current model; a broken model (no call.start, filtered events) gives ~0.
-    expect(paths.length).toBeGreaterThan(150);
+    // 449 with the current model; a broken model (no call.start, filtered events) gives ~0.
+    expect(paths.length).toBeGreaterThan(300);
   });
 
   for (const path of paths) {

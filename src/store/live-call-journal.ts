@@ -1,7 +1,8 @@
-import { open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '../log.js';
 import { parseCallRecord, renderTranscript, type CallRecord } from './call-record.js';
+import { appendDurably, replaceDurably } from './durable-file.js';
 
 // Calls in progress, on disk: a `start` line when a call begins, an `end` line once its record is in
 // the outbox. A process killed mid-call (SIGKILL, OOM, a host crash) leaves starts without ends; the
@@ -137,26 +138,12 @@ export class LiveCallJournal {
     return run;
   }
 
-  private async append(line: Line): Promise<void> {
-    const fh = await open(this.file, 'a', 0o600);
-    try {
-      await fh.appendFile(JSON.stringify(line) + '\n', 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+  private append(line: Line): Promise<void> {
+    return appendDurably(this.file, JSON.stringify(line) + '\n');
   }
 
-  private async compact(): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile([...this.live.values()].map((record) => JSON.stringify({ op: 'start', record }) + '\n').join(''), 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.file);
+  private compact(): Promise<void> {
+    return replaceDurably(this.file, [...this.live.values()].map((record) => JSON.stringify({ op: 'start', record }) + '\n').join(''));
   }
 
   private beat(): void {

@@ -1,10 +1,11 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '../log.js';
 import { parseCallRecord, type CallRecord } from './call-record.js';
 import { describeStoreError, isPermanentStoreError } from './errors.js';
 import type { Store } from './store.js';
 import { LiveCallJournal, type LiveCallJournalOptions } from './live-call-journal.js';
+import { appendDurably, replaceDurably } from './durable-file.js';
 
 // Call records must survive the database being down and the process dying. Every record is appended
 // (and fsync'd) to <dataDir>/outbox/call-records.jsonl BEFORE the first save attempt (write-ahead: an
@@ -64,16 +65,6 @@ async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
     return await Promise.race([p, deadline]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function appendDurably(file: string, text: string): Promise<void> {
-  const fh = await open(file, 'a', 0o600);
-  try {
-    await fh.appendFile(text, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
@@ -293,15 +284,7 @@ export class CallRecordWriter implements RecordingSink {
       await rm(this.file, { force: true });
       return;
     }
-    const tmp = `${this.file}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(this.pending.map((e) => JSON.stringify(e.record) + '\n').join(''), 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.file);
+    await replaceDurably(this.file, this.pending.map((e) => JSON.stringify(e.record) + '\n').join(''));
   }
 
   private async deadLetter(record: CallRecord, err: unknown): Promise<void> {

@@ -55,8 +55,6 @@ interface StreamUserData {
   conn: MediaStreamConnection | null;
   /** No more sends: the call closed it, or Twilio stopped reading. */
   closed: boolean;
-  /** uWS called the close handler: the socket object must not be touched any more. */
-  gone: boolean;
   remote: string;
 }
 
@@ -166,7 +164,7 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
           metrics.rateLimited.inc({ limit: refused.status === 429 ? 'ws_upgrade' : 'twilio_signature' });
           return { accept: false, reply: refused };
         }
-        return { accept: true, userData: { conn: null, closed: false, gone: false, remote: r.ip } };
+        return { accept: true, userData: { conn: null, closed: false, remote: r.ip } };
       }),
     open: (ws) => {
       sockets.add(ws);
@@ -179,9 +177,10 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
         data.closed = true;
         metrics.twilioStalled.inc();
         data.conn?.onSendRefused(ws.getBufferedAmount());
-        // Not from inside a send (it may be corked): the close handler runs synchronously.
+        // Not from inside a send (it may be corked): the close handler runs synchronously. A socket
+        // uWS already closed has left `sockets` and must not be touched.
         setImmediate(() => {
-          if (!data.gone) ws.close();
+          if (sockets.has(ws)) ws.close();
         });
       };
       data.conn = new MediaStreamConnection(
@@ -213,7 +212,6 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
       sockets.delete(ws);
       const data = ws.getUserData();
       data.closed = true;
-      data.gone = true;
       data.conn?.onClose(code);
     },
   });

@@ -2,6 +2,7 @@ import WebSocket, { type RawData } from 'ws';
 import type { Logger } from '../log.js';
 import type { RelayEndpoint } from './browser-endpoint.js';
 import { browserCloseForModelClose, clampReason, modelCloseForBrowserClose, type CloseFrame } from './close-codes.js';
+import { startHeartbeat } from '../providers/heartbeat.js';
 
 // One browser ↔ model bridge. The relay is transparent: frames are forwarded byte for byte in both
 // directions (text stays text, binary stays binary), nothing is parsed or rewritten; the only thing
@@ -68,9 +69,7 @@ export class BrowserSession {
   private everOpened = false;
   private paused = false;
   private readonly lifetime: NodeJS.Timeout;
-  private ping: NodeJS.Timeout | undefined;
-  /** The last ping to the model was answered: one still unanswered at the next is a half-open socket. */
-  private ponged = true;
+  private stopHeartbeat: () => void = () => {};
   private readonly startedAt = Date.now();
   readonly stats = { up: 0, down: 0, upBytes: 0, downBytes: 0 };
   /** How the session ended, once it has: who closed and the codes on each side. */
@@ -90,9 +89,6 @@ export class BrowserSession {
     this.upstream.on('open', () => this.onUpstreamOpen());
     this.upstream.on('message', (data, isBinary) => this.onUpstreamMessage(data, isBinary));
     this.upstream.on('close', (code, reason) => this.onUpstreamClose(code, reason.toString('utf8')));
-    this.upstream.on('pong', () => {
-      this.ponged = true;
-    });
     // The message says what failed ("Unexpected server response: 401", ECONNREFUSED); never a header.
     this.upstream.on('error', (err) => opts.log.warn({ err: err.message }, 'model socket error'));
     this.lifetime = setTimeout(() => this.endByRelay({ code: 1000, reason: SESSION_TIME_LIMIT_REASON }), opts.maxSessionMs);
@@ -164,18 +160,11 @@ export class BrowserSession {
     this.queue = [];
     this.queuedBytes = 0;
     this.state = 'open';
-    this.ping = setInterval(() => {
-      if (this.upstream.readyState !== WebSocket.OPEN) return;
-      if (!this.ponged) {
-        this.opts.log.warn({ pingIntervalMs: this.opts.limits.pingIntervalMs }, 'model socket did not answer a ping; ending the session');
-        this.upstream.terminate();
-        this.endByRelay({ code: 1011, reason: 'model connection lost' });
-        return;
-      }
-      this.ponged = false;
-      this.upstream.ping();
-    }, this.opts.limits.pingIntervalMs);
-    this.ping.unref();
+    this.stopHeartbeat = startHeartbeat(this.upstream, this.opts.limits.pingIntervalMs, () => {
+      this.opts.log.warn({ pingIntervalMs: this.opts.limits.pingIntervalMs }, 'model socket did not answer a ping; ending the session');
+      this.upstream.terminate();
+      this.endByRelay({ code: 1011, reason: 'model connection lost' });
+    });
     this.opts.log.info({ connectMs: Date.now() - this.startedAt, flushed }, 'model connected');
   }
 
@@ -205,7 +194,7 @@ export class BrowserSession {
     this.state = 'closed';
     this.ended = ended;
     clearTimeout(this.lifetime);
-    clearInterval(this.ping);
+    this.stopHeartbeat();
     this.queue = [];
     this.queuedBytes = 0;
     const up = this.upstream;

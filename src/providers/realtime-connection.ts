@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { log as rootLog, type Logger } from '../log.js';
 import type { Dialect, SessionSpec } from './dialect.js';
 import { isBase64, parseModelEvent, type ModelEvent } from './model-events.js';
+import { startHeartbeat } from './heartbeat.js';
 
 // One outbound socket to the model (OpenAI GA or xAI), opened as soon as a call is known. Audio
 // appended before the session is configured is held (bounded) and flushed in order once
@@ -15,12 +16,7 @@ export interface ModelConnectionOptions {
   model: string;
   apiKey?: string;
   session: SessionSpec;
-  /**
-   * Keep-alive ping on the model socket (proxies cut idle sockets after 60–100 s). A ping still
-   * unanswered at the next one means a half-open connection (no FIN, no RST: a dead NAT entry or
-   * peer): the socket is terminated and the call hears the apology, instead of waiting minutes for
-   * TCP to give up.
-   */
+  /** Keep-alive ping (heartbeat.ts); a half-open socket is terminated and the call hears the apology. */
   pingIntervalMs?: number;
   /** How much caller audio to hold while the session is being set up (ms of mu-law). */
   maxPendingAudioMs?: number;
@@ -48,9 +44,7 @@ export class ModelConnection {
   private pendingAudio: string[] = [];
   private pendingAudioBytes = 0;
   private readonly maxPendingBytes: number;
-  private ping: NodeJS.Timeout | undefined;
-  /** The last ping has been answered (or none was sent yet). */
-  private ponged = true;
+  private stopHeartbeat: () => void = () => {};
   private closedByUs = false;
   /** Why we terminated the socket ourselves, reported as the close reason. */
   private terminatedFor = '';
@@ -80,11 +74,11 @@ export class ModelConnection {
     this.ws.on('open', () => {
       if (opts.dialect.updateOn === 'open') this.sendSessionUpdate();
       const every = opts.pingIntervalMs ?? 25_000;
-      this.ping = setInterval(() => this.keepAlive(every), every);
-      this.ping.unref();
-    });
-    this.ws.on('pong', () => {
-      this.ponged = true;
+      this.stopHeartbeat = startHeartbeat(this.ws, every, () => {
+        this.terminatedFor = `no pong within ${every} ms (half-open connection)`;
+        this.log.warn({ everyMs: every }, 'model socket did not answer a ping; terminating it');
+        this.ws.terminate();
+      });
     });
     this.ws.on('message', (data, isBinary) => {
       if (isBinary) return this.emit({ type: 'invalid', reason: 'binary frame' });
@@ -170,7 +164,7 @@ export class ModelConnection {
 
   close(code = 1000, reason = 'call ended'): void {
     this.closedByUs = true;
-    clearInterval(this.ping);
+    this.stopHeartbeat();
     if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
     else if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason);
   }
@@ -178,18 +172,6 @@ export class ModelConnection {
   /** Bytes queued in the socket but not yet written: grows when the model reads slowly. */
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
-  }
-
-  private keepAlive(everyMs: number): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    if (!this.ponged) {
-      this.terminatedFor = `no pong within ${everyMs} ms (half-open connection)`;
-      this.log.warn({ everyMs }, 'model socket did not answer a ping; terminating it');
-      this.ws.terminate();
-      return;
-    }
-    this.ponged = false;
-    this.ws.ping();
   }
 
   private send(msg: Record<string, unknown>): void {
@@ -217,7 +199,7 @@ export class ModelConnection {
   }
 
   private finish(code: number, reason: string): void {
-    clearInterval(this.ping);
+    this.stopHeartbeat();
     if (this.earlyClose) return;
     this.earlyClose = { code, reason };
     this.pendingAudio = [];

@@ -2,7 +2,7 @@ import { createActor, type Actor, type InspectionEvent, type Observer } from 'xs
 import { callRuntimeMachine, registerCallPort, unregisterCallPort, type CallPort } from './call-runtime.js';
 import type { CallContext, Direction, FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import type { Merchant } from '../merchants/merchant.js';
-import type { ModelEvent, Usage } from '../providers/model-events.js';
+import { addUsage, type ModelEvent, type Usage } from '../providers/model-events.js';
 import { ModelConnection } from '../providers/realtime-connection.js';
 import type { ModelEndpoint } from '../providers/endpoint.js';
 import { base64ByteLength, outbound } from '../twilio/messages.js';
@@ -11,6 +11,8 @@ import { Playback } from './playback.js';
 import { stateName } from './state-name.js';
 import { runToolSafely } from './run-tool.js';
 import { Transcript } from './transcript.js';
+import { RecentIds } from './recent-ids.js';
+import { DtmfBatcher } from './dtmf-batcher.js';
 import type { CallRecorder, CallStart, CallStats, CallSummary } from './recorder.js';
 import type { HotCounters, RelayMetrics } from '../obs/metrics.js';
 import { greetingInstructions, voicemailInstructions, WRAP_UP_NOTE, SHUTDOWN_NOTE, FILLER_INSTRUCTIONS, dtmfNote } from './prompts.js';
@@ -60,14 +62,6 @@ export interface CallSessionDeps {
   metrics?: RelayMetrics;
 }
 
-const MAX_REMEMBERED = 16;
-
-/** Adds to a small set of recent response ids, forgetting the oldest. */
-function remember(set: Set<string>, id: string): void {
-  set.add(id);
-  if (set.size > MAX_REMEMBERED) set.delete(set.values().next().value ?? '');
-}
-
 export class CallSession {
   readonly actor: Actor<typeof callRuntimeMachine>;
   private readonly port: CallPort;
@@ -79,9 +73,9 @@ export class CallSession {
   /** Mirrors the chart's `audioOut` tag; read on every model audio frame. */
   private gate = false;
   private ended = false;
-  private cancelled = new Set<string>();
+  private readonly cancelled = new RecentIds();
   /** Responses already ended (xAI may end one twice: response.cancelled, then response.done). */
-  private finished = new Set<string>();
+  private readonly finished = new RecentIds();
   private currentResponse = '';
   /** The response whose first audio the chart was told about (its response watchdog stands down). */
   private audioResponse = '';
@@ -91,8 +85,7 @@ export class CallSession {
   private requested = 0;
   /** Requested responses a barge-in already cancelled: drop them as soon as they are created. */
   private cancelPending = 0;
-  private dtmfDigits = '';
-  private dtmfTimer: NodeJS.Timeout | undefined;
+  private readonly dtmf: DtmfBatcher;
   private speechStartedAt = 0;
   private warned = new Set<string>();
   private usage: Required<Usage> = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
@@ -113,6 +106,9 @@ export class CallSession {
     this.log = log.child({ callSid: info.callSid, streamSid: info.streamSid });
     this.transcript = new Transcript(this.startedAt);
     this.playback = new Playback(deps.markEveryMs ?? 100);
+    this.dtmf = new DtmfBatcher(deps.dtmfGapMs ?? 700, (digits) => {
+      if (!this.ended) this.actor.send({ type: 'twilio.dtmf', digits });
+    });
     this.port = {
       requestGreeting: () => this.requestResponse(greetingInstructions(info.merchant, info.direction)),
       leaveVoicemail: () => this.requestResponse(voicemailInstructions(info.merchant)),
@@ -187,15 +183,8 @@ export class CallSession {
     if (this.playback.echo(name, Date.now()) === 'drained') this.actor.send({ type: 'playback.drained' });
   }
 
-  /** Digits are collected briefly so "1234" reaches the model as one item, not four turns. */
   onDtmf(digit: string): void {
-    this.dtmfDigits += digit;
-    clearTimeout(this.dtmfTimer);
-    this.dtmfTimer = setTimeout(() => {
-      const digits = this.dtmfDigits;
-      this.dtmfDigits = '';
-      if (!this.ended) this.actor.send({ type: 'twilio.dtmf', digits });
-    }, this.deps.dtmfGapMs ?? 700);
+    this.dtmf.push(digit);
   }
 
   onStop(): void {
@@ -244,7 +233,7 @@ export class CallSession {
         if (this.cancelPending > 0) {
           // The caller barged in before this requested response existed: it is already over.
           this.cancelPending--;
-          this.markCancelled(e.responseId);
+          this.cancelled.add(e.responseId);
           this.model.cancelResponse();
           return;
         }
@@ -252,13 +241,9 @@ export class CallSession {
         return;
       case 'responseDone': {
         if (e.responseId && this.finished.has(e.responseId)) return;
-        remember(this.finished, e.responseId);
+        this.finished.add(e.responseId);
         if (e.responseId === this.currentResponse) this.responseOpen = false;
-        if (e.usage) {
-          this.usage.inputTokens += e.usage.inputTokens ?? 0;
-          this.usage.outputTokens += e.usage.outputTokens ?? 0;
-          this.usage.totalTokens += e.usage.totalTokens ?? 0;
-        }
+        addUsage(this.usage, e.usage);
         // The end mark's echo tells the chart when the caller has heard the whole response.
         if (!this.cancelled.has(e.responseId)) this.twilio.send(outbound.mark(this.info.streamSid, this.playback.endMark()));
         for (const c of e.functionCalls) this.transcript.note('tool', `${c.name}(${c.arguments})`);
@@ -349,7 +334,7 @@ export class CallSession {
       this.model.cancelResponse();
       if (!this.responseOpen && this.requested > 0) this.cancelPending = this.requested;
     }
-    if (this.currentResponse) this.markCancelled(this.currentResponse);
+    if (this.currentResponse) this.cancelled.add(this.currentResponse);
     for (const t of this.playback.interrupt(Date.now())) {
       this.model.truncate(t.itemId, t.audioEndMs);
       this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);
@@ -361,9 +346,6 @@ export class CallSession {
     this.model.createResponse(instructions);
   }
 
-  private markCancelled(responseId: string): void {
-    remember(this.cancelled, responseId);
-  }
 
   private async runTool(call: FunctionCall): Promise<ToolOutput> {
     const started = performance.now();
@@ -394,7 +376,7 @@ export class CallSession {
     if (this.ended) return;
     this.ended = true;
     unregisterCallPort(this.info.callSid, this.port);
-    clearTimeout(this.dtmfTimer);
+    this.dtmf.stop();
     // Hung up mid-sentence: the transcript keeps what the caller heard of it.
     for (const t of this.playback.interrupt(Date.now())) this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);
     this.model.close();

@@ -11,6 +11,14 @@ export interface Usage {
   totalTokens?: number;
 }
 
+/** Adds one response's usage to a call's running total. */
+export function addUsage(total: Required<Usage>, u: Usage | undefined): void {
+  if (!u) return;
+  total.inputTokens += u.inputTokens ?? 0;
+  total.outputTokens += u.outputTokens ?? 0;
+  total.totalTokens += u.totalTokens ?? 0;
+}
+
 export type ErrorSeverity = 'benign' | 'recoverable' | 'fatal';
 
 export type ModelEvent =

@@ -23,12 +23,20 @@ export interface BargeInResult {
 
 const CLEAR_TIMEOUT_MS = 1000;
 
-export async function runBargeIn(o: { kind: RelayKind; calls: number; entries: Entries; relayCore: number | null }): Promise<BargeInResult> {
+export async function runBargeIn(o: {
+  kind: RelayKind;
+  calls: number;
+  entries: Entries;
+  relayCore: number | null;
+}): Promise<BargeInResult> {
   const rig = await LoadRig.start({ kind: o.kind, entries: o.entries, relayCore: o.relayCore });
   try {
     const pairs: Awaited<ReturnType<LoadRig['connectPaired']>>[] = [];
     for (let i = 0; i < o.calls; i++) pairs.push(await rig.connectPaired());
-    await rig.waitForMedia(pairs.map((p) => p.caller), 10_000);
+    await rig.waitForMedia(
+      pairs.map((p) => p.caller),
+      10_000,
+    );
     await sleep(1500); // greetings playing, marks flowing: the relay has audio queued at "Twilio"
     const samples: number[] = [];
     for (const { caller, session } of pairs) {

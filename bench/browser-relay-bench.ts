@@ -65,7 +65,13 @@ class Counter {
 
 function audioFrame(i: number, type: string): string {
   const audio = randomBytes(160).toString('base64'); // 20 ms of 8 kHz mu-law
-  return JSON.stringify({ type, event_id: `evt_${String(i).padStart(8, '0')}`, audio, item_id: 'item_0001', content_index: 0 });
+  return JSON.stringify({
+    type,
+    event_id: `evt_${String(i).padStart(8, '0')}`,
+    audio,
+    item_id: 'item_0001',
+    content_index: 0,
+  });
 }
 
 interface Sink {
@@ -113,7 +119,11 @@ function connect(url: string, origin: string): Promise<{ ws: WebSocket; received
 }
 
 /** Sends `frames` through `send` in windows, waiting for `counter` each time; returns CPU µs and wall ms. */
-async function pump(frames: readonly string[], send: (f: string) => void, counter: Counter): Promise<{ cpuUs: number; wallMs: number }> {
+async function pump(
+  frames: readonly string[],
+  send: (f: string) => void,
+  counter: Counter,
+): Promise<{ cpuUs: number; wallMs: number }> {
   const start = counter.n;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -142,7 +152,10 @@ export async function runBrowserRelayBench(opts: { frames?: number } = {}): Prom
     originAllowed: createOriginCheck(undefined),
     limiters: createLimiters(),
     trustProxy: parseTrustProxy(undefined),
-    endpoint: () => ({ ok: true, endpoint: { provider: 'openai', dialect: openaiDialect, baseUrl: sink.url, apiKey: 'sk-bench', model: 'bench' } }),
+    endpoint: () => ({
+      ok: true,
+      endpoint: { provider: 'openai', dialect: openaiDialect, baseUrl: sink.url, apiKey: 'sk-bench', model: 'bench' },
+    }),
     maxSessionSeconds: 3600,
     log: log.child({}, { level: 'silent' }),
   });
@@ -207,7 +220,9 @@ export async function runBrowserRelayBench(opts: { frames?: number } = {}): Prom
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   const { values } = parseArgs({ options: { frames: { type: 'string' } } });
-  const result = await runBrowserRelayBench({ frames: values.frames === undefined ? undefined : Number(values.frames) });
+  const result = await runBrowserRelayBench({
+    frames: values.frames === undefined ? undefined : Number(values.frames),
+  });
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }

@@ -25,11 +25,20 @@ export type ChildMessage =
 export function memoryKiB(): MemoryKiB {
   const m = process.memoryUsage();
   const k = (n: number): number => Math.round(n / 1024);
-  return { rss: k(m.rss), heapTotal: k(m.heapTotal), heapUsed: k(m.heapUsed), external: k(m.external), arrayBuffers: k(m.arrayBuffers) };
+  return {
+    rss: k(m.rss),
+    heapTotal: k(m.heapTotal),
+    heapUsed: k(m.heapUsed),
+    external: k(m.external),
+    arrayBuffers: k(m.arrayBuffers),
+  };
 }
 
 /** report with gc: a full garbage collection first (children run with --expose-gc), so heapUsed is what is retained. */
-export type ChildCommand = { cmd: 'report'; gc: boolean } | { cmd: 'profile-start' } | { cmd: 'profile-stop'; path: string };
+export type ChildCommand =
+  | { cmd: 'report'; gc: boolean }
+  | { cmd: 'profile-start' }
+  | { cmd: 'profile-stop'; path: string };
 
 /** The URL of the fake model server, handed to a child in its environment. */
 export const MODEL_URL_ENV = 'BENCH_MODEL_URL';
@@ -60,12 +69,19 @@ export function parseMessage(line: string): ChildMessage | null {
     return null;
   }
   if (!isObj(raw)) return null;
-  if (raw.bench === 'ready' && isNum(raw.port) && isNum(raw.pid)) return { bench: 'ready', port: raw.port, pid: raw.pid };
+  if (raw.bench === 'ready' && isNum(raw.port) && isNum(raw.pid))
+    return { bench: 'ready', port: raw.port, pid: raw.pid };
   if (raw.bench === 'profiled' && typeof raw.path === 'string') return { bench: 'profiled', path: raw.path };
   const m = raw.memory;
   if (raw.bench === 'report' && Array.isArray(raw.bargeInMs) && isNum(raw.calls) && isObj(m)) {
     const num = (k: string): number => (isNum(m[k]) ? m[k] : Number.NaN);
-    const memory = { rss: num('rss'), heapTotal: num('heapTotal'), heapUsed: num('heapUsed'), external: num('external'), arrayBuffers: num('arrayBuffers') };
+    const memory = {
+      rss: num('rss'),
+      heapTotal: num('heapTotal'),
+      heapUsed: num('heapUsed'),
+      external: num('external'),
+      arrayBuffers: num('arrayBuffers'),
+    };
     return { bench: 'report', bargeInMs: raw.bargeInMs.filter(isNum), calls: raw.calls, memory };
   }
   return null;
@@ -83,8 +99,7 @@ export function onCommands(onReport: () => void): void {
       if (c?.cmd === 'report') {
         if (c.gc) globalThis.gc?.();
         onReport();
-      }
-      else if (c?.cmd === 'profile-start') void profiler.start();
+      } else if (c?.cmd === 'profile-start') void profiler.start();
       else if (c?.cmd === 'profile-stop') {
         void profiler.stop(c.path).then((path) => process.stdout.write(encodeMessage({ bench: 'profiled', path })));
       }
@@ -139,7 +154,10 @@ export function exitWith(close: () => Promise<void>): void {
     stopping = true;
     const force = setTimeout(() => process.exit(0), 2000);
     force.unref();
-    close().then(() => process.exit(0), () => process.exit(1));
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -41,17 +41,22 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 
 function parseProfile(text: string): Profile {
   const raw: unknown = JSON.parse(text);
-  if (!isObj(raw) || !Array.isArray(raw.nodes) || !Array.isArray(raw.samples) || !Array.isArray(raw.timeDeltas)) throw new Error('not a V8 cpuprofile');
+  if (!isObj(raw) || !Array.isArray(raw.nodes) || !Array.isArray(raw.samples) || !Array.isArray(raw.timeDeltas))
+    throw new Error('not a V8 cpuprofile');
   const nodes: ProfileNode[] = [];
   for (const n of raw.nodes) {
     if (!isObj(n) || typeof n.id !== 'number' || !isObj(n.callFrame)) continue;
     const cf = n.callFrame;
     const children = Array.isArray(n.children) ? n.children.filter((c): c is number => typeof c === 'number') : [];
-    nodes.push({ id: n.id, children, callFrame: {
-      functionName: typeof cf.functionName === 'string' ? cf.functionName : '',
-      url: typeof cf.url === 'string' ? cf.url : '',
-      lineNumber: typeof cf.lineNumber === 'number' ? cf.lineNumber : -1,
-    } });
+    nodes.push({
+      id: n.id,
+      children,
+      callFrame: {
+        functionName: typeof cf.functionName === 'string' ? cf.functionName : '',
+        url: typeof cf.url === 'string' ? cf.url : '',
+        lineNumber: typeof cf.lineNumber === 'number' ? cf.lineNumber : -1,
+      },
+    });
   }
   const nums = (a: unknown[]): number[] => a.map((x) => (typeof x === 'number' ? x : 0));
   return { nodes, samples: nums(raw.samples), timeDeltas: nums(raw.timeDeltas) };
@@ -63,10 +68,12 @@ function bundleMap(url: string): ((line: number) => string) | null {
   const path = fileURLToPath(url);
   if (!existsSync(path)) return null;
   const starts: { line: number; file: string }[] = [];
-  readFileSync(path, 'utf8').split('\n').forEach((l, i) => {
-    const m = /^\/\/ ((?:src|bench|machines)\/\S+\.ts)$/.exec(l);
-    if (m?.[1]) starts.push({ line: i, file: m[1] });
-  });
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((l, i) => {
+      const m = /^\/\/ ((?:src|bench|machines)\/\S+\.ts)$/.exec(l);
+      if (m?.[1]) starts.push({ line: i, file: m[1] });
+    });
   return (line) => {
     let file = 'bundle';
     for (const s of starts) {
@@ -102,7 +109,9 @@ export function summarizeProfile(path: string, top = 25): ProfileSummary {
   // claim seconds.
   const sorted = [...p.timeDeltas].sort((a, b) => a - b);
   const cap = 4 * Math.max(1, sorted[Math.floor(sorted.length / 2)] ?? 1000);
-  p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + Math.min(cap, Math.max(0, p.timeDeltas[i] ?? 0))));
+  p.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.min(cap, Math.max(0, p.timeDeltas[i] ?? 0)));
+  });
   const maps = new Map<string, ((line: number) => string) | null>();
   const fns = new Map<string, HotSpot>();
   const files = new Map<string, HotSpot>();
@@ -120,7 +129,8 @@ export function summarizeProfile(path: string, top = 25): ProfileSummary {
     const name = cf.functionName || '(anonymous)';
     const parent = byId.get(parentOf.get(id) ?? -1)?.callFrame;
     // A native function (uWS send, a syscall wrapper) is told apart by who called it.
-    if (where === '(native)' && !name.startsWith('(') && parent) where = `(native) ← ${parent.functionName || '(anonymous)'} ${whereOf(parent, maps)}`;
+    if (where === '(native)' && !name.startsWith('(') && parent)
+      where = `(native) ← ${parent.functionName || '(anonymous)'} ${whereOf(parent, maps)}`;
     const key = `${name}\u0000${where}\u0000${cf.lineNumber}`;
     const fn = fns.get(key) ?? { name, where, selfMs: 0, pct: 0 };
     fn.selfMs += us / 1000;
@@ -131,12 +141,20 @@ export function summarizeProfile(path: string, top = 25): ProfileSummary {
     files.set(fileKey, file);
   }
   const rank = (m: Map<string, HotSpot>): HotSpot[] =>
-    [...m.values()].map((h) => ({ ...h, pct: busyUs > 0 ? (h.selfMs * 1000 * 100) / busyUs : 0 })).sort((a, b) => b.selfMs - a.selfMs).slice(0, top);
+    [...m.values()]
+      .map((h) => ({ ...h, pct: busyUs > 0 ? (h.selfMs * 1000 * 100) / busyUs : 0 }))
+      .sort((a, b) => b.selfMs - a.selfMs)
+      .slice(0, top);
   return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, functions: rank(fns), files: rank(files) };
 }
 
 export function renderSummary(title: string, s: ProfileSummary): string {
-  const lines = [`### ${title}: ${s.busyMs.toFixed(0)} ms busy, ${s.idleMs.toFixed(0)} ms idle`, '', '| self % | self ms | function | where |', '|--:|--:|---|---|'];
+  const lines = [
+    `### ${title}: ${s.busyMs.toFixed(0)} ms busy, ${s.idleMs.toFixed(0)} ms idle`,
+    '',
+    '| self % | self ms | function | where |',
+    '|--:|--:|---|---|',
+  ];
   for (const h of s.functions) lines.push(`| ${h.pct.toFixed(1)} | ${h.selfMs.toFixed(0)} | ${h.name} | ${h.where} |`);
   lines.push('', '| self % | by file |', '|--:|---|');
   for (const h of s.files) lines.push(`| ${h.pct.toFixed(1)} | ${h.where} |`);

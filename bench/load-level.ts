@@ -76,7 +76,10 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     await rig.drop(warm);
     await sleep(1000);
     const rssBaselineKiB = rssKiB(pid);
-    const memoryBaseline = await rig.child.report(true).then((r) => r.memory, () => null);
+    const memoryBaseline = await rig.child.report(true).then(
+      (r) => r.memory,
+      () => null,
+    );
     rig.connectFailures = 0;
 
     const callers = await rig.connect(o.calls);
@@ -119,8 +122,13 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     const gen = process.cpuUsage(gen0);
     clearInterval(sampler);
     const lag = rig.clock.takeLag();
-    const profile = o.profileDir ? await rig.child.profileStop(join(o.profileDir, `${o.kind}-${o.calls}.cpuprofile`)).catch(() => '') : '';
-    const memory = await rig.child.report(true).then((r) => r.memory, () => null);
+    const profile = o.profileDir
+      ? await rig.child.profileStop(join(o.profileDir, `${o.kind}-${o.calls}.cpuprofile`)).catch(() => '')
+      : '';
+    const memory = await rig.child.report(true).then(
+      (r) => r.memory,
+      () => null,
+    );
     await sleep(DRAIN_MS);
 
     const upS = up.summary();

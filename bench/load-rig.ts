@@ -39,7 +39,11 @@ export class LoadRig {
   hooks: RigHooks = {};
   private readonly trimTimer: NodeJS.Timeout;
 
-  private constructor(readonly clock: PhasedClock, readonly model: FakeModelServer, readonly child: RelayChild) {
+  private constructor(
+    readonly clock: PhasedClock,
+    readonly model: FakeModelServer,
+    readonly child: RelayChild,
+  ) {
     // SimCaller keeps marks and clears even with record:false; load runs trim them to stay flat.
     this.trimTimer = setInterval(() => {
       for (const c of this.callers) {

@@ -44,7 +44,8 @@ interface ModelIn {
   item_id?: string;
 }
 
-const text = (data: RawData): string => (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString();
+const text = (data: RawData): string =>
+  (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString();
 
 function onTwilio(twilio: WebSocket): void {
   let streamSid: string | null = null;
@@ -79,7 +80,14 @@ function onTwilio(twilio: WebSocket): void {
       if (msg.type === 'input_audio_buffer.speech_started' && markQueue.length > 0 && responseStartTimestamp !== null) {
         const elapsed = latestMediaTimestamp - responseStartTimestamp;
         if (lastAssistantItem) {
-          ws.send(JSON.stringify({ type: 'conversation.item.truncate', item_id: lastAssistantItem, content_index: 0, audio_end_ms: elapsed }));
+          ws.send(
+            JSON.stringify({
+              type: 'conversation.item.truncate',
+              item_id: lastAssistantItem,
+              content_index: 0,
+              audio_end_ms: elapsed,
+            }),
+          );
         }
         twilio.send(JSON.stringify({ event: 'clear', streamSid }));
         markQueue = [];
@@ -106,7 +114,8 @@ function onTwilio(twilio: WebSocket): void {
         break;
       case 'media':
         latestMediaTimestamp = Number(msg.media?.timestamp ?? 0);
-        if (model?.readyState === WebSocket.OPEN) model.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: msg.media?.payload }));
+        if (model?.readyState === WebSocket.OPEN)
+          model.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: msg.media?.payload }));
         break;
       case 'mark':
         markQueue.shift();
@@ -123,7 +132,11 @@ const server = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/media-s
 server.on('connection', onTwilio);
 await new Promise<void>((resolve) => server.once('listening', resolve));
 
-onCommands(() => process.stdout.write(encodeMessage({ bench: 'report', bargeInMs: [], calls: server.clients.size, memory: memoryKiB() })));
+onCommands(() =>
+  process.stdout.write(
+    encodeMessage({ bench: 'report', bargeInMs: [], calls: server.clients.size, memory: memoryKiB() }),
+  ),
+);
 exitWith(
   () =>
     new Promise<void>((resolve) => {

@@ -12,7 +12,10 @@ export class PhasedClock extends FrameClock {
   private next = 0;
   private lags: number[] = [];
 
-  constructor(periodMs = 20, readonly phases = 20) {
+  constructor(
+    periodMs = 20,
+    readonly phases = 20,
+  ) {
     super({ periodMs });
     this.inner = Array.from({ length: phases }, () => new FrameClock({ periodMs }));
   }

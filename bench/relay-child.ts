@@ -46,8 +46,20 @@ export function prepareEntries(useTsx: boolean): Entries {
   const bundle = (kind: RelayKind): string | { failed: string } => {
     const out = join(outDir, `${kind}.mjs`);
     // Packages stay external (resolved from node_modules as in production); our code is bundled.
-    const r = spawnSync(esbuild, [join(BENCH_DIR, SOURCES[kind]), '--bundle', '--platform=node', '--format=esm', '--target=node20',
-      '--packages=external', '--log-level=warning', `--outfile=${out}`], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      esbuild,
+      [
+        join(BENCH_DIR, SOURCES[kind]),
+        '--bundle',
+        '--platform=node',
+        '--format=esm',
+        '--target=node20',
+        '--packages=external',
+        '--log-level=warning',
+        `--outfile=${out}`,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     return r.status === 0 ? out : { failed: (r.stderr || r.error?.message || '').trim().slice(0, 200) };
   };
   const callrelay = bundle('callrelay');
@@ -71,7 +83,13 @@ export class RelayChild {
   private waiter: { want: Reply['bench']; resolve: (m: Reply) => void } | null = null;
   private logLines = 0;
 
-  private constructor(readonly kind: RelayKind, private readonly proc: ChildProcess, readonly pid: number, readonly port: number, readonly exited: Promise<void>) {}
+  private constructor(
+    readonly kind: RelayKind,
+    private readonly proc: ChildProcess,
+    readonly pid: number,
+    readonly port: number,
+    readonly exited: Promise<void>,
+  ) {}
 
   static spawn(o: ChildOptions): Promise<RelayChild> {
     // --expose-gc only adds global.gc(), called between measurements for the retained-heap figure.
@@ -81,14 +99,22 @@ export class RelayChild {
     const [cmd, ...args] = o.core === null ? node : ['taskset', '-c', String(o.core), ...node];
     const proc = spawn(cmd ?? process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, [MODEL_URL_ENV]: o.modelUrl, TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', NODE_ENV: 'production' },
+      env: {
+        ...process.env,
+        [MODEL_URL_ENV]: o.modelUrl,
+        TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        NODE_ENV: 'production',
+      },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     live.add(proc);
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => {
-      live.delete(proc);
-      resolve();
-    }));
+    const exited = new Promise<void>((resolve) =>
+      proc.once('exit', () => {
+        live.delete(proc);
+        resolve();
+      }),
+    );
     return new Promise((resolve, reject) => {
       let child: RelayChild | null = null;
       const timer = setTimeout(() => {
@@ -97,7 +123,8 @@ export class RelayChild {
       }, o.startTimeoutMs ?? 15_000);
       void exited.then(() => {
         clearTimeout(timer);
-        if (!child) reject(new Error(`${o.kind}: exited before it was ready (code ${proc.exitCode ?? proc.signalCode ?? '?'})`));
+        if (!child)
+          reject(new Error(`${o.kind}: exited before it was ready (code ${proc.exitCode ?? proc.signalCode ?? '?'})`));
       });
       if (!proc.stdout) throw new Error('child has no stdout pipe');
       const lines = createInterface({ input: proc.stdout });

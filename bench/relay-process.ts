@@ -42,7 +42,9 @@ const relay = await startRelay(config, {
 onCommands(() => {
   const bargeInMs: number[] = [];
   for (const s of sessions) bargeInMs.push(...s.bargeInReactionMs);
-  process.stdout.write(encodeMessage({ bench: 'report', bargeInMs, calls: relay.server.calls.size, memory: memoryKiB() }));
+  process.stdout.write(
+    encodeMessage({ bench: 'report', bargeInMs, calls: relay.server.calls.size, memory: memoryKiB() }),
+  );
 });
 exitWith(() => relay.close());
 process.stdout.write(encodeMessage({ bench: 'ready', port: relay.port, pid: process.pid }));

@@ -44,7 +44,8 @@ export function contended(r: LevelResult): string | null {
 
 /** Why the generator cannot be trusted at this level, or null. */
 export function generatorSaturated(r: LevelResult): string | null {
-  if (r.generatorCpuPct >= GENERATOR_LIMITS.cpuPct) return `generator CPU ${r.generatorCpuPct.toFixed(0)}% ≥ ${GENERATOR_LIMITS.cpuPct}% of its core`;
+  if (r.generatorCpuPct >= GENERATOR_LIMITS.cpuPct)
+    return `generator CPU ${r.generatorCpuPct.toFixed(0)}% ≥ ${GENERATOR_LIMITS.cpuPct}% of its core`;
   // Timer lag with the core to itself is the generator's own doing; with others on it, it is noise.
   if (r.generatorLagP99Ms > GENERATOR_LIMITS.lagP99Ms && !(r.foreignPct.generatorCore > CONTENDED_PCT)) {
     return `generator timer lag p99 ${r.generatorLagP99Ms.toFixed(1)} ms > ${GENERATOR_LIMITS.lagP99Ms} ms`;
@@ -61,7 +62,9 @@ export function relayLimit(r: LevelResult): string | null {
   if (r.up.lost + r.down.lost > 0) why.push(`${r.up.lost} uplink / ${r.down.lost} downlink frames lost`);
   if (r.setupFailures > 0 || r.live < r.calls) why.push(`${r.calls - r.live} calls did not get going`);
   if (r.closedEarly > 0) {
-    const how = Object.entries(r.closes).map(([k, v]) => `${v}× ${k}`).join(', ');
+    const how = Object.entries(r.closes)
+      .map(([k, v]) => `${v}× ${k}`)
+      .join(', ');
     why.push(`${r.closedEarly} calls closed during the window (${how})`);
   }
   return why.length > 0 ? why.join(', ') : null;
@@ -100,10 +103,12 @@ export function headline(results: LevelResult[]): string {
   if (!cr) return `No callrelay figure at ${at} calls.`;
   const note = at === TARGETS.headlineCalls ? '' : ` (${TARGETS.headlineCalls} calls was not measured)`;
   const pt = results.find((r) => r.kind === 'passthrough' && r.calls === at);
-  const pace = cr.deliveredPct < FULL_PACE_PCT ? ` (scaled to full pace from ${f(cr.deliveredPct, 0)}% of frames delivered)` : '';
-  const shaky = Math.min(cr.deliveredPct, pt?.deliveredPct ?? 0) < RELIABLE_PACE_PCT
-    ? ` — unreliable: the generator delivered only ${f(cr.deliveredPct, 0)}% / ${f(pt?.deliveredPct ?? Number.NaN, 0)}% of the frames; prefer a level where both are near 100%`
-    : '';
+  const pace =
+    cr.deliveredPct < FULL_PACE_PCT ? ` (scaled to full pace from ${f(cr.deliveredPct, 0)}% of frames delivered)` : '';
+  const shaky =
+    Math.min(cr.deliveredPct, pt?.deliveredPct ?? 0) < RELIABLE_PACE_PCT
+      ? ` — unreliable: the generator delivered only ${f(cr.deliveredPct, 0)}% / ${f(pt?.deliveredPct ?? Number.NaN, 0)}% of the frames; prefer a level where both are near 100%`
+      : '';
   return `At ${at} calls: callrelay ${f(cr.cpuPerCallFullPacePct, 3)}% of a core per call${pace} = ${f(ratioAt(results, at), 2)}× the ws pass-through${note}${shaky}.`;
 }
 
@@ -115,10 +120,15 @@ function tableRows(results: LevelResult[]): string[] {
   for (const r of results) {
     const ratio = r.kind === 'callrelay' ? `${f(ratioAt(results, r.calls), 2)}×` : '1×';
     const live = r.live < r.calls ? ` (${r.live} live)` : '';
-    const perCall = r.deliveredPct < FULL_PACE_PCT ? `${f(r.cpuPerCallPct, 3)} (${f(r.cpuPerCallFullPacePct, 3)} at full pace)` : f(r.cpuPerCallPct, 3);
-    rows.push(`| ${r.kind === 'callrelay' ? '**callrelay**' : 'ws pass-through'} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ` +
-      `${f(r.rssPerCallKiB, 0)} | ${f(r.retainedHeapPerCallKiB, 0)} | ${pair(r.up.p50, r.up.p99)} | ${pair(r.down.p50, r.down.p99)} | ${r.up.lost} / ${r.down.lost} | ${f(r.deliveredPct, 0)}% | ` +
-      `${f(r.generatorCpuPct, 0)}% (${f(r.generatorLagP99Ms)} ms) | ${f(r.foreignPct.relayCore, 0)}% / ${f(r.foreignPct.generatorCore, 0)}% |`);
+    const perCall =
+      r.deliveredPct < FULL_PACE_PCT
+        ? `${f(r.cpuPerCallPct, 3)} (${f(r.cpuPerCallFullPacePct, 3)} at full pace)`
+        : f(r.cpuPerCallPct, 3);
+    rows.push(
+      `| ${r.kind === 'callrelay' ? '**callrelay**' : 'ws pass-through'} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ` +
+        `${f(r.rssPerCallKiB, 0)} | ${f(r.retainedHeapPerCallKiB, 0)} | ${pair(r.up.p50, r.up.p99)} | ${pair(r.down.p50, r.down.p99)} | ${r.up.lost} / ${r.down.lost} | ${f(r.deliveredPct, 0)}% | ` +
+        `${f(r.generatorCpuPct, 0)}% (${f(r.generatorLagP99Ms)} ms) | ${f(r.foreignPct.relayCore, 0)}% / ${f(r.foreignPct.generatorCore, 0)}% |`,
+    );
   }
   return rows;
 }
@@ -130,20 +140,28 @@ function targets(results: LevelResult[], driven: LevelResult[]): string[] {
   const lines: string[] = [];
   if (at) {
     const ratio = ratioAt(results, at.calls);
-    lines.push(`- CPU per call ≤ ${TARGETS.cpuRatio}× the pass-through (at ${at.calls} calls): ${f(ratio, 2)}× — ${mark(ratio <= TARGETS.cpuRatio)}`);
+    lines.push(
+      `- CPU per call ≤ ${TARGETS.cpuRatio}× the pass-through (at ${at.calls} calls): ${f(ratio, 2)}× — ${mark(ratio <= TARGETS.cpuRatio)}`,
+    );
   }
   const drivenCr = driven.filter((r) => r.kind === 'callrelay');
   const bad = drivenCr.filter((r) => relayLimit(r) !== null);
   const head = `- p99 ≤ ${TARGETS.p99Ms} ms both ways, no frame lost, at every level the generator could drive`;
   if (drivenCr.length === 0) lines.push(`${head}: not measured — the generator saturated at every level of this run`);
   else {
-    lines.push(`${head} (${drivenCr.map((r) => r.calls).join(', ')}): ` +
-      (bad.length === 0 ? mark(true) : `${mark(false)} (${bad.map((r) => `${r.calls}: ${relayLimit(r) ?? ''}`).join('; ')})`));
+    lines.push(
+      `${head} (${drivenCr.map((r) => r.calls).join(', ')}): ` +
+        (bad.length === 0
+          ? mark(true)
+          : `${mark(false)} (${bad.map((r) => `${r.calls}: ${relayLimit(r) ?? ''}`).join('; ')})`),
+    );
   }
   const steady = cr.filter((r) => r.calls >= 200);
   const rss = (steady.length > 0 ? steady : cr).map((r) => r.rssPerCallKiB);
   const worst = rss.length > 0 ? Math.max(...rss) : Number.NaN;
-  lines.push(`- RSS ≤ ${TARGETS.rssPerCallKiB} KiB per call at steady state (worst of ${steady.length > 0 ? '≥ 200 calls' : 'all levels'}): ${f(worst, 0)} KiB — ${mark(worst <= TARGETS.rssPerCallKiB)}`);
+  lines.push(
+    `- RSS ≤ ${TARGETS.rssPerCallKiB} KiB per call at steady state (worst of ${steady.length > 0 ? '≥ 200 calls' : 'all levels'}): ${f(worst, 0)} KiB — ${mark(worst <= TARGETS.rssPerCallKiB)}`,
+  );
   return lines;
 }
 
@@ -158,14 +176,24 @@ function bargeInRows(barge: BargeInResult[]): string[] {
   ];
   for (const b of barge) {
     const inside = b.kind === 'callrelay' ? pair(b.insideP50, b.insideP99) : 'not instrumented';
-    rows.push(`| ${b.kind === 'callrelay' ? '**callrelay**' : 'ws pass-through'} | ${b.calls} (${b.cleared}) | ${f(b.p50, 2)} / ${f(b.p99, 2)} / ${f(b.max, 2)} | ${inside} |`);
+    rows.push(
+      `| ${b.kind === 'callrelay' ? '**callrelay**' : 'ws pass-through'} | ${b.calls} (${b.cleared}) | ${f(b.p50, 2)} / ${f(b.p99, 2)} / ${f(b.max, 2)} | ${inside} |`,
+    );
   }
   return rows;
 }
 
-export function renderReport(results: LevelResult[], barge: BargeInResult[], meta: RunMeta, stopped: string | null): string {
+export function renderReport(
+  results: LevelResult[],
+  barge: BargeInResult[],
+  meta: RunMeta,
+  stopped: string | null,
+): string {
   const driven = results.filter((r) => generatorSaturated(r) === null);
-  const pinned = meta.relayCore === null ? 'not pinned (fewer than 2 cores or taskset missing)' : `relay on core ${meta.relayCore}, generator on core ${meta.generatorCore ?? '?'}`;
+  const pinned =
+    meta.relayCore === null
+      ? 'not pinned (fewer than 2 cores or taskset missing)'
+      : `relay on core ${meta.relayCore}, generator on core ${meta.generatorCore ?? '?'}`;
   return [
     `## callrelay load benchmark (${meta.startedAt})`,
     '',
@@ -174,8 +202,12 @@ export function renderReport(results: LevelResult[], barge: BargeInResult[], met
     ...tableRows(results),
     '',
     `Stepping: ${stopped ? `stopped at the first limit (levels up to ${TARGETS.headlineCalls} calls always run) — ${stopped}.` : `every requested level ran (${meta.levels.join(', ')}); no limit was reached.`}` +
-      (meta.retried.length > 0 ? ` Measured twice (other processes disturbed the first try): ${meta.retried.join(', ')} calls.` : '') +
-      (meta.skippedForTime.length > 0 ? ` Not run, out of time: ${meta.skippedForTime.join(', ')} calls (use --levels to run them).` : ''),
+      (meta.retried.length > 0
+        ? ` Measured twice (other processes disturbed the first try): ${meta.retried.join(', ')} calls.`
+        : '') +
+      (meta.skippedForTime.length > 0
+        ? ` Not run, out of time: ${meta.skippedForTime.join(', ')} calls (use --levels to run them).`
+        : ''),
     '',
     'Targets:',
     ...targets(results, driven),

@@ -24,14 +24,19 @@ const MAX_RETRIES = 1;
 const SOFT_BUDGET_MS = 150_000;
 
 function intList(s: string): number[] {
-  const out = s.split(',').map((x) => Math.floor(Number(x.trim()))).filter((n) => Number.isFinite(n) && n > 0 && n <= MAX_CALLS);
-  if (out.length === 0) throw new Error(`--levels: expected a list like 100,200,400 (each 1..${MAX_CALLS}), got ${JSON.stringify(s)}`);
+  const out = s
+    .split(',')
+    .map((x) => Math.floor(Number(x.trim())))
+    .filter((n) => Number.isFinite(n) && n > 0 && n <= MAX_CALLS);
+  if (out.length === 0)
+    throw new Error(`--levels: expected a list like 100,200,400 (each 1..${MAX_CALLS}), got ${JSON.stringify(s)}`);
   return out.slice(0, MAX_LEVELS);
 }
 
 function bounded(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name}: expected ${min}..${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new Error(`--${name}: expected ${min}..${max}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -43,11 +48,13 @@ function heapPerCall(r: LevelResult): string {
 }
 
 function oneLine(r: LevelResult): string {
-  return `  ${r.kind.padEnd(11)} ${String(r.calls).padStart(5)} calls (${r.live} live): relay ${r.relayCpuPct.toFixed(1)}% core, ` +
+  return (
+    `  ${r.kind.padEnd(11)} ${String(r.calls).padStart(5)} calls (${r.live} live): relay ${r.relayCpuPct.toFixed(1)}% core, ` +
     `${r.cpuPerCallPct.toFixed(3)}%/call at ${r.deliveredPct.toFixed(0)}% of frames, RSS ${r.rssPerCallKiB.toFixed(0)} KiB/call (${heapPerCall(r)}), up ${ms(r.up.p50)}/${ms(r.up.p99)} ms, ` +
     `down ${ms(r.down.p50)}/${ms(r.down.p99)} ms, lost ${r.up.lost}/${r.down.lost}, generator ${r.generatorCpuPct.toFixed(0)}% ` +
     `(lag p99 ${ms(r.generatorLagP99Ms)} ms, skipped ${r.skippedTicks}); other processes ${r.foreignPct.relayCore.toFixed(0)}% / ` +
-    `${r.foreignPct.generatorCore.toFixed(0)}% of the relay / generator core`;
+    `${r.foreignPct.generatorCore.toFixed(0)}% of the relay / generator core`
+  );
 }
 
 async function main(): Promise<void> {
@@ -83,7 +90,9 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const profileDir = values.profile ? join(RESULTS_DIR, 'profiles', startedAt.replace(/[:]/g, '-')) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  say(`bench: ${cores} cores; ${canPin ? 'generator pinned to core 1, relays to core 0' : 'not pinned'}; relays run as ${entries.how}`);
+  say(
+    `bench: ${cores} cores; ${canPin ? 'generator pinned to core 1, relays to core 0' : 'not pinned'}; relays run as ${entries.how}`,
+  );
 
   const kinds: RelayKind[] = ['callrelay', 'passthrough'];
   const generatorCore = canPin ? 1 : null;
@@ -135,12 +144,25 @@ async function main(): Promise<void> {
   }
 
   const meta: RunMeta = {
-    startedAt, node: process.version, cores, generatorCore: canPin ? 1 : null, relayCore, childrenRunAs: entries.how,
-    seconds, warmupSeconds, levels, profiled: profileDir !== undefined, retried, skippedForTime, loadAvg,
+    startedAt,
+    node: process.version,
+    cores,
+    generatorCore: canPin ? 1 : null,
+    relayCore,
+    childrenRunAs: entries.how,
+    seconds,
+    warmupSeconds,
+    levels,
+    profiled: profileDir !== undefined,
+    retried,
+    skippedForTime,
+    loadAvg,
   };
   let md = renderReport(results, barge, meta, stopped);
   if (profileDir) {
-    const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort();
+    const files = readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort();
     const parts = files.map((f) => renderSummary(f, summarizeProfile(join(profileDir, f), 20)));
     md += `\n## CPU profiles (self time)\n\n${parts.join('\n\n')}\n`;
   }
@@ -150,7 +172,9 @@ async function main(): Promise<void> {
   writeFileSync(mdPath, md);
   writeFileSync(jsonPath, `${JSON.stringify({ meta, stopped, results, barge }, null, 2)}\n`);
   process.stdout.write(`${md}\n`);
-  say(`bench: report written to ${mdPath} (raw figures: ${jsonPath})${profileDir ? `; profiles in ${profileDir}` : ''}`);
+  say(
+    `bench: report written to ${mdPath} (raw figures: ${jsonPath})${profileDir ? `; profiles in ${profileDir}` : ''}`,
+  );
 }
 
 main().then(

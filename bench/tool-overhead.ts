@@ -53,8 +53,14 @@ export async function runToolOverhead(rounds = 200): Promise<ToolOverheadResult>
   };
   const model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted' });
   const config = loadConfig({
-    PORT: '0', HOST: '127.0.0.1', PUBLIC_HOST: 'relay.bench', METRICS_PORT: '0', PROVIDER: 'openai',
-    OPENAI_API_KEY: 'sk-bench', OPENAI_REALTIME_URL: model.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PUBLIC_HOST: 'relay.bench',
+    METRICS_PORT: '0',
+    PROVIDER: 'openai',
+    OPENAI_API_KEY: 'sk-bench',
+    OPENAI_REALTIME_URL: model.url,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
   });
   const states: string[] = [];
   const relay = await startRelay(config, {
@@ -62,7 +68,9 @@ export async function runToolOverhead(rounds = 200): Promise<ToolOverheadResult>
     recorder: new MemoryCallRecorder(),
     directory: new StaticMerchantDirectory([merchant], merchant.id),
     runTool,
-    toolSpecs: () => [{ name: 'benchTool', description: 'Benchmark tool.', parameters: { type: 'object', properties: {} } }],
+    toolSpecs: () => [
+      { name: 'benchTool', description: 'Benchmark tool.', parameters: { type: 'object', properties: {} } },
+    ],
     onCallState: (_s, st) => states.push(st),
   });
   const next = model.nextSession(5000);
@@ -88,9 +96,18 @@ export async function runToolOverhead(rounds = 200): Promise<ToolOverheadResult>
     for (let i = 0; i < rounds + WARMUP; i++) {
       const callId = `call_bench_${i}`;
       const sent = session.received.length;
-      await session.respond({ text: 'x', audioMs: 20, realtimeFactor: Infinity, functionCalls: [{ name: 'benchTool', arguments: '{}', callId }] });
+      await session.respond({
+        text: 'x',
+        audioMs: 20,
+        realtimeFactor: Infinity,
+        functionCalls: [{ name: 'benchTool', arguments: '{}', callId }],
+      });
       const doneAt = performance.now(); // response.done has just been written to the socket
-      const ev = await session.waitFor('conversation.item.create', (e) => e.item.type === 'function_call_output' && e.item.call_id === callId, 5000);
+      const ev = await session.waitFor(
+        'conversation.item.create',
+        (e) => e.item.type === 'function_call_output' && e.item.call_id === callId,
+        5000,
+      );
       const outAt = performance.now();
       const span = toolSpan.get(callId);
       if (!span) throw new Error(`bench: the tool did not run for ${callId}`);
@@ -101,7 +118,13 @@ export async function runToolOverhead(rounds = 200): Promise<ToolOverheadResult>
       }
       // The answer after the tool plays out and the relay is listening again before the next round.
       const at = session.received.indexOf(ev);
-      await until(() => session.received.slice(Math.max(at, sent)).some((e) => e.type === 'response.create') && session.activeResponseId === undefined && states.at(-1) === 'session.listening', 'the answer after the tool');
+      await until(
+        () =>
+          session.received.slice(Math.max(at, sent)).some((e) => e.type === 'response.create') &&
+          session.activeResponseId === undefined &&
+          states.at(-1) === 'session.listening',
+        'the answer after the tool',
+      );
     }
     return {
       rounds,

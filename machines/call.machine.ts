@@ -1,6 +1,14 @@
 import { and, assign, assertEvent, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
 import type { DoneActorEvent } from 'xstate';
-import { MACHINE_ANSWERS, type CallContext, type CallEvent, type CallInput, type EndReason, type FunctionCall, type ToolOutput } from './call.types.js';
+import {
+  MACHINE_ANSWERS,
+  type CallContext,
+  type CallEvent,
+  type CallInput,
+  type EndReason,
+  type FunctionCall,
+  type ToolOutput,
+} from './call.types.js';
 
 // One actor per phone call: the control plane. It decides *when* the assistant may speak, when a
 // barge-in happens, when tools run and how the call ends. Audio frames never come through here:
@@ -17,7 +25,10 @@ const noop = () => {};
 const unknownTool = fromPromise<ToolOutput, { call: FunctionCall; callSid: string }>(async ({ input }) => ({
   callId: input.call.callId,
   ok: false,
-  output: JSON.stringify({ error: 'unknown_tool', message: `The tool "${input.call.name}" is not available on this line.` }),
+  output: JSON.stringify({
+    error: 'unknown_tool',
+    message: `The tool "${input.call.name}" is not available on this line.`,
+  }),
 }));
 
 // The first cause wins: a hang-up during the apology is still a model drop.
@@ -65,7 +76,9 @@ export const callMachine = setup({
     responseOpened: assign({ responseActive: true, awaitingAudio: true }),
     /** The caller took the floor: whatever was owed is cancelled, not late. */
     standDown: assign({ awaitingAudio: false }),
-    setEndReason: assign({ endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason }),
+    setEndReason: assign({
+      endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason,
+    }),
     collectCalls: assign({
       pendingCalls: ({ event }) => (event.type === 'model.responseDone' ? event.functionCalls : []),
       toolOutputs: [],
@@ -95,7 +108,15 @@ export const callMachine = setup({
   },
 }).createMachine({
   id: 'call',
-  context: ({ input }) => ({ ...input, endReason: null, responseActive: false, awaitingAudio: false, pendingCalls: [], toolOutputs: [], bargeIns: 0 }),
+  context: ({ input }) => ({
+    ...input,
+    endReason: null,
+    responseActive: false,
+    awaitingAudio: false,
+    pendingCalls: [],
+    toolOutputs: [],
+    bargeIns: 0,
+  }),
   initial: 'connecting',
   on: {
     'twilio.stop': { target: '.teardown', actions: endWith('caller_hung_up') },
@@ -125,7 +146,9 @@ export const callMachine = setup({
         'model.error': { guard: 'fatalError', target: 'apologizing', actions: endWith('model_error') },
         'server.shutdown': { target: 'wrappingUp', actions: endWith('server_shutdown') },
         'model.responseCreated': { actions: 'responseOpened' },
-        'twilio.dtmf': { actions: { type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: false }) } },
+        'twilio.dtmf': {
+          actions: { type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: false }) },
+        },
       },
       states: {
         greeting: {
@@ -137,14 +160,21 @@ export const callMachine = setup({
               guard: 'greetingInterruptible',
               target: 'bargeIn',
               // Cancel only what the model is still producing (or was asked to produce).
-              actions: ['countBargeIn', { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }, 'standDown'],
+              actions: [
+                'countBargeIn',
+                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
+                'standDown',
+              ],
             },
           },
           states: {
             producing: {
               after: { responseTimeout: stalled },
               on: {
-                'model.responseDone': [{ guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' }, { target: 'draining', actions: 'responseEnded' }],
+                'model.responseDone': [
+                  { guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' },
+                  { target: 'draining', actions: 'responseEnded' },
+                ],
               },
             },
             draining: {
@@ -166,7 +196,10 @@ export const callMachine = setup({
             'twilio.dtmf': {
               target: 'listening',
               reenter: true,
-              actions: [{ type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: true }) }, 'markRequested'],
+              actions: [
+                { type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: true }) },
+                'markRequested',
+              ],
             },
           },
         },
@@ -178,14 +211,21 @@ export const callMachine = setup({
             'model.speechStarted': {
               target: 'bargeIn',
               // Cancel only what the model is still producing (or was asked to produce).
-              actions: ['countBargeIn', { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }, 'standDown'],
+              actions: [
+                'countBargeIn',
+                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
+                'standDown',
+              ],
             },
           },
           states: {
             producing: {
               after: { responseTimeout: stalled },
               on: {
-                'model.responseDone': [{ guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' }, { target: 'draining', actions: 'responseEnded' }],
+                'model.responseDone': [
+                  { guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' },
+                  { target: 'draining', actions: 'responseEnded' },
+                ],
               },
             },
             draining: {
@@ -239,7 +279,12 @@ export const callMachine = setup({
               }),
             },
             // Speech over a filler or a pre-tool sentence stops what is playing; the tools keep running.
-            'model.speechStarted': { actions: [{ type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) }, 'standDown'] },
+            'model.speechStarted': {
+              actions: [
+                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
+                'standDown',
+              ],
+            },
           },
           initial: 'working',
           states: {

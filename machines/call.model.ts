@@ -95,7 +95,11 @@ export const callModel = setup({
     outputsSent: assign({ toolsLeft: 0, responseActive: true, awaiting: true }),
     responseEnded: assign({ responseActive: false, awaiting: false }),
     // A completed response asked for tools: they all start now.
-    startTools: assign({ responseActive: false, awaiting: false, toolsLeft: ({ event }) => (event.type === 'model.responseDoneWithTools' ? event.calls : 0) }),
+    startTools: assign({
+      responseActive: false,
+      awaiting: false,
+      toolsLeft: ({ event }) => (event.type === 'model.responseDoneWithTools' ? event.calls : 0),
+    }),
     // Markers only: an empty transition is "inert" and the traversal would never try its event.
     forwardDtmf: (_: unknown, _params: { respond: boolean }) => {},
     stopPlayback: noop,
@@ -111,7 +115,15 @@ export const callModel = setup({
   },
 }).createMachine({
   id: 'call',
-  context: { machine: false, greetingInterruptible: false, responseActive: false, awaiting: false, watchdog: false, toolsLeft: 0, endReason: null },
+  context: {
+    machine: false,
+    greetingInterruptible: false,
+    responseActive: false,
+    awaiting: false,
+    watchdog: false,
+    toolsLeft: 0,
+    endReason: null,
+  },
   initial: 'init',
   // `init` never sees these: the test model's filterEvents only offers call.start there.
   on: {
@@ -188,7 +200,11 @@ export const callModel = setup({
             ...watchdog('#call.apologizing', 'model_stalled'),
             'model.responseCreated': { target: 'speaking', actions: 'responseStarted' },
             // Keypad digits ask for a response: the watchdog starts over.
-            'twilio.dtmf': { target: 'listening', reenter: true, actions: [{ type: 'forwardDtmf', params: { respond: true } }, 'responseStarted'] },
+            'twilio.dtmf': {
+              target: 'listening',
+              reenter: true,
+              actions: [{ type: 'forwardDtmf', params: { respond: true } }, 'responseStarted'],
+            },
           },
         },
 
@@ -289,7 +305,11 @@ export const callModel = setup({
       states: {
         producing: {
           ...watches,
-          on: { ...watchdog('#call.teardown', 'model_stalled'), 'model.responseDone': 'draining', 'model.responseDoneWithTools': 'draining' },
+          on: {
+            ...watchdog('#call.teardown', 'model_stalled'),
+            'model.responseDone': 'draining',
+            'model.responseDoneWithTools': 'draining',
+          },
         },
         draining: { on: { 'playback.drained': { target: '#call.teardown', actions: endWith('voicemail_left') } } },
       },
@@ -298,7 +318,11 @@ export const callModel = setup({
     wrappingUp: {
       tags: ['audioOut'],
       initial: 'waitingTurn',
-      on: { 'timer.wrapUpLimit': 'teardown', 'model.closed': 'teardown', 'model.error': { guard: 'fatal', target: 'teardown' } },
+      on: {
+        'timer.wrapUpLimit': 'teardown',
+        'model.closed': 'teardown',
+        'model.error': { guard: 'fatal', target: 'teardown' },
+      },
       states: {
         waitingTurn: {
           always: { guard: 'noActiveResponse', target: 'saying' },
@@ -310,7 +334,11 @@ export const callModel = setup({
         saying: {
           entry: ['responseStarted', 'arm'],
           exit: 'disarm',
-          on: { ...watchdog('#call.teardown'), 'model.responseDone': 'draining', 'model.responseDoneWithTools': 'draining' },
+          on: {
+            ...watchdog('#call.teardown'),
+            'model.responseDone': 'draining',
+            'model.responseDoneWithTools': 'draining',
+          },
         },
         draining: { on: { 'playback.drained': '#call.teardown' } },
       },
@@ -337,8 +365,12 @@ export function serializeModelState(
   const c = snapshot.context;
   const relevant = {
     machine: snapshot.matches('connecting') ? c.machine : undefined,
-    greetingInterruptible: snapshot.matches('connecting') || snapshot.matches({ session: 'greeting' }) ? c.greetingInterruptible : undefined,
-    responseActive: snapshot.matches('session') || snapshot.matches('connecting') || snapshot.matches('wrappingUp') ? c.responseActive : undefined,
+    greetingInterruptible:
+      snapshot.matches('connecting') || snapshot.matches({ session: 'greeting' }) ? c.greetingInterruptible : undefined,
+    responseActive:
+      snapshot.matches('session') || snapshot.matches('connecting') || snapshot.matches('wrappingUp')
+        ? c.responseActive
+        : undefined,
     toolsLeft: snapshot.matches({ session: 'toolPending' }) ? c.toolsLeft : undefined,
     awaiting: c.watchdog ? c.awaiting : undefined,
     watchdog: c.watchdog,

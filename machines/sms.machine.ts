@@ -33,7 +33,15 @@ export interface ThreadInfo {
   merchantId: string | undefined;
 }
 
-export type MessageOutcome = 'own_message' | 'empty' | 'not_addressed' | 'replied' | 'called' | 'grouped' | 'refused' | 'failed';
+export type MessageOutcome =
+  | 'own_message'
+  | 'empty'
+  | 'not_addressed'
+  | 'replied'
+  | 'called'
+  | 'grouped'
+  | 'refused'
+  | 'failed';
 
 export interface MessageInput {
   message: InboundMessage;
@@ -58,10 +66,14 @@ export const SORRY_NO_ANSWER = "Sorry, I couldn't come up with an answer just no
 export const SORRY_NO_CALLS = "Sorry, I couldn't place the calls just now. Nothing was dialled.";
 export const SORRY_NO_GROUP = "Sorry, I couldn't create the group just now.";
 
-const notInstalled = (what: string) => () => Promise.reject(new Error(`${what} is not installed (provide it with machine.provide)`));
+const notInstalled = (what: string) => () =>
+  Promise.reject(new Error(`${what} is not installed (provide it with machine.provide)`));
 
 const outcome = (value: MessageOutcome) => ({ type: 'setOutcome' as const, params: { outcome: value } });
-const report = (stage: string) => ({ type: 'reportError' as const, params: ({ event }: { event: { error?: unknown } }) => ({ stage, error: event.error }) });
+const report = (stage: string) => ({
+  type: 'reportError' as const,
+  params: ({ event }: { event: { error?: unknown } }) => ({ stage, error: event.error }),
+});
 
 export const smsMessageMachine = setup({
   types: {
@@ -134,7 +146,10 @@ export const smsMessageMachine = setup({
         {
           guard: 'isRefusal',
           target: 'posting',
-          actions: assign({ reply: ({ context }) => (context.command.kind === 'refuse' ? context.command.reply : null), outcome: 'refused' }),
+          actions: assign({
+            reply: ({ context }) => (context.command.kind === 'refuse' ? context.command.reply : null),
+            outcome: 'refused',
+          }),
         },
         { guard: 'addressed', target: 'replying' },
         { target: 'done', actions: outcome('not_addressed') },
@@ -145,7 +160,10 @@ export const smsMessageMachine = setup({
         src: 'writeReply',
         input: ({ context }) => work(context),
         onDone: { target: 'posting', actions: assign({ reply: ({ event }) => event.output, outcome: 'replied' }) },
-        onError: { target: 'posting', actions: [assign({ reply: SORRY_NO_ANSWER, outcome: 'failed' }), report('writeReply')] },
+        onError: {
+          target: 'posting',
+          actions: [assign({ reply: SORRY_NO_ANSWER, outcome: 'failed' }), report('writeReply')],
+        },
       },
     },
     calling: {
@@ -153,7 +171,10 @@ export const smsMessageMachine = setup({
         src: 'placeCalls',
         input: ({ context }) => work(context),
         onDone: { target: 'posting', actions: assign({ reply: ({ event }) => event.output, outcome: 'called' }) },
-        onError: { target: 'posting', actions: [assign({ reply: SORRY_NO_CALLS, outcome: 'failed' }), report('placeCalls')] },
+        onError: {
+          target: 'posting',
+          actions: [assign({ reply: SORRY_NO_CALLS, outcome: 'failed' }), report('placeCalls')],
+        },
       },
     },
     grouping: {
@@ -161,7 +182,10 @@ export const smsMessageMachine = setup({
         src: 'createGroup',
         input: ({ context }) => work(context),
         onDone: { target: 'posting', actions: assign({ reply: ({ event }) => event.output, outcome: 'grouped' }) },
-        onError: { target: 'posting', actions: [assign({ reply: SORRY_NO_GROUP, outcome: 'failed' }), report('createGroup')] },
+        onError: {
+          target: 'posting',
+          actions: [assign({ reply: SORRY_NO_GROUP, outcome: 'failed' }), report('createGroup')],
+        },
       },
     },
     posting: {
@@ -194,7 +218,11 @@ export type InboxEvent =
   | ErrorActorEvent<unknown, `sms-${number}`>
   | ErrorActorEvent<unknown, `post-${number}`>;
 
-export type InboxEmitted = { type: 'finished'; actorId: string; outcome: MessageOutcome | 'posted' | 'post_failed' | 'crashed' };
+export type InboxEmitted = {
+  type: 'finished';
+  actorId: string;
+  outcome: MessageOutcome | 'posted' | 'post_failed' | 'crashed';
+};
 
 interface InboxContext {
   botIdentity: string;
@@ -234,7 +262,10 @@ export const smsInboxMachine = setup({
         },
         'sms.post': {
           actions: enqueueActions(({ context, event, enqueue }) => {
-            enqueue.spawnChild('post', { id: `post-${context.next}`, input: { conversationSid: event.conversationSid, body: event.body } });
+            enqueue.spawnChild('post', {
+              id: `post-${context.next}`,
+              input: { conversationSid: event.conversationSid, body: event.body },
+            });
             enqueue.assign({ next: context.next + 1 });
           }),
         },
@@ -251,7 +282,11 @@ export const smsInboxMachine = setup({
           actions: enqueueActions(({ event, enqueue }) => {
             assertEvent(event, 'xstate.error.actor.*');
             enqueue({ type: 'reportCrash', params: { actorId: event.actorId, error: event.error } });
-            enqueue.emit({ type: 'finished', actorId: event.actorId, outcome: event.actorId.startsWith('post-') ? 'post_failed' : 'crashed' });
+            enqueue.emit({
+              type: 'finished',
+              actorId: event.actorId,
+              outcome: event.actorId.startsWith('post-') ? 'post_failed' : 'crashed',
+            });
             enqueue(stopChild(event.actorId));
           }),
         },

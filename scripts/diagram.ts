@@ -23,7 +23,9 @@ function sourceFile(name: string, machine: AnyStateMachine): string {
   const byName = `machines/${name}.machine.ts`;
   if (existsSync(join(ROOT, byName))) return byName;
   const idDecl = new RegExp(`\\bid:\\s*['"]${machine.id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]`);
-  const files = readdirSync(join(ROOT, 'machines')).filter((f) => f.endsWith('.machine.ts')).sort();
+  const files = readdirSync(join(ROOT, 'machines'))
+    .filter((f) => f.endsWith('.machine.ts'))
+    .sort();
   const hit = files.find((f) => idDecl.test(readFileSync(join(ROOT, 'machines', f), 'utf8')));
   return hit ? `machines/${hit}` : 'machines/index.ts';
 }
@@ -40,12 +42,20 @@ export function chartDocument(name: string, machine: AnyStateMachine): string {
   const top = Object.values(machine.root.states).map((s: AnyStateNode) => s.key);
   const finals = nodes.filter((n) => n.type === 'final').map((n) => n.key);
   const initial = machine.root.initial.target[0]?.key;
-  const delays = [...new Set(edges.map((e) => /^after (\S+)/.exec(e.label)?.[1]).filter((d): d is string => d !== undefined))];
-  const guards = [...new Set(edges.map((e) => /\[([^\]]+)\]$/.exec(e.label)?.[1]).filter((g): g is string => g !== undefined && g !== 'else'))];
+  const delays = [
+    ...new Set(edges.map((e) => /^after (\S+)/.exec(e.label)?.[1]).filter((d): d is string => d !== undefined)),
+  ];
+  const guards = [
+    ...new Set(
+      edges.map((e) => /\[([^\]]+)\]$/.exec(e.label)?.[1]).filter((g): g is string => g !== undefined && g !== 'else'),
+    ),
+  ];
   const paragraph = [
     `The ${code(name)} machine (${code(source)}, XState v5) has ${plural(nodes.length, 'state')} and ${plural(edges.length, 'transition')}.`,
     `Its top-level states are ${list(top)}; it starts in ${initial === undefined ? 'its root' : code(initial)}`,
-    finals.length > 0 ? `and ends in ${list(finals)} (final).` : 'and has no final state (it runs until it is stopped).',
+    finals.length > 0
+      ? `and ends in ${list(finals)} (final).`
+      : 'and has no final state (it runs until it is stopped).',
     `Boxes inside boxes are compound states (the inner \`[*]\` arrow is where they start).`,
     `\`after X\` arrows are timers (fixed lengths in parentheses): ${list(delays)};`,
     `\`[guard]\` is the condition that must hold (${list(guards)}), and \`[else]\` is the candidate taken when the guarded ones before it fail.`,
@@ -83,9 +93,14 @@ export function readmeWithChart(readme: string): string {
 
 /** Every machine's doc path and expected content, and the README's embedded call chart. */
 export function expectedCharts(): Array<{ name: string; path: string; content: string }> {
-  const charts = Object.entries(machines).map(([name, machine]) => ({ name, path: chartPath(name), content: chartDocument(name, machine) }));
+  const charts = Object.entries(machines).map(([name, machine]) => ({
+    name,
+    path: chartPath(name),
+    content: chartDocument(name, machine),
+  }));
   const readmePath = join(ROOT, 'README.md');
-  if (existsSync(readmePath)) charts.push({ name: 'README', path: readmePath, content: readmeWithChart(readFileSync(readmePath, 'utf8')) });
+  if (existsSync(readmePath))
+    charts.push({ name: 'README', path: readmePath, content: readmeWithChart(readFileSync(readmePath, 'utf8')) });
   return charts;
 }
 

@@ -78,18 +78,21 @@ export async function startInspectRelay(opts: { port?: number } = {}): Promise<I
   let port = opts.port ?? DEFAULT_INSPECT_PORT;
   // Only our own names: a DNS name rebound to 127.0.0.1 by some web page arrives with its own Host.
   const hostOk = (host: string | undefined): boolean => host === `127.0.0.1:${port}` || host === `localhost:${port}`;
-  const originOk = (origin: string): boolean => origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+  const originOk = (origin: string): boolean =>
+    origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (!hostOk(req.headers.host)) {
-      res.writeHead(421, { 'Content-Type': 'text/plain' }).end('use http://127.0.0.1:' + port + '/\n');
+      res.writeHead(421, { 'Content-Type': 'text/plain' }).end(`use http://127.0.0.1:${port}/\n`);
       return;
     }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/') {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(page(port));
     } else if (req.method === 'GET' && path === '/events.jsonl') {
-      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' }).end(kept.map((k) => `${k}\n`).join(''));
+      res
+        .writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' })
+        .end(kept.map((k) => `${k}\n`).join(''));
     } else {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     }
@@ -100,7 +103,8 @@ export async function startInspectRelay(opts: { port?: number } = {}): Promise<I
     server: http,
     maxPayload: MAX_MESSAGE_BYTES,
     // Node producers send no Origin; a browser always does, and only this relay's own page may connect.
-    verifyClient: (info: { origin: string; req: IncomingMessage }) => hostOk(info.req.headers.host) && (info.origin === undefined || info.origin === '' || originOk(info.origin)),
+    verifyClient: (info: { origin: string; req: IncomingMessage }) =>
+      hostOk(info.req.headers.host) && (info.origin === undefined || info.origin === '' || originOk(info.origin)),
   });
   wss.on('connection', (ws, req) => {
     const isViewer = typeof req.headers.origin === 'string' && req.headers.origin !== '';
@@ -145,7 +149,8 @@ function parsePort(argv: string[], env: Record<string, string | undefined>): num
   const raw = i >= 0 ? argv[i + 1] : env.INSPECT_PORT;
   if (raw === undefined || raw === '') return DEFAULT_INSPECT_PORT;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--port / INSPECT_PORT must be a port number, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new Error(`--port / INSPECT_PORT must be a port number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -159,7 +164,10 @@ async function main(): Promise<void> {
       `  3. Place a call; its statechart appears live. Offline: ${relay.pageUrl}events.jsonl\n\n`,
   );
   const stop = () => {
-    relay.close().then(() => process.exit(0), () => process.exit(1));
+    relay.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

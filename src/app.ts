@@ -63,7 +63,10 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   let simAgent: FakeModelServer | null = null;
   if (config.provider === 'sim') {
     simAgent = await FakeModelServer.start({ dialect: 'openai', mode: 'agent' });
-    log.warn({ url: simAgent.url }, 'SIMULATED AGENT: no model API key is configured, calls are answered by the local simulated agent (not a real AI)');
+    log.warn(
+      { url: simAgent.url },
+      'SIMULATED AGENT: no model API key is configured, calls are answered by the local simulated agent (not a real AI)',
+    );
   }
   // Dev-only statechart inspection (INSPECT=1 or jsonl:<dir>); refused in production.
   const pickInspector = await createCallInspector(process.env);
@@ -74,13 +77,18 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   const store = overrides.store === undefined ? await openStore(storeConfig) : overrides.store;
   let writer: CallRecordWriter | null = null;
   if (store) {
-    if (config.nodeEnv !== 'production' && (await seedIfEmpty(store))) log.info('seeded the demo merchant (Sunny Side Dental, +15005550006)');
-    writer = await CallRecordWriter.open({ store, dir: storeConfig.dataDir === 'memory://' ? './data' : storeConfig.dataDir ?? DEFAULT_DATA_DIR });
+    if (config.nodeEnv !== 'production' && (await seedIfEmpty(store)))
+      log.info('seeded the demo merchant (Sunny Side Dental, +15005550006)');
+    writer = await CallRecordWriter.open({
+      store,
+      dir: storeConfig.dataDir === 'memory://' ? './data' : (storeConfig.dataDir ?? DEFAULT_DATA_DIR),
+    });
     log.info({ outboxDepth: writer.depth() }, 'call-record outbox ready');
   }
   // Receptionist tools need the store; without one, every tool call gets an `unknown_tool` answer.
   const tools = store ? installTools(store, process.env) : null;
-  const baseRecorder: CallRecorder = overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
+  const baseRecorder: CallRecorder =
+    overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
   const onCallEnded = overrides.onCallEnded;
   const recorder: CallRecorder = onCallEnded
     ? {
@@ -104,7 +112,9 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     directory = fromStore;
   } else directory = new StaticMerchantDirectory([demoMerchant], demoMerchant.id);
   let server: RelayServer | null = null;
-  const metrics = overrides.metrics ?? new RelayMetrics({ liveCalls: () => server?.calls.size ?? 0, outboxDepth: () => writer?.depth() ?? 0 });
+  const metrics =
+    overrides.metrics ??
+    new RelayMetrics({ liveCalls: () => server?.calls.size ?? 0, outboxDepth: () => writer?.depth() ?? 0 });
   server = await startServer({
     config,
     edge,

@@ -5,7 +5,10 @@ import type { ProviderName } from './merchants/merchant.js';
 // one line naming the variable (ConfigError), never a stack trace or a silent default.
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'ConfigError';
   }
@@ -47,7 +50,8 @@ function parseWith<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: T)
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   const r = schema.safeParse(raw);
-  if (!r.success) throw new ConfigError(name, `invalid value ${JSON.stringify(raw)} (${r.error.issues[0]?.message ?? 'invalid'})`);
+  if (!r.success)
+    throw new ConfigError(name, `invalid value ${JSON.stringify(raw)} (${r.error.issues[0]?.message ?? 'invalid'})`);
   return r.data;
 }
 
@@ -64,9 +68,16 @@ export function loadConfig(env: Env = process.env): Config {
   const host = read(env, 'HOST') ?? '0.0.0.0';
   const publicHostRaw = read(env, 'PUBLIC_HOST');
   if (publicHostRaw !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(publicHostRaw)) {
-    throw new ConfigError('PUBLIC_HOST', `expected a host name like relay.example.com (no scheme or path), got ${JSON.stringify(publicHostRaw)}`);
+    throw new ConfigError(
+      'PUBLIC_HOST',
+      `expected a host name like relay.example.com (no scheme or path), got ${JSON.stringify(publicHostRaw)}`,
+    );
   }
-  if (nodeEnv === 'production' && !publicHostRaw) throw new ConfigError('PUBLIC_HOST', 'is required in production (Twilio must reach wss://PUBLIC_HOST/media-stream)');
+  if (nodeEnv === 'production' && !publicHostRaw)
+    throw new ConfigError(
+      'PUBLIC_HOST',
+      'is required in production (Twilio must reach wss://PUBLIC_HOST/media-stream)',
+    );
   const publicHost = publicHostRaw ?? `localhost:${port}`;
 
   const openaiKey = read(env, 'OPENAI_API_KEY');
@@ -75,14 +86,18 @@ export function loadConfig(env: Env = process.env): Config {
   let provider: ProviderName;
   if (providerRaw === undefined) provider = openaiKey ? 'openai' : xaiKey ? 'xai' : 'sim';
   else if (providerRaw === 'openai' || providerRaw === 'xai' || providerRaw === 'sim') provider = providerRaw;
-  else throw new ConfigError('PROVIDER', `unknown provider ${JSON.stringify(providerRaw)} (expected openai, xai or sim)`);
+  else
+    throw new ConfigError('PROVIDER', `unknown provider ${JSON.stringify(providerRaw)} (expected openai, xai or sim)`);
 
   const openaiUrl = parseWith(env, 'OPENAI_REALTIME_URL', wsUrl, 'wss://api.openai.com/v1/realtime');
   const xaiUrl = parseWith(env, 'XAI_REALTIME_URL', wsUrl, 'wss://api.x.ai/v1/realtime');
   if (provider === 'openai' && !openaiKey) throw new ConfigError('OPENAI_API_KEY', 'is required when PROVIDER=openai');
   if (provider === 'xai' && !xaiKey) throw new ConfigError('XAI_API_KEY', 'is required when PROVIDER=xai');
   if (nodeEnv === 'production' && provider === 'sim') {
-    throw new ConfigError('OPENAI_API_KEY', 'no model API key (OPENAI_API_KEY or XAI_API_KEY) is set; the simulated agent is not allowed in production');
+    throw new ConfigError(
+      'OPENAI_API_KEY',
+      'no model API key (OPENAI_API_KEY or XAI_API_KEY) is set; the simulated agent is not allowed in production',
+    );
   }
 
   const logLevel = parseWith(env, 'LOG_LEVEL', z.enum(LOG_LEVELS), 'info');

@@ -24,26 +24,32 @@ async function waitUntil(what: string, fn: () => boolean, timeoutMs = 15_000): P
 }
 
 async function main(): Promise<void> {
-  const wavPath = process.argv.includes('--wav') ? process.argv[process.argv.indexOf('--wav') + 1] ?? 'demo-call.wav' : undefined;
+  const wavPath = process.argv.includes('--wav')
+    ? (process.argv[process.argv.indexOf('--wav') + 1] ?? 'demo-call.wav')
+    : undefined;
   const recorder = new MemoryCallRecorder();
   log.level = process.env.LOG_LEVEL ?? 'warn';
   let state = '';
-  const relay = await startRelay(
-    loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim' }),
-    {
-      // The demo keeps its record in memory so it can run next to a relay that holds ./data.
-      store: null,
-      recorder,
-      onCallState: (_s, next) => {
-        state = next;
-        say(`state → ${next}`);
-      },
+  const relay = await startRelay(loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim' }), {
+    // The demo keeps its record in memory so it can run next to a relay that holds ./data.
+    store: null,
+    recorder,
+    onCallState: (_s, next) => {
+      state = next;
+      say(`state → ${next}`);
     },
+  });
+  process.stdout.write(
+    `\ncallrelay demo: simulated caller ⇄ relay (port ${relay.port}) ⇄ SIMULATED AGENT (no API key, not a real AI)\n\n`,
   );
-  process.stdout.write(`\ncallrelay demo: simulated caller ⇄ relay (port ${relay.port}) ⇄ SIMULATED AGENT (no API key, not a real AI)\n\n`);
   const caller = await SimCaller.connect({
     url: `ws://127.0.0.1:${relay.port}/media-stream`,
-    customParameters: { merchantId: 'demo', callerPhone: '+14155550100', calledNumber: '+15005550006', direction: 'inbound' },
+    customParameters: {
+      merchantId: 'demo',
+      callerPhone: '+14155550100',
+      calledNumber: '+15005550006',
+      direction: 'inbound',
+    },
   });
   caller.on('media', (m) => m.startsBurst && say('caller hears the assistant'));
   caller.on('clear', () => say('relay sent Twilio `clear`: the assistant stops talking (barge-in)'));
@@ -67,7 +73,9 @@ async function main(): Promise<void> {
     const rec = await recorder.waitFor(caller.callSid);
     process.stdout.write(`\nTranscript (${rec.endReason}, ${(rec.durationMs / 1000).toFixed(1)} s):\n`);
     for (const e of rec.transcript) {
-      process.stdout.write(`  ${(e.atMs / 1000).toFixed(1).padStart(5)}s  ${e.role.padEnd(9)} ${e.text}${e.interrupted ? '  [interrupted]' : ''}\n`);
+      process.stdout.write(
+        `  ${(e.atMs / 1000).toFixed(1).padStart(5)}s  ${e.role.padEnd(9)} ${e.text}${e.interrupted ? '  [interrupted]' : ''}\n`,
+      );
     }
     process.stdout.write(
       `\nModel connect: ${rec.stats.modelConnectMs} ms · barge-ins: ${rec.stats.bargeIns} · assistant audio sent: ${(rec.stats.assistantAudioMs / 1000).toFixed(1)} s · caller heard: ${(caller.heardBytes / 8000).toFixed(1)} s\n`,

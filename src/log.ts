@@ -9,7 +9,10 @@ const level = process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
 export const log: Logger = pino({
   level,
   base: { svc: 'callrelay' },
-  redact: { paths: ['*.apiKey', '*.authToken', '*.token', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
+  redact: {
+    paths: ['*.apiKey', '*.authToken', '*.token', '*.authorization', 'headers.authorization'],
+    censor: '[redacted]',
+  },
 });
 
 /** +14155550123 → +1415•••0123: enough to tell calls apart, not enough to dial. */

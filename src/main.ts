@@ -28,7 +28,12 @@ log.level = config.logLevel;
 // SMS group chats (Twilio Conversations) are on when TWILIO_ACCOUNT_SID is set.
 let relayRef: Relay | undefined;
 const sms = smsConfig ? await installSms({ config, sms: smsConfig, edge, directory: () => relayRef?.directory }) : null;
-const relay = await startRelay(config, { edge, routes: sms?.routes, onCallEnded: sms?.onCallEnded, onClose: sms?.close }).catch((err: unknown) => {
+const relay = await startRelay(config, {
+  edge,
+  routes: sms?.routes,
+  onCallEnded: sms?.onCallEnded,
+  onClose: sms?.close,
+}).catch((err: unknown) => {
   // Some settings are only checked when their part starts (inspector, store): same one-line error.
   if (err instanceof ConfigError) {
     process.stderr.write(`callrelay: configuration error: ${err.message}\n`);

@@ -13,7 +13,13 @@ import { BodyTooLarge, guard, json, readBody, write } from './http/uws-http.js';
 import { browserRelayRoutes, type BrowserRelay } from './browser/browser-relay.js';
 import { browserEndpointResolver } from './browser/browser-endpoint.js';
 import type { EdgeConfig } from './http/edge-config.js';
-import { guardStreamUpgrade, guardTwilioWebhook, guardedUpgrade, mountUpgradeRequired, readEdgeRequest } from './http/edge-guard.js';
+import {
+  guardStreamUpgrade,
+  guardTwilioWebhook,
+  guardedUpgrade,
+  mountUpgradeRequired,
+  readEdgeRequest,
+} from './http/edge-guard.js';
 import type { Limiters } from './security/limiters.js';
 import { isOriginAllowed } from './security/origin.js';
 import type { RelayMetrics } from './obs/metrics.js';
@@ -89,7 +95,11 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
           return write(res, state, refused);
         }
         if (!(edgeReq.contentType ?? '').startsWith('application/x-www-form-urlencoded')) {
-          return write(res, state, json(415, { error: 'expected application/x-www-form-urlencoded (a Twilio voice webhook)' }));
+          return write(
+            res,
+            state,
+            json(415, { error: 'expected application/x-www-form-urlencoded (a Twilio voice webhook)' }),
+          );
         }
         // Draining: Twilio retries on the fallback URL / another instance.
         if (draining) return write(res, state, json(503, { error: 'draining' }, { 'Retry-After': '1' }));
@@ -113,7 +123,8 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
 
   const createSession: SessionFactory = async (start, socket) => {
     const p = start.start.customParameters;
-    const merchant = (p.merchantId ? await deps.directory.byId(p.merchantId) : undefined) ?? (await deps.directory.fallback());
+    const merchant =
+      (p.merchantId ? await deps.directory.byId(p.merchantId) : undefined) ?? (await deps.directory.fallback());
     if (!merchant) return { refused: 'no merchant for this call' };
     const callSid = start.start.callSid;
     if (calls.has(callSid)) return { refused: 'a stream for this call is already live' };
@@ -240,7 +251,9 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
   });
 
   const token = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    app.listen(config.host, config.port, (t) => (t ? resolve(t) : reject(new Error(`could not listen on ${config.host}:${config.port}`))));
+    app.listen(config.host, config.port, (t) =>
+      t ? resolve(t) : reject(new Error(`could not listen on ${config.host}:${config.port}`)),
+    );
   });
   let listening = true;
   const stopListening = () => {

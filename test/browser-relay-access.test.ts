@@ -5,7 +5,19 @@ import { browserEndpointResolver } from '../src/browser/browser-endpoint.js';
 import { chooseSubprotocol, tokenFromRequest } from '../src/browser/browser-relay.js';
 import { browserCloseForModelClose, clampReason, modelCloseForBrowserClose } from '../src/browser/close-codes.js';
 import { mintToken, sealToken } from '../src/security/token.js';
-import { KEY, attempt, freshIp, startWorld, token, waitFor, type AttemptOptions, type Client, type FakeModel, type Running, type World } from './browser-relay-fixtures.js';
+import {
+  KEY,
+  attempt,
+  freshIp,
+  startWorld,
+  token,
+  waitFor,
+  type AttemptOptions,
+  type Client,
+  type FakeModel,
+  type Running,
+  type World,
+} from './browser-relay-fixtures.js';
 
 // Who may open a browser session (token 401, Origin 403, per-IP 429) and the plain-HTTP answers on
 // the relay's paths; plus the small pure helpers behind them.
@@ -29,13 +41,20 @@ describe('browser relay: access control', () => {
     ['no token at all', () => '/realtime'],
     ['an empty ?auth=', () => '/realtime?auth='],
     ['an expired token', () => `/token/${mintToken(KEY, { ttlSeconds: 60, now: Date.now() - 3_600_000 })}`],
-    ['a tampered token', () => {
-      const raw = Buffer.from(token(), 'base64url');
-      raw[20] = (raw[20] ?? 0) ^ 1;
-      return `/auth/${raw.toString('base64url')}`;
-    }],
+    [
+      'a tampered token',
+      () => {
+        const raw = Buffer.from(token(), 'base64url');
+        raw[20] = (raw[20] ?? 0) ^ 1;
+        return `/auth/${raw.toString('base64url')}`;
+      },
+    ],
     ['a token minted with another key', () => `/realtime?auth=${mintToken(other, { ttlSeconds: 60 })}`],
-    ['a token for another origin (not a client token)', () => `/token/${sealToken(KEY, { origin: 'server', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 })}`],
+    [
+      'a token for another origin (not a client token)',
+      () =>
+        `/token/${sealToken(KEY, { origin: 'server', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 })}`,
+    ],
     ['a malformed token', () => '/token/not.a.token'],
     ['a malformed token in the SDK path form', () => '/token/%00%01/realtime'],
   ];
@@ -60,7 +79,12 @@ describe('browser relay: access control', () => {
   });
 
   it('accepts all carriers: /token/<t>, /auth/<t>, ?auth=<t>, /token/<t>/realtime', async () => {
-    for (const path of [`/token/${token()}`, `/auth/${token()}`, `/realtime?auth=${token()}`, `/token/${token()}/realtime?model=x`]) {
+    for (const path of [
+      `/token/${token()}`,
+      `/auth/${token()}`,
+      `/realtime?auth=${token()}`,
+      `/token/${token()}/realtime?model=x`,
+    ]) {
       const before = model.conns.length;
       const c = await open(main.port, path);
       // Wait for the model side too, so no half-open handshake spills into the next test's counts.
@@ -105,7 +129,12 @@ describe('browser relay: plain HTTP on the WebSocket paths', () => {
   });
 
   it('answers 426 Upgrade Required to other plain requests on WebSocket paths', async () => {
-    for (const [p, m] of [['/realtime', 'GET'], ['/token/x', 'POST'], ['/auth/x', 'PUT'], ['/media-stream', 'GET']] as const) {
+    for (const [p, m] of [
+      ['/realtime', 'GET'],
+      ['/token/x', 'POST'],
+      ['/auth/x', 'PUT'],
+      ['/media-stream', 'GET'],
+    ] as const) {
       const r = await get(p, m);
       expect(r.status, `${m} ${p}`).toBe(426);
       expect(r.headers.get('upgrade')).toBe('websocket');
@@ -133,7 +162,10 @@ describe('browser relay: pure helpers', () => {
   });
 
   it('maps close codes', () => {
-    expect(browserCloseForModelClose(1001, 'Your session hit the maximum duration of 60 minutes.', true)).toEqual({ code: 1001, reason: 'Your session hit the maximum duration of 60 minutes.' });
+    expect(browserCloseForModelClose(1001, 'Your session hit the maximum duration of 60 minutes.', true)).toEqual({
+      code: 1001,
+      reason: 'Your session hit the maximum duration of 60 minutes.',
+    });
     expect(browserCloseForModelClose(1005, '', true).code).toBe(1011);
     expect(browserCloseForModelClose(1006, '', true).code).toBe(1011);
     expect(browserCloseForModelClose(1010, '', true).code).toBe(1011);

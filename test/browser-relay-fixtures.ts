@@ -21,7 +21,6 @@ export const OPENAI_KEY = 'sk-test-SECRET-openai-0123';
 export const XAI_KEY = 'xai-test-SECRET-0456';
 export const ORIGIN = 'http://localhost:5173';
 
-
 export function toBuffer(data: RawData): Buffer {
   return Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
@@ -39,7 +38,8 @@ export interface ModelConn {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-export const SESSION_CREATED = '{"type":"session.created","event_id":"evt_1","session":{"type":"realtime","model":"gpt-realtime"}}';
+export const SESSION_CREATED =
+  '{"type":"session.created","event_id":"evt_1","session":{"type":"realtime","model":"gpt-realtime"}}';
 
 export class FakeModel {
   readonly conns: ModelConn[] = [];
@@ -49,7 +49,10 @@ export class FakeModel {
   hold = false;
   private held: ((ok: boolean) => void)[] = [];
 
-  private constructor(readonly server: WebSocketServer, readonly port: number) {
+  private constructor(
+    readonly server: WebSocketServer,
+    readonly port: number,
+  ) {
     server.on('connection', (socket, req) => {
       const received: Frame[] = [];
       const closed = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -134,9 +137,15 @@ export interface Client {
   upgradeHeaders: IncomingHttpHeaders;
   closed: Promise<{ code: number; reason: string }>;
 }
-export type Attempt = { kind: 'open'; client: Client } | { kind: 'refused'; status: number; headers: IncomingHttpHeaders; body: string };
+export type Attempt =
+  | { kind: 'open'; client: Client }
+  | { kind: 'refused'; status: number; headers: IncomingHttpHeaders; body: string };
 
-export function attempt(port: number, path: string, opts: { ip?: string; origin?: string | null; protocols?: string[]; headers?: Record<string, string> } = {}): Promise<Attempt> {
+export function attempt(
+  port: number,
+  path: string,
+  opts: { ip?: string; origin?: string | null; protocols?: string[]; headers?: Record<string, string> } = {},
+): Promise<Attempt> {
   return new Promise((resolve, reject) => {
     const origin = opts.origin === null ? undefined : (opts.origin ?? ORIGIN);
     const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts.protocols ?? [], {
@@ -146,7 +155,9 @@ export function attempt(port: number, path: string, opts: { ip?: string; origin?
     });
     const received: Frame[] = [];
     let upgradeHeaders: IncomingHttpHeaders = {};
-    const closed = new Promise<{ code: number; reason: string }>((res) => ws.on('close', (code, reason) => res({ code, reason: reason.toString() })));
+    const closed = new Promise<{ code: number; reason: string }>((res) =>
+      ws.on('close', (code, reason) => res({ code, reason: reason.toString() })),
+    );
     ws.on('upgrade', (res) => (upgradeHeaders = res.headers));
     ws.on('message', (data, isBinary) => received.push({ data: toBuffer(data), isBinary }));
     ws.on('open', () => resolve({ kind: 'open', client: { ws, received, upgradeHeaders, closed } }));
@@ -203,7 +214,6 @@ export function startRelay(overrides: Partial<BrowserRelayDeps>, endpoint: Endpo
   });
 }
 
-
 export interface World {
   model: FakeModel;
   xaiModel: FakeModel;
@@ -237,7 +247,18 @@ export async function startWorld(): Promise<World> {
   });
   const real = browserEndpointResolver(config);
   const resolver: EndpointResolver = (p) =>
-    p === 'dead' ? { ok: true, endpoint: { provider: 'openai', dialect: openaiDialect, baseUrl: `ws://127.0.0.1:${deadPort}/v1/realtime`, apiKey: OPENAI_KEY, model: 'gpt-realtime' } } : real(p);
+    p === 'dead'
+      ? {
+          ok: true,
+          endpoint: {
+            provider: 'openai',
+            dialect: openaiDialect,
+            baseUrl: `ws://127.0.0.1:${deadPort}/v1/realtime`,
+            apiKey: OPENAI_KEY,
+            model: 'gpt-realtime',
+          },
+        }
+      : real(p);
   const main = await startRelay({}, resolver);
   const clients: WebSocket[] = [];
   return {

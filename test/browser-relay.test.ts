@@ -71,7 +71,10 @@ describe('browser relay: bridging', () => {
     m.socket.send('{"type":"response.output_audio.delta","delta":"AAAA"}');
     await waitFor(() => c.received.length === 3, 'frames downstream');
     expect(c.received[1]).toEqual({ data: Buffer.from([9, 8, 7]), isBinary: true });
-    expect(c.received[2]).toEqual({ data: Buffer.from('{"type":"response.output_audio.delta","delta":"AAAA"}'), isBinary: false });
+    expect(c.received[2]).toEqual({
+      data: Buffer.from('{"type":"response.output_audio.delta","delta":"AAAA"}'),
+      isBinary: false,
+    });
 
     // Nothing the browser saw carries the key.
     const seen = JSON.stringify(c.upgradeHeaders) + c.received.map((f) => f.data.toString('latin1')).join('');
@@ -87,7 +90,10 @@ describe('browser relay: bridging', () => {
     await waitFor(() => model.attempts === attemptsBefore + 1, 'model handshake started');
     const sent: Frame[] = [];
     for (let i = 0; i < 40; i++) {
-      const f: Frame = i % 10 === 9 ? { data: Buffer.from([i, 0xff, i]), isBinary: true } : { data: Buffer.from(`{"type":"input_audio_buffer.append","seq":${i}}`), isBinary: false };
+      const f: Frame =
+        i % 10 === 9
+          ? { data: Buffer.from([i, 0xff, i]), isBinary: true }
+          : { data: Buffer.from(`{"type":"input_audio_buffer.append","seq":${i}}`), isBinary: false };
       sent.push(f);
       c.ws.send(f.data, { binary: f.isBinary });
     }
@@ -168,12 +174,19 @@ describe('browser relay: bridging', () => {
 describe('browser relay: an existing OpenAI Realtime client works unchanged', () => {
   it('openai OpenAIRealtimeWS (Node) with baseURL = relay URL + token', async () => {
     const before = model.conns.length;
-    const client = new OpenAI({ apiKey: 'sk-placeholder-the-relay-ignores', baseURL: `http://127.0.0.1:${main.port}/token/${token()}` });
+    const client = new OpenAI({
+      apiKey: 'sk-placeholder-the-relay-ignores',
+      baseURL: `http://127.0.0.1:${main.port}/token/${token()}`,
+    });
     // The SDK always dials wss://; a TLS-terminating proxy sits in front of the relay in production.
     const rt = new OpenAIRealtimeWS(
       {
         model: 'gpt-realtime',
-        options: { origin: ORIGIN, headers: { 'X-Forwarded-For': freshIp() }, createConnection: () => net.connect(main.port, '127.0.0.1') },
+        options: {
+          origin: ORIGIN,
+          headers: { 'X-Forwarded-For': freshIp() },
+          createConnection: () => net.connect(main.port, '127.0.0.1'),
+        },
       },
       client,
     );
@@ -181,14 +194,19 @@ describe('browser relay: an existing OpenAI Realtime client works unchanged', ()
     const errors: string[] = [];
     rt.on('error', (e) => errors.push(e.message));
     const created = new Promise<string>((resolve) => rt.on('session.created', (e) => resolve(e.session.type ?? '')));
-    const updated = new Promise<string | null | undefined>((resolve) => rt.on('session.updated', (e) => resolve(e.session.type === 'realtime' ? e.session.instructions : 'wrong type')));
+    const updated = new Promise<string | null | undefined>((resolve) =>
+      rt.on('session.updated', (e) => resolve(e.session.type === 'realtime' ? e.session.instructions : 'wrong type')),
+    );
     await new Promise<void>((resolve) => rt.socket.once('open', () => resolve()));
     rt.send({ type: 'session.update', session: { type: 'realtime', instructions: 'You are a florist.' } });
     expect(await created).toBe('realtime');
     expect(await updated).toBe('You are a florist.');
     const m = model.conns[before]!;
     expect(m.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
-    expect(JSON.parse(m.received[0]!.data.toString())).toEqual({ type: 'session.update', session: { type: 'realtime', instructions: 'You are a florist.' } });
+    expect(JSON.parse(m.received[0]!.data.toString())).toEqual({
+      type: 'session.update',
+      session: { type: 'realtime', instructions: 'You are a florist.' },
+    });
     expect(errors).toEqual([]);
     rt.close();
   });
@@ -205,9 +223,15 @@ describe('browser relay: an existing OpenAI Realtime client works unchanged', ()
     }
     Reflect.set(globalThis, 'WebSocket', BrowserLikeWebSocket);
     try {
-      const client = new OpenAI({ apiKey: 'ek_placeholder', baseURL: `http://127.0.0.1:${main.port}/token/${token()}`, dangerouslyAllowBrowser: true });
+      const client = new OpenAI({
+        apiKey: 'ek_placeholder',
+        baseURL: `http://127.0.0.1:${main.port}/token/${token()}`,
+        dangerouslyAllowBrowser: true,
+      });
       const rt = new OpenAIRealtimeWebSocket({ model: 'gpt-realtime' }, client);
-      const updated = new Promise<string | null | undefined>((resolve) => rt.on('session.updated', (e) => resolve(e.session.type === 'realtime' ? e.session.instructions : 'wrong type')));
+      const updated = new Promise<string | null | undefined>((resolve) =>
+        rt.on('session.updated', (e) => resolve(e.session.type === 'realtime' ? e.session.instructions : 'wrong type')),
+      );
       await new Promise<void>((resolve) => rt.socket.addEventListener('open', () => resolve()));
       rt.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Hello from the browser' } });
       expect(await updated).toBe('Hello from the browser');
@@ -224,7 +248,12 @@ describe('browser relay: an existing OpenAI Realtime client works unchanged', ()
 describe('browser relay: session time limit', () => {
   let short: Running;
   beforeAll(async () => {
-    const config = loadConfig({ NODE_ENV: 'test', PROVIDER: 'openai', OPENAI_API_KEY: OPENAI_KEY, OPENAI_REALTIME_URL: model.url });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PROVIDER: 'openai',
+      OPENAI_API_KEY: OPENAI_KEY,
+      OPENAI_REALTIME_URL: model.url,
+    });
     short = await startRelay({ maxSessionSeconds: 1 }, browserEndpointResolver(config));
   });
   afterAll(() => short.stop());
@@ -245,7 +274,12 @@ describe('browser relay: a model socket that stops answering pings (half-open)',
   it('ends the session with 1011 after one unanswered ping, and keeps a socket that answers', async () => {
     const deaf = await FakeModel.start({ autoPong: false });
     const relayTo = (m: FakeModel) =>
-      startRelay({ limits: { pingIntervalMs: 100 } }, browserEndpointResolver(loadConfig({ NODE_ENV: 'test', PROVIDER: 'openai', OPENAI_API_KEY: OPENAI_KEY, OPENAI_REALTIME_URL: m.url })));
+      startRelay(
+        { limits: { pingIntervalMs: 100 } },
+        browserEndpointResolver(
+          loadConfig({ NODE_ENV: 'test', PROVIDER: 'openai', OPENAI_API_KEY: OPENAI_KEY, OPENAI_REALTIME_URL: m.url }),
+        ),
+      );
     const toDeaf = await relayTo(deaf);
     const toLive = await relayTo(model);
     try {

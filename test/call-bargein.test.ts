@@ -14,7 +14,11 @@ async function inConversation(opts: Parameters<typeof startHarness>[0] = {}) {
   h = await startHarness(opts);
   const call = await h.call();
   call.model.onResponseCreate(() => ({ text: 'Hi.', audioMs: 200 }));
-  await until(() => h!.states.get(call.caller.callSid)?.at(-1) === 'session.listening', 8000, 'listening after the greeting');
+  await until(
+    () => h!.states.get(call.caller.callSid)?.at(-1) === 'session.listening',
+    8000,
+    'listening after the greeting',
+  );
   return call;
 }
 
@@ -23,7 +27,8 @@ describe('barge-in', () => {
     const { caller, model } = await inConversation();
     const heardBefore = caller.heardBytes;
     // A long answer, still being generated when the caller talks (a bit faster than real time).
-    const text = 'Our opening hours are nine to five on weekdays and ten to two on Saturdays, and we are closed on Sundays.';
+    const text =
+      'Our opening hours are nine to five on weekdays and ten to two on Saturdays, and we are closed on Sundays.';
     const answering = model.respond({ text, audioMs: 4000, realtimeFactor: 1.5 });
     await until(() => caller.heardBytes - heardBefore >= 8 * 1200, 5000, '1.2 s of the answer to be heard');
     const marksBefore = caller.marksEchoed.length;
@@ -43,7 +48,14 @@ describe('barge-in', () => {
 
     // Late audio of the cancelled response (a delta already in flight) never plays.
     const itemId = result.itemIds[0] ?? 'item_x';
-    model.sendRaw({ type: 'response.output_audio.delta', response_id: result.responseId, item_id: itemId, output_index: 0, content_index: 0, delta: Buffer.alloc(1600, 0x10).toString('base64') });
+    model.sendRaw({
+      type: 'response.output_audio.delta',
+      response_id: result.responseId,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta: Buffer.alloc(1600, 0x10).toString('base64'),
+    });
     await sleep(300);
     expect(caller.heardBytes - heardBefore).toBeLessThanOrEqual(heardAtClear + 160);
     // Cleared marks came back at once and were stale: the chart did not go on as if playback drained.
@@ -93,7 +105,11 @@ describe('barge-in', () => {
   it('lets the caller talk over a non-interruptible greeting without stopping it', async () => {
     h = await startHarness({ merchant: { greetingInterruptible: false } });
     const { caller, model } = await h.call();
-    model.onResponseCreate(() => ({ text: 'Welcome to the practice, please listen to the following.', audioMs: 1500, realtimeFactor: 4 }));
+    model.onResponseCreate(() => ({
+      text: 'Welcome to the practice, please listen to the following.',
+      audioMs: 1500,
+      realtimeFactor: 4,
+    }));
     await until(() => caller.heardBytes > 8 * 300, 5000, 'greeting playing');
     model.speechStarted();
     await sleep(200);
@@ -105,7 +121,11 @@ describe('barge-in', () => {
   it('stops an interruptible greeting', async () => {
     h = await startHarness({ merchant: { greetingInterruptible: true } });
     const { caller, model } = await h.call();
-    model.onResponseCreate(() => ({ text: 'Welcome to the practice, please listen to the following.', audioMs: 3000, realtimeFactor: 4 }));
+    model.onResponseCreate(() => ({
+      text: 'Welcome to the practice, please listen to the following.',
+      audioMs: 3000,
+      realtimeFactor: 4,
+    }));
     await until(() => caller.heardBytes > 8 * 300, 5000, 'greeting playing');
     model.speechStarted();
     await until(() => caller.clearsAt.length === 1, 1000, 'clear');

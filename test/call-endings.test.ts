@@ -15,7 +15,14 @@ afterEach(async () => {
 describe('how calls end', () => {
   it('leaves the merchant voicemail message when a machine answered, then hangs up', async () => {
     h = await startHarness({ merchant: { voicemailTemplate: 'Hi, this is {business}. Please call us back.' } });
-    const { caller, model } = await h.call({ customParameters: { merchantId: 'demo', answeredBy: 'machine_end_beep', direction: 'outbound', callerPhone: '+14155550100' } });
+    const { caller, model } = await h.call({
+      customParameters: {
+        merchantId: 'demo',
+        answeredBy: 'machine_end_beep',
+        direction: 'outbound',
+        callerPhone: '+14155550100',
+      },
+    });
     const create = await model.waitFor('response.create', undefined, 3000);
     expect(JSON.stringify(create)).toContain('Hi, this is Sunny Side Dental. Please call us back.');
     await until(() => caller.state === 'closed', 8000, 'the relay to hang up');
@@ -29,7 +36,9 @@ describe('how calls end', () => {
 
   it('uses the outbound opening line on outbound calls', async () => {
     h = await startHarness({ merchant: { outboundGreeting: 'Hello, this is the practice calling you back.' } });
-    const { model } = await h.call({ customParameters: { merchantId: 'demo', direction: 'outbound', callerPhone: '+14155550100' } });
+    const { model } = await h.call({
+      customParameters: { merchantId: 'demo', direction: 'outbound', callerPhone: '+14155550100' },
+    });
     const create = await model.waitFor('response.create', undefined, 3000);
     expect(JSON.stringify(create)).toContain('Hello, this is the practice calling you back.');
   });
@@ -57,7 +66,9 @@ describe('how calls end', () => {
     const { caller, model } = await h.call();
     model.onResponseCreate(() => ({ text: 'Goodbye.', audioMs: 300 }));
     await until(() => caller.state === 'closed', 8000, 'the call to end');
-    const wrap = model.received.find((e) => e.type === 'conversation.item.create' && JSON.stringify(e).includes('maximum length'));
+    const wrap = model.received.find(
+      (e) => e.type === 'conversation.item.create' && JSON.stringify(e).includes('maximum length'),
+    );
     expect(wrap).toBeDefined();
     const rec = await h.recorder.waitFor(caller.callSid);
     expect(rec.endReason).toBe('max_duration');
@@ -71,7 +82,9 @@ describe('how calls end', () => {
     const silent = net.createServer((s) => sockets.push(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
-    h = await startHarness({ env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${port}/v1/realtime`, MODEL_CONNECT_TIMEOUT_MS: '300' } });
+    h = await startHarness({
+      env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${port}/v1/realtime`, MODEL_CONNECT_TIMEOUT_MS: '300' },
+    });
     const caller = await SimCaller.connect({ url: h.url, customParameters: { merchantId: 'demo' } });
     await until(() => caller.state === 'closed', 6000, 'hang-up');
     expect(caller.heardBytes).toBeGreaterThan(8 * 1000);

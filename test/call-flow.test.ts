@@ -15,16 +15,27 @@ describe('a whole call', () => {
     const { caller, model } = await h.call();
     // The assistant speaks first: the relay configures the session and asks for the greeting.
     const update = await model.waitFor('session.update');
-    expect(update.session).toMatchObject({ type: 'realtime', audio: { input: { format: { type: 'audio/pcmu' } }, output: { format: { type: 'audio/pcmu' } } } });
+    expect(update.session).toMatchObject({
+      type: 'realtime',
+      audio: { input: { format: { type: 'audio/pcmu' } }, output: { format: { type: 'audio/pcmu' } } },
+    });
     const greet = await model.waitFor('response.create');
     expect(JSON.stringify(greet)).toContain('Hello from the test line.');
     await until(() => caller.heardBytes > 8 * 300, 5000, 'the greeting to be heard');
-    await until(() => h!.states.get(caller.callSid)?.includes('session.listening') ?? false, 8000, 'listening after the greeting');
+    await until(
+      () => h!.states.get(caller.callSid)?.includes('session.listening') ?? false,
+      8000,
+      'listening after the greeting',
+    );
 
     // Caller turn: caller audio reaches the model untouched, the model answers.
     await caller.say(Buffer.alloc(1600, 0x55));
     // The caller's words arrive at the model byte for byte (mu-law passes untouched).
-    await until(() => model.appendedAudio().includes(Buffer.alloc(1600, 0x55)), 3000, 'caller audio at the model, unchanged');
+    await until(
+      () => model.appendedAudio().includes(Buffer.alloc(1600, 0x55)),
+      3000,
+      'caller audio at the model, unchanged',
+    );
     model.onResponseCreate(() => ({ text: 'We open at nine tomorrow.', audioMs: 600 }));
     const heardBefore = caller.heardBytes;
     model.speechStarted();

@@ -38,7 +38,11 @@ describe('caller input', () => {
     const { caller, model } = await listening(h);
     const creates = () => model.received.filter((e) => e.type === 'response.create').length;
     const before = creates();
-    await model.respond({ text: 'Let me check.', audioMs: 200, functionCalls: [{ name: 'lookupCustomer', arguments: '{"phone":"+14155550100"}' }] });
+    await model.respond({
+      text: 'Let me check.',
+      audioMs: 200,
+      functionCalls: [{ name: 'lookupCustomer', arguments: '{"phone":"+14155550100"}' }],
+    });
     const out = await model.waitFor('conversation.item.create', (e) => e.item.type === 'function_call_output', 3000);
     expect(JSON.stringify(out)).toContain('unknown_tool');
     await until(() => creates() === before + 1, 2000, 'one response.create after the outputs');
@@ -56,11 +60,34 @@ describe('bad input from Twilio', () => {
     const otherHeard = other.caller.heardBytes;
     caller.sendRaw('this is not json');
     caller.sendRaw(Buffer.from([1, 2, 3]));
-    caller.sendRaw(JSON.stringify({ event: 'media', streamSid: caller.streamSid, media: { payload: 'A'.repeat(100 * 1024) } }));
+    caller.sendRaw(
+      JSON.stringify({ event: 'media', streamSid: caller.streamSid, media: { payload: 'A'.repeat(100 * 1024) } }),
+    );
     caller.sendRaw(JSON.stringify({ event: 'teleport', streamSid: caller.streamSid }));
-    caller.sendRaw(JSON.stringify({ event: 'media', streamSid: 'MZwrong', sequenceNumber: '9', media: { track: 'inbound', chunk: '1', timestamp: '0', payload: '//8=' } }));
-    caller.sendRaw(JSON.stringify({ event: 'media', streamSid: caller.streamSid, sequenceNumber: '9', media: { track: 'inbound', chunk: '1', timestamp: '0', payload: '"}{bad' } }));
-    caller.sendRaw(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: caller.streamSid, start: { streamSid: caller.streamSid, callSid: 'CAother', customParameters: {} } }));
+    caller.sendRaw(
+      JSON.stringify({
+        event: 'media',
+        streamSid: 'MZwrong',
+        sequenceNumber: '9',
+        media: { track: 'inbound', chunk: '1', timestamp: '0', payload: '//8=' },
+      }),
+    );
+    caller.sendRaw(
+      JSON.stringify({
+        event: 'media',
+        streamSid: caller.streamSid,
+        sequenceNumber: '9',
+        media: { track: 'inbound', chunk: '1', timestamp: '0', payload: '"}{bad' },
+      }),
+    );
+    caller.sendRaw(
+      JSON.stringify({
+        event: 'start',
+        sequenceNumber: '1',
+        streamSid: caller.streamSid,
+        start: { streamSid: caller.streamSid, callSid: 'CAother', customParameters: {} },
+      }),
+    );
     // The call is still alive: caller audio reaches the model and the model's answer reaches the caller.
     const appended = model.appendedBytes;
     await until(() => model.appendedBytes > appended + 1600, 2000, 'caller audio still flowing');
@@ -81,13 +108,41 @@ describe('bad input from Twilio', () => {
     h = await startHarness();
     const ws = new WebSocket(h.url);
     await new Promise<void>((r) => ws.once('open', () => r()));
-    ws.send(JSON.stringify({ event: 'media', streamSid: 'MZ1', sequenceNumber: '1', media: { track: 'inbound', chunk: '1', timestamp: '0', payload: '//8=' } }));
+    ws.send(
+      JSON.stringify({
+        event: 'media',
+        streamSid: 'MZ1',
+        sequenceNumber: '1',
+        media: { track: 'inbound', chunk: '1', timestamp: '0', payload: '//8=' },
+      }),
+    );
     ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
     const next = h.model.nextSession(3000);
-    ws.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: 'MZ1', start: { accountSid: 'AC1', streamSid: 'MZ1', callSid: 'CA-before-start', tracks: ['inbound'], mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 }, customParameters: { merchantId: 'demo' } } }));
+    ws.send(
+      JSON.stringify({
+        event: 'start',
+        sequenceNumber: '1',
+        streamSid: 'MZ1',
+        start: {
+          accountSid: 'AC1',
+          streamSid: 'MZ1',
+          callSid: 'CA-before-start',
+          tracks: ['inbound'],
+          mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+          customParameters: { merchantId: 'demo' },
+        },
+      }),
+    );
     const model = await next;
     await model.waitFor('session.update', undefined, 2000);
-    ws.send(JSON.stringify({ event: 'stop', sequenceNumber: '2', streamSid: 'MZ1', stop: { accountSid: 'AC1', callSid: 'CA-before-start' } }));
+    ws.send(
+      JSON.stringify({
+        event: 'stop',
+        sequenceNumber: '2',
+        streamSid: 'MZ1',
+        stop: { accountSid: 'AC1', callSid: 'CA-before-start' },
+      }),
+    );
     const rec = await h.recorder.waitFor('CA-before-start');
     expect(rec.endReason).toBe('caller_hung_up');
     ws.close();

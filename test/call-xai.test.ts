@@ -15,7 +15,11 @@ describe('xAI Grok Voice', () => {
     h = await startHarness({ dialect: 'xai', model: { pingIntervalMs: 50 } });
     const { caller, model } = await h.call();
     const update = await model.waitFor('session.update', undefined, 3000);
-    expect(update.session).toMatchObject({ voice: 'ara', turn_detection: { type: 'server_vad' }, audio: { input: { format: { type: 'audio/pcmu' } }, output: { format: { type: 'audio/pcmu' } } } });
+    expect(update.session).toMatchObject({
+      voice: 'ara',
+      turn_detection: { type: 'server_vad' },
+      audio: { input: { format: { type: 'audio/pcmu' } }, output: { format: { type: 'audio/pcmu' } } },
+    });
     expect(update.session).not.toHaveProperty('type');
     expect(model.requestHeaders.authorization).toBe('Bearer xai-test');
     expect(model.requestHeaders.authorization).not.toContain('sk-test');
@@ -43,12 +47,24 @@ describe('xAI Grok Voice', () => {
     const seen = h.states.get(caller.callSid)?.length ?? 0;
     // A late end of the first response, in both spellings, while the second one is being produced.
     model.sendRaw({ type: 'response.cancelled', response: { id: firstId } });
-    model.sendRaw({ type: 'response.done', event_id: 'ev_late', response: { id: firstId, status: 'completed', output: [] } });
+    model.sendRaw({
+      type: 'response.done',
+      event_id: 'ev_late',
+      response: { id: firstId, status: 'completed', output: [] },
+    });
     await second;
-    await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.listening', 5000, 'listening after the second answer');
+    await until(
+      () => h!.states.get(caller.callSid)?.at(-1) === 'session.listening',
+      5000,
+      'listening after the second answer',
+    );
     // The second answer ran to its own end: it was never taken for finished early, and the caller
     // heard all of it (a premature end would close the gate on the rest).
-    expect(h.states.get(caller.callSid)?.slice(seen - 1)).toEqual(['session.speaking.producing', 'session.speaking.draining', 'session.listening']);
+    expect(h.states.get(caller.callSid)?.slice(seen - 1)).toEqual([
+      'session.speaking.producing',
+      'session.speaking.draining',
+      'session.listening',
+    ]);
     expect(caller.heardBytes - heardBefore).toBeGreaterThanOrEqual(8 * 2000);
   });
 

@@ -42,17 +42,25 @@ function expectedTimers(s: CallModelSnapshot): number[] {
 }
 
 /** Commands the chart must send to the sockets for this one step (event-driven, not entry ones). */
-function expectedStepCalls(prev: CallModelSnapshot, event: CallModelEvent, next: CallModelSnapshot, sut: CallHarness): ActionCall[] {
+function expectedStepCalls(
+  prev: CallModelSnapshot,
+  event: CallModelEvent,
+  next: CallModelSnapshot,
+  sut: CallHarness,
+): ActionCall[] {
   switch (event.type) {
     case 'model.speechStarted': {
       const greetingBargeIn = prev.matches({ session: 'greeting' }) && prev.context.greetingInterruptible;
-      if (greetingBargeIn || prev.matches({ session: 'speaking' })) return [{ type: 'interrupt', cancel: prev.context.responseActive }];
+      if (greetingBargeIn || prev.matches({ session: 'speaking' }))
+        return [{ type: 'interrupt', cancel: prev.context.responseActive }];
       // Speech over a pre-tool sentence: stop playback, never cancel (the tools keep running).
       if (prev.matches({ session: 'toolPending' })) return [{ type: 'interrupt', cancel: prev.context.responseActive }];
       return [];
     }
     case 'twilio.dtmf':
-      return prev.matches('session') ? [{ type: 'sendDtmf', digits: '7#', respond: prev.matches({ session: 'listening' }) }] : [];
+      return prev.matches('session')
+        ? [{ type: 'sendDtmf', digits: '7#', respond: prev.matches({ session: 'listening' }) }]
+        : [];
     case 'timer.toolFiller':
       return next.matches({ session: { toolPending: 'filler' } }) ? [{ type: 'sayFiller' }] : [];
     case 'model.responseDone':
@@ -63,7 +71,11 @@ function expectedStepCalls(prev: CallModelSnapshot, event: CallModelEvent, next:
       return [
         {
           type: 'sendToolOutputs',
-          outputs: sut.lastFunctionCalls.map((c) => ({ callId: c.callId, ok: true, output: JSON.stringify({ result: `${c.name} ok` }) })),
+          outputs: sut.lastFunctionCalls.map((c) => ({
+            callId: c.callId,
+            ok: true,
+            output: JSON.stringify({ result: `${c.name} ok` }),
+          })),
         },
       ];
     default:
@@ -102,7 +114,10 @@ class PathRun {
     this.current = next;
     if (event.type === 'call.start') {
       expect(this.harness, 'call.start happens once').toBeUndefined();
-      this.harness = new CallHarness({ machine: event.machine, interruptible: event.interruptible }, { inspect: coverage.inspect });
+      this.harness = new CallHarness(
+        { machine: event.machine, interruptible: event.interruptible },
+        { inspect: coverage.inspect },
+      );
       this.markVisited(next);
       return this.check(next);
     }
@@ -111,14 +126,15 @@ class PathRun {
     await sut.apply(event);
     this.markVisited(next);
     this.check(next);
-    expect(sut.calls.slice(mark).filter((c) => STEP_CALLS.includes(c.type)), `commands for ${event.type}`).toEqual(
-      expectedStepCalls(this.prev, event, next, sut),
-    );
+    expect(
+      sut.calls.slice(mark).filter((c) => STEP_CALLS.includes(c.type)),
+      `commands for ${event.type}`,
+    ).toEqual(expectedStepCalls(this.prev, event, next, sut));
   };
 
   private markVisited(s: CallModelSnapshot): void {
     const parts = flattenValue(s.value).split('.');
-    parts.forEach((_, i) => this.visited.add(parts.slice(0, i + 1).join('.')));
+    for (let i = 0; i < parts.length; i++) this.visited.add(parts.slice(0, i + 1).join('.'));
   }
 
   /** The generic oracle: the real actor agrees with the model after every step. */
@@ -126,7 +142,9 @@ class PathRun {
     const sut = this.sut;
     const snap = sut.actor.getSnapshot();
     expect(sut.value(), 'state value').toBe(flattenValue(model.value));
-    expect(snap.hasTag('audioOut'), 'audioOut tag (assistant audio may reach the caller)').toBe(model.hasTag('audioOut'));
+    expect(snap.hasTag('audioOut'), 'audioOut tag (assistant audio may reach the caller)').toBe(
+      model.hasTag('audioOut'),
+    );
     expect(snap.hasTag('live'), 'live tag').toBe(model.hasTag('live'));
     expect(sut.clock.pending(), 'armed timers').toEqual(expectedTimers(model));
     expect(snap.status, 'actor status').toBe(model.status === 'done' ? 'done' : 'active');
@@ -146,7 +164,9 @@ class PathRun {
       expect(this.hasSut).toBe(false);
     },
     connecting: () => {
-      expect(this.sut.actor.getSnapshot().hasTag('audioOut'), 'no assistant audio before the model is ready').toBe(false);
+      expect(this.sut.actor.getSnapshot().hasTag('audioOut'), 'no assistant audio before the model is ready').toBe(
+        false,
+      );
     },
     'session.greeting': () => {
       expect(this.sut.callsOf('requestGreeting')).toHaveLength(1);
@@ -161,8 +181,10 @@ class PathRun {
       if (prev.matches({ session: 'bargeIn' })) return; // stayed (an event bargeIn ignores)
       const last = this.sut.callsOf('interrupt').at(-1);
       // Interrupting a response still being produced cancels it; a drained one only stops playback.
-      if (prev.matches({ session: { speaking: 'producing' } })) expect(last).toEqual({ type: 'interrupt', cancel: true });
-      else if (prev.matches({ session: { speaking: 'draining' } })) expect(last).toEqual({ type: 'interrupt', cancel: false });
+      if (prev.matches({ session: { speaking: 'producing' } }))
+        expect(last).toEqual({ type: 'interrupt', cancel: true });
+      else if (prev.matches({ session: { speaking: 'draining' } }))
+        expect(last).toEqual({ type: 'interrupt', cancel: false });
       else expect(last).toEqual({ type: 'interrupt', cancel: prev.context.responseActive });
     },
     voicemail: () => {

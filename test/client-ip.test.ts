@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config.js';
-import { clientIp, ipRateLimitKey, normalizeIp, parseTrustProxy, type HeaderGetter } from '../src/security/client-ip.js';
+import {
+  clientIp,
+  ipRateLimitKey,
+  normalizeIp,
+  parseTrustProxy,
+  type HeaderGetter,
+} from '../src/security/client-ip.js';
 
 function headers(h: Record<string, string>): HeaderGetter {
   const lower = new Map(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
@@ -33,7 +39,9 @@ describe('TRUST_PROXY=Fly-Client-IP', () => {
 
   it('takes the whole header value', () => {
     expect(trust).toEqual({ kind: 'whole', header: 'fly-client-ip' });
-    expect(clientIp(headers({ 'Fly-Client-IP': '198.51.100.7', 'X-Forwarded-For': '1.2.3.4' }), PEER, trust)).toBe('198.51.100.7');
+    expect(clientIp(headers({ 'Fly-Client-IP': '198.51.100.7', 'X-Forwarded-For': '1.2.3.4' }), PEER, trust)).toBe(
+      '198.51.100.7',
+    );
     expect(clientIp(headers({ 'fly-client-ip': '2001:DB8::1' }), PEER, trust)).toBe('2001:db8::1');
   });
 
@@ -55,7 +63,9 @@ describe('TRUST_PROXY=X-Forwarded-For', () => {
 
   it('counts hops from the right with X-Forwarded-For:2', () => {
     const trust = parseTrustProxy('x-forwarded-for:2');
-    expect(clientIp(headers({ 'X-Forwarded-For': '1.1.1.1, 198.51.100.7, 10.1.1.1' }), PEER, trust)).toBe('198.51.100.7');
+    expect(clientIp(headers({ 'X-Forwarded-For': '1.1.1.1, 198.51.100.7, 10.1.1.1' }), PEER, trust)).toBe(
+      '198.51.100.7',
+    );
     expect(clientIp(headers({ 'X-Forwarded-For': '198.51.100.7' }), PEER, trust)).toBe(PEER);
   });
 
@@ -69,10 +79,13 @@ describe('TRUST_PROXY=X-Forwarded-For', () => {
 });
 
 describe('parseTrustProxy errors', () => {
-  it.each(['X Forwarded For', 'X-Forwarded-For:0', 'X-Forwarded-For:abc', 'Fly-Client-IP:2'])('rejects %j naming TRUST_PROXY', (v) => {
-    expect(() => parseTrustProxy(v)).toThrow(ConfigError);
-    expect(() => parseTrustProxy(v)).toThrow(/TRUST_PROXY/);
-  });
+  it.each(['X Forwarded For', 'X-Forwarded-For:0', 'X-Forwarded-For:abc', 'Fly-Client-IP:2'])(
+    'rejects %j naming TRUST_PROXY',
+    (v) => {
+      expect(() => parseTrustProxy(v)).toThrow(ConfigError);
+      expect(() => parseTrustProxy(v)).toThrow(/TRUST_PROXY/);
+    },
+  );
 });
 
 describe('normalizeIp / ipRateLimitKey', () => {

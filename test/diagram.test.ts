@@ -1,6 +1,15 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { and, assign, fromPromise, not, setup, type AnyStateMachine, type AnyStateNode, type AnyTransitionDefinition } from 'xstate';
+import {
+  and,
+  assign,
+  fromPromise,
+  not,
+  setup,
+  type AnyStateMachine,
+  type AnyStateNode,
+  type AnyTransitionDefinition,
+} from 'xstate';
 import { machines } from '../machines/index.js';
 import { callMachine } from '../machines/call.machine.js';
 import { chartDocument, expectedCharts } from '../scripts/diagram.js';
@@ -43,7 +52,10 @@ function checkStructure(machine: AnyStateMachine, mermaid: string): void {
     /^\s*--$/,
   ];
   for (const line of lines.slice(1)) {
-    expect(forms.some((f) => f.test(line)), `not a Mermaid state statement: ${JSON.stringify(line)}`).toBe(true);
+    expect(
+      forms.some((f) => f.test(line)),
+      `not a Mermaid state statement: ${JSON.stringify(line)}`,
+    ).toBe(true);
   }
   const opens = lines.filter((l) => l.endsWith('{')).length;
   expect(lines.filter((l) => l.trim() === '}').length).toBe(opens);
@@ -59,7 +71,10 @@ function checkStructure(machine: AnyStateMachine, mermaid: string): void {
       const found = arrows.some(
         (m) => m[1] === end(t.source) && m[2] === end(target) && mustMention(t).every((w) => (m[3] ?? '').includes(w)),
       );
-      expect(found, `${t.source.id} → ${target.id} on ${JSON.stringify(t.eventType)} (${mustMention(t).join(', ')})`).toBe(true);
+      expect(
+        found,
+        `${t.source.id} → ${target.id} on ${JSON.stringify(t.eventType)} (${mustMention(t).join(', ')})`,
+      ).toBe(true);
     }
   }
 }
@@ -119,7 +134,10 @@ describe('npm run diagram', () => {
             },
             right: {
               initial: 'x',
-              states: { x: { on: { back: { guard: and(['ready', 'open']), target: 'y', actions: assign({ n: 1 }) } } }, y: { type: 'final' } },
+              states: {
+                x: { on: { back: { guard: and(['ready', 'open']), target: 'y', actions: assign({ n: 1 }) } } },
+                y: { type: 'final' },
+              },
             },
           },
         },
@@ -128,7 +146,9 @@ describe('npm run diagram', () => {
     });
     const mermaid = toMermaid(m);
     checkStructure(m, mermaid);
-    expect(mermaid).toMatch(/state "busy" as demo_busy \{\n\s+state "left" as demo_busy_left \{[\s\S]*\n\s+--\n\s+state "right"/);
+    expect(mermaid).toMatch(
+      /state "busy" as demo_busy \{\n\s+state "left" as demo_busy_left \{[\s\S]*\n\s+--\n\s+state "right"/,
+    );
     expect(mermaid).toContain('state "hist (H*)" as demo_busy_left_hist');
     expect(mermaid).toContain('demo_idle --> demo_busy : go [not(ready)]');
     expect(mermaid).toContain('demo_idle --> demo_loading : go [else]');

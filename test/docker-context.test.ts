@@ -63,8 +63,13 @@ function ignoredBy(patterns: string[], path: string): string | undefined {
 
 const stages = parseDockerfile(read('Dockerfile'));
 const final = stages.at(-1);
-const ignore = read('.dockerignore').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-const copies = stages.flatMap((s) => s.body.filter((i) => i.op === 'COPY').map((i) => ({ stage: s, ...copyArgs(i.args) })));
+const ignore = read('.dockerignore')
+  .split(/\r?\n/)
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
+const copies = stages.flatMap((s) =>
+  s.body.filter((i) => i.op === 'COPY').map((i) => ({ stage: s, ...copyArgs(i.args) })),
+);
 /** Node ABI (process.versions.modules) per major, for the binaries uWebSockets.js ships. */
 const ABI: Record<string, string> = { '16': '93', '18': '108', '20': '115', '22': '127', '24': '137' };
 
@@ -80,7 +85,11 @@ describe('Dockerfile', () => {
         const bin = join(ROOT, 'node_modules/uWebSockets.js/binaries', `uws_linux_${arch}_${abi}.node`);
         expect(existsSync(bin), `${relative(ROOT, bin)} (Node ${m?.[1]} on ${arch})`).toBe(true);
         // Debian 12 (bookworm) has glibc 2.36: the binary must not need anything newer.
-        const needs = [...readFileSync(bin).toString('latin1').matchAll(/GLIBC_2\.(\d+)/g)].map((g) => Number(g[1]));
+        const needs = [
+          ...readFileSync(bin)
+            .toString('latin1')
+            .matchAll(/GLIBC_2\.(\d+)/g),
+        ].map((g) => Number(g[1]));
         expect(Math.max(...needs), `${relative(ROOT, bin)} glibc`).toBeLessThanOrEqual(36);
       }
     }
@@ -114,7 +123,10 @@ describe('Dockerfile', () => {
     const entry = argv[1] ?? '';
     // tsconfig.build.json: outDir + rootDir map <rootDir>/src/main.ts to <outDir>/src/main.js.
     const base = JSON.parse(read('tsconfig.json')) as { compilerOptions: { outDir: string; rootDir: string } };
-    const buildCfg = JSON.parse(read('tsconfig.build.json')) as { include: string[]; compilerOptions?: { outDir?: string; noEmit?: boolean } };
+    const buildCfg = JSON.parse(read('tsconfig.build.json')) as {
+      include: string[];
+      compilerOptions?: { outDir?: string; noEmit?: boolean };
+    };
     const outDir = buildCfg.compilerOptions?.outDir ?? base.compilerOptions.outDir;
     expect(buildCfg.compilerOptions?.noEmit).toBe(false);
     expect(entry.startsWith(`${outDir}/`)).toBe(true);
@@ -125,7 +137,9 @@ describe('Dockerfile', () => {
     const buildSources = copies.filter((c) => c.stage === build).flatMap((c) => c.sources);
     for (const dir of buildCfg.include) expect(buildSources, `build stage copies ${dir}`).toContain(dir);
     expect(buildSources).toEqual(expect.arrayContaining(['tsconfig.json', 'tsconfig.build.json', 'package-lock.json']));
-    expect(copies.some((c) => c.stage === final && c.from === build?.name && c.sources.includes(`/app/${outDir}`))).toBe(true);
+    expect(
+      copies.some((c) => c.stage === final && c.from === build?.name && c.sources.includes(`/app/${outDir}`)),
+    ).toBe(true);
     // Production dependencies only in the final image.
     const deps = copies.find((c) => c.stage === final && c.sources.some((s) => s.endsWith('/node_modules')));
     const depsStage = stages.find((s) => s.name === deps?.from);

@@ -62,25 +62,38 @@ function startEdgeApp(edge: TwilioEdge): Promise<EdgeApp> {
       opened++;
     },
   });
-  app.get('/ping', rateLimitedRoute(limiters.httpPerIp, trust, () => ({ status: 200, body: 'pong' })));
+  app.get(
+    '/ping',
+    rateLimitedRoute(limiters.httpPerIp, trust, () => ({ status: 200, body: 'pong' })),
+  );
   mountUpgradeRequired(app, ['/media-stream'], limiters.httpPerIp, trust);
   return new Promise((resolve, reject) => {
     app.listen('127.0.0.1', 0, (listen) => {
       if (!listen) return reject(new Error('listen failed'));
-      resolve({ port: uWS.us_socket_local_port(listen), opened: () => opened, stop: () => uWS.us_listen_socket_close(listen) });
+      resolve({
+        port: uWS.us_socket_local_port(listen),
+        opened: () => opened,
+        stop: () => uWS.us_listen_socket_close(listen),
+      });
     });
   });
 }
 
 function post(port: number, pathAndQuery: string, body: string, headers: Record<string, string>): Promise<Response> {
-  return fetch(`http://127.0.0.1:${port}${pathAndQuery}`, { method: 'POST', body, headers: { 'X-Forwarded-For': freshIp(), ...headers } });
+  return fetch(`http://127.0.0.1:${port}${pathAndQuery}`, {
+    method: 'POST',
+    body,
+    headers: { 'X-Forwarded-For': freshIp(), ...headers },
+  });
 }
 
 type Upgrade = { kind: 'open' } | { kind: 'refused'; status: number; retryAfter: string | undefined };
 
 function upgrade(port: number, path: string, headers: Record<string, string>): Promise<Upgrade> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { 'X-Forwarded-For': freshIp(), ...headers } });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, {
+      headers: { 'X-Forwarded-For': freshIp(), ...headers },
+    });
     ws.on('open', () => {
       resolve({ kind: 'open' });
       ws.close();
@@ -94,7 +107,8 @@ function upgrade(port: number, path: string, headers: Record<string, string>): P
   });
 }
 
-const sign = (url: string, params: Record<string, string> = {}) => twilio.getExpectedTwilioSignature(AUTH_TOKEN, url, params);
+const sign = (url: string, params: Record<string, string> = {}) =>
+  twilio.getExpectedTwilioSignature(AUTH_TOKEN, url, params);
 
 describe('Twilio signatures (TWILIO_AUTH_TOKEN set)', () => {
   let app: EdgeApp;
@@ -107,7 +121,10 @@ describe('Twilio signatures (TWILIO_AUTH_TOKEN set)', () => {
   const body = new URLSearchParams(params).toString();
 
   it('accepts a signed form webhook, query string included', async () => {
-    const r = await post(app.port, '/twilio/voice?merchant=m1', body, { 'Content-Type': FORM, 'X-Twilio-Signature': sign(`https://${HOST}/twilio/voice?merchant=m1`, params) });
+    const r = await post(app.port, '/twilio/voice?merchant=m1', body, {
+      'Content-Type': FORM,
+      'X-Twilio-Signature': sign(`https://${HOST}/twilio/voice?merchant=m1`, params),
+    });
     expect(r.status).toBe(200);
     expect(await r.text()).toBe('accepted');
   });
@@ -115,8 +132,16 @@ describe('Twilio signatures (TWILIO_AUTH_TOKEN set)', () => {
   it.each([
     ['a missing signature', {}],
     ['a signature over another host', { 'X-Twilio-Signature': sign(`https://evil.example.com/twilio/voice`, params) }],
-    ['a signature over other params', { 'X-Twilio-Signature': sign(`https://${HOST}/twilio/voice`, { ...params, From: '+19995550100' }) }],
-    ['a signature made with another auth token', { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature('other-token', `https://${HOST}/twilio/voice`, params) }],
+    [
+      'a signature over other params',
+      { 'X-Twilio-Signature': sign(`https://${HOST}/twilio/voice`, { ...params, From: '+19995550100' }) },
+    ],
+    [
+      'a signature made with another auth token',
+      {
+        'X-Twilio-Signature': twilio.getExpectedTwilioSignature('other-token', `https://${HOST}/twilio/voice`, params),
+      },
+    ],
   ])('refuses a form webhook with %s (403)', async (_label, headers: Record<string, string>) => {
     const r = await post(app.port, '/twilio/voice', body, { 'Content-Type': FORM, ...headers });
     expect(r.status).toBe(403);
@@ -128,14 +153,27 @@ describe('Twilio signatures (TWILIO_AUTH_TOKEN set)', () => {
     const url = `https://${HOST}/twilio/voice?bodySHA256=${hash}`;
     const headers = { 'Content-Type': 'application/json', 'X-Twilio-Signature': sign(url) };
     expect((await post(app.port, `/twilio/voice?bodySHA256=${hash}`, json, headers)).status).toBe(200);
-    expect((await post(app.port, `/twilio/voice?bodySHA256=${hash}`, json.replace('hello', 'HELLO'), headers)).status).toBe(403);
+    expect(
+      (await post(app.port, `/twilio/voice?bodySHA256=${hash}`, json.replace('hello', 'HELLO'), headers)).status,
+    ).toBe(403);
     // JSON with nothing covering the body.
-    expect((await post(app.port, '/twilio/voice', json, { 'Content-Type': 'application/json', 'X-Twilio-Signature': sign(`https://${HOST}/twilio/voice`) })).status).toBe(403);
+    expect(
+      (
+        await post(app.port, '/twilio/voice', json, {
+          'Content-Type': 'application/json',
+          'X-Twilio-Signature': sign(`https://${HOST}/twilio/voice`),
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('does not rate limit verified Twilio webhooks (Twilio shares IPs)', async () => {
     const ip = freshIp();
-    const headers = { 'Content-Type': FORM, 'X-Twilio-Signature': sign(`https://${HOST}/twilio/voice`, params), 'X-Forwarded-For': ip };
+    const headers = {
+      'Content-Type': FORM,
+      'X-Twilio-Signature': sign(`https://${HOST}/twilio/voice`, params),
+      'X-Forwarded-For': ip,
+    };
     const statuses: number[] = [];
     for (let i = 0; i < 65; i++) statuses.push((await post(app.port, '/twilio/voice', body, headers)).status);
     expect(statuses.every((s) => s === 200)).toBe(true);
@@ -143,20 +181,32 @@ describe('Twilio signatures (TWILIO_AUTH_TOKEN set)', () => {
 
   it('accepts the media-stream upgrade signed over wss://PUBLIC_HOST/media-stream with empty params', async () => {
     const before = app.opened();
-    expect(await upgrade(app.port, '/media-stream', { 'X-Twilio-Signature': sign(`wss://${HOST}/media-stream`) })).toEqual({ kind: 'open' });
+    expect(
+      await upgrade(app.port, '/media-stream', { 'X-Twilio-Signature': sign(`wss://${HOST}/media-stream`) }),
+    ).toEqual({ kind: 'open' });
     expect(app.opened()).toBe(before + 1);
   });
 
   it.each([
     ['no signature', {}],
     ['a bad signature', { 'X-Twilio-Signature': 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }],
-    ['a signature over the https:// URL instead of wss://', { 'X-Twilio-Signature': sign(`https://${HOST}/media-stream`) }],
+    [
+      'a signature over the https:// URL instead of wss://',
+      { 'X-Twilio-Signature': sign(`https://${HOST}/media-stream`) },
+    ],
     ['Twilio-looking headers but no signature', { 'User-Agent': 'TwilioProxy/1.1' }],
-  ])('refuses the media-stream upgrade with %s (403) before the socket opens', async (_label, headers: Record<string, string>) => {
-    const before = app.opened();
-    expect(await upgrade(app.port, '/media-stream', headers)).toEqual({ kind: 'refused', status: 403, retryAfter: undefined });
-    expect(app.opened()).toBe(before);
-  });
+  ])(
+    'refuses the media-stream upgrade with %s (403) before the socket opens',
+    async (_label, headers: Record<string, string>) => {
+      const before = app.opened();
+      expect(await upgrade(app.port, '/media-stream', headers)).toEqual({
+        kind: 'refused',
+        status: 403,
+        retryAfter: undefined,
+      });
+      expect(app.opened()).toBe(before);
+    },
+  );
 });
 
 describe('validation off (no TWILIO_AUTH_TOKEN, development)', () => {
@@ -177,17 +227,25 @@ describe('validation off (no TWILIO_AUTH_TOKEN, development)', () => {
   it('lets Twilio-looking upgrades skip the Origin check and the limit', async () => {
     const ip = freshIp();
     for (let i = 0; i < 12; i++) {
-      expect(await upgrade(app.port, '/media-stream?mode=twilio', { 'X-Forwarded-For': ip, Origin: 'https://evil.example' })).toEqual({ kind: 'open' });
+      expect(
+        await upgrade(app.port, '/media-stream?mode=twilio', { 'X-Forwarded-For': ip, Origin: 'https://evil.example' }),
+      ).toEqual({ kind: 'open' });
     }
-    expect(await upgrade(app.port, '/media-stream', { 'User-Agent': 'TwilioProxy/1.1', Origin: 'https://evil.example' })).toEqual({ kind: 'open' });
+    expect(
+      await upgrade(app.port, '/media-stream', { 'User-Agent': 'TwilioProxy/1.1', Origin: 'https://evil.example' }),
+    ).toEqual({ kind: 'open' });
   });
 
   it('refuses a browser Origin that is not allowed (403), and limits other upgrades to 10 per IP (429)', async () => {
     const before = app.opened();
-    expect(await upgrade(app.port, '/media-stream', { Origin: 'https://evil.example' })).toMatchObject({ kind: 'refused', status: 403 });
+    expect(await upgrade(app.port, '/media-stream', { Origin: 'https://evil.example' })).toMatchObject({
+      kind: 'refused',
+      status: 403,
+    });
     expect(app.opened()).toBe(before);
     const ip = freshIp();
-    for (let i = 0; i < 10; i++) expect(await upgrade(app.port, '/media-stream', { 'X-Forwarded-For': ip })).toEqual({ kind: 'open' });
+    for (let i = 0; i < 10; i++)
+      expect(await upgrade(app.port, '/media-stream', { 'X-Forwarded-For': ip })).toEqual({ kind: 'open' });
     const eleventh = await upgrade(app.port, '/media-stream', { 'X-Forwarded-For': ip });
     expect(eleventh).toMatchObject({ kind: 'refused', status: 429 });
     expect(Number(eleventh.kind === 'refused' ? eleventh.retryAfter : 0)).toBeGreaterThanOrEqual(1);
@@ -219,7 +277,16 @@ describe('HTTP rate limit and 426', () => {
 });
 
 describe('isTwilioRequest', () => {
-  const base: EdgeRequest = { method: 'get', path: '/media-stream', query: '', ip: '1.2.3.4', origin: undefined, userAgent: undefined, twilioSignature: undefined, contentType: undefined };
+  const base: EdgeRequest = {
+    method: 'get',
+    path: '/media-stream',
+    query: '',
+    ip: '1.2.3.4',
+    origin: undefined,
+    userAgent: undefined,
+    twilioSignature: undefined,
+    contentType: undefined,
+  };
   it('recognises the signature header, the proxy User-Agent and mode=twilio, nothing else', () => {
     expect(isTwilioRequest(base)).toBe(false);
     expect(isTwilioRequest({ ...base, twilioSignature: 'x' })).toBe(true);
@@ -246,7 +313,14 @@ describe('loadEdgeConfig', () => {
 
   it('reads every variable', () => {
     const e = loadEdgeConfig(
-      { ENCRYPTION_KEY: key, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TRUST_PROXY: 'Fly-Client-IP', REDIS_URL: 'redis://127.0.0.1:6379', MAX_SESSION_SECONDS: '120', ALLOWED_ORIGINS: 'https://app.example.com' },
+      {
+        ENCRYPTION_KEY: key,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+        TRUST_PROXY: 'Fly-Client-IP',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        MAX_SESSION_SECONDS: '120',
+        ALLOWED_ORIGINS: 'https://app.example.com',
+      },
       config,
     );
     expect(e.encryptionKey?.length).toBe(32);

@@ -20,7 +20,12 @@ import { sleep, until } from './support/relay-harness.js';
 // stored on restart, and a call live at the kill is recorded from the live-call journal. Redis: two instances enforce one
 // limit; with Redis gone each falls back to its own memory (N instances → N × the limit).
 
-const PG_BIN = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/14/bin'].find((d) => existsSync(join(d, 'initdb')));
+const PG_BIN = [
+  '/usr/lib/postgresql/17/bin',
+  '/usr/lib/postgresql/16/bin',
+  '/usr/lib/postgresql/15/bin',
+  '/usr/lib/postgresql/14/bin',
+].find((d) => existsSync(join(d, 'initdb')));
 const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
 if (!PG_BIN) console.log('faults-db: SKIPPED the Postgres fault tests: no initdb under /usr/lib/postgresql/*/bin');
 if (!REDIS_BIN) console.log('faults-db: SKIPPED the Redis fault tests: no redis-server binary');
@@ -38,7 +43,11 @@ async function freePort(): Promise<number> {
 
 /** A throwaway PostgreSQL cluster. initdb refuses to run as root, so as root it runs as `postgres`. */
 class PrivatePostgres {
-  private constructor(readonly dir: string, readonly port: number, private readonly asPostgres: boolean) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly asPostgres: boolean,
+  ) {}
   static async create(bin: string): Promise<PrivatePostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'callrelay-pg-'));
     const asPostgres = process.getuid?.() === 0;
@@ -57,7 +66,16 @@ class PrivatePostgres {
   /** Starts the server unless it is running (so a failed test that left it stopped does not cascade). */
   start(): void {
     if (this.running()) return;
-    this.run(join(PG_BIN ?? '', 'pg_ctl'), ['-D', join(this.dir, 'data'), '-l', join(this.dir, 'log'), '-w', '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+    this.run(join(PG_BIN ?? '', 'pg_ctl'), [
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      'start',
+    ]);
   }
   stop(mode: 'fast' | 'immediate' = 'fast'): void {
     this.run(join(PG_BIN ?? '', 'pg_ctl'), ['-D', join(this.dir, 'data'), '-m', mode, '-w', 'stop'], true);
@@ -86,14 +104,18 @@ class PrivatePostgres {
     const c = new pg.Client({ connectionString: this.url });
     await c.connect();
     try {
-      const r = await c.query<{ end_reason: string | null }>('select end_reason from calls where call_sid = $1', [callSid]);
+      const r = await c.query<{ end_reason: string | null }>('select end_reason from calls where call_sid = $1', [
+        callSid,
+      ]);
       return r.rows[0]?.end_reason ?? null;
     } finally {
       await c.end();
     }
   }
   private run(cmd: string, args: string[], tolerate = false): void {
-    const r = this.asPostgres ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' }) : spawnSync(cmd, args, { encoding: 'utf8' });
+    const r = this.asPostgres
+      ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' })
+      : spawnSync(cmd, args, { encoding: 'utf8' });
     if (r.status !== 0 && !tolerate) throw new Error(`${cmd} ${args[0] ?? ''} failed: ${r.stderr || r.stdout}`);
   }
 }
@@ -126,10 +148,17 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     await caller.waitFor((c) => c.heardBytes > 8 * 200, 10_000, 'greeting');
     pgi.stop('fast');
     await caller.hangUp();
-    await relay.waitForLog((l) => l.msg === 'store unavailable; call record queued in outbox' && l.callSid === caller.callSid, 10_000);
+    await relay.waitForLog(
+      (l) => l.msg === 'store unavailable; call record queued in outbox' && l.callSid === caller.callSid,
+      10_000,
+    );
     // The line is logged just before the append + fsync completes.
     const file = join(relay.dataDir, 'outbox', OUTBOX_FILE);
-    await until(() => existsSync(file) && readFileSync(file, 'utf8').includes(caller.callSid), 3000, 'the record in the outbox file');
+    await until(
+      () => existsSync(file) && readFileSync(file, 'utf8').includes(caller.callSid),
+      3000,
+      'the record in the outbox file',
+    );
     await sleep(1500); // a few retries fail against the stopped server
     const downFor = Date.now();
     pgi.start();
@@ -155,10 +184,17 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     await until(() => ended.heardBytes > 1600 && live.heardBytes > 1600, 10_000, 'greetings');
     pgi.stop('immediate');
     await ended.hangUp();
-    await relay.waitForLog((l) => l.msg === 'store unavailable; call record queued in outbox' && l.callSid === ended.callSid, 10_000);
+    await relay.waitForLog(
+      (l) => l.msg === 'store unavailable; call record queued in outbox' && l.callSid === ended.callSid,
+      10_000,
+    );
     // "Reached the outbox" = appended and fsync'd, which completes just after that line.
     const file = join(relay.dataDir, 'outbox', OUTBOX_FILE);
-    await until(() => existsSync(file) && readFileSync(file, 'utf8').includes(ended.callSid), 3000, 'the record in the outbox file');
+    await until(
+      () => existsSync(file) && readFileSync(file, 'utf8').includes(ended.callSid),
+      3000,
+      'the record in the outbox file',
+    );
     relay.kill('SIGKILL');
     await relay.exited;
     await live.waitForClose(3000);
@@ -171,7 +207,9 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     expect(await pgi.count(live.callSid)).toBe(1);
     expect(await pgi.endReason(live.callSid)).toBe('relay_restarted');
     expect(await pgi.endReason(ended.callSid)).toBe('caller_hung_up');
-    console.log('faults-db: SIGKILL with 1 call ended (queued) and 1 live: both recorded once on restart (the live one as relay_restarted)');
+    console.log(
+      'faults-db: SIGKILL with 1 call ended (queued) and 1 live: both recorded once on restart (the live one as relay_restarted)',
+    );
     restarted.kill('SIGTERM');
     await restarted.exited;
   }, 60_000);
@@ -183,7 +221,11 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     const hang = await HangingProxy.start(pgi.port);
     const relay = await start({ DATABASE_URL: `postgres://postgres@127.0.0.1:${hang.port}/postgres` });
     try {
-      const caller = await SimCaller.connect({ url: `ws://127.0.0.1:${relay.port}/media-stream`, headers: TWILIO_UA, customParameters: params });
+      const caller = await SimCaller.connect({
+        url: `ws://127.0.0.1:${relay.port}/media-stream`,
+        headers: TWILIO_UA,
+        customParameters: params,
+      });
       await caller.waitFor((c) => c.heardBytes > 8 * 200, 10_000, 'greeting');
       hang.hang();
       await caller.hangUp();
@@ -211,8 +253,17 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     pgi.stop('fast');
     try {
       const webhook = async (to: string) => {
-        const body = new URLSearchParams({ CallSid: `CA${'7'.repeat(32)}`, From: '+14155550100', To: to, Direction: 'inbound' });
-        const r = await fetch(`http://127.0.0.1:${relay.port}/twilio/voice`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+        const body = new URLSearchParams({
+          CallSid: `CA${'7'.repeat(32)}`,
+          From: '+14155550100',
+          To: to,
+          Direction: 'inbound',
+        });
+        const r = await fetch(`http://127.0.0.1:${relay.port}/twilio/voice`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body,
+        });
         return { status: r.status, text: await r.text() };
       };
       for (const to of ['+15005550006', '+14155550199']) {
@@ -220,10 +271,17 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
         expect(r.status).toBe(200);
         expect(r.text).toContain('<Parameter name="merchantId" value="demo"/>');
       }
-      const caller = await SimCaller.connect({ url: `ws://127.0.0.1:${relay.port}/media-stream`, headers: TWILIO_UA, customParameters: params });
+      const caller = await SimCaller.connect({
+        url: `ws://127.0.0.1:${relay.port}/media-stream`,
+        headers: TWILIO_UA,
+        customParameters: params,
+      });
       await caller.waitFor((c) => c.heardBytes > 8 * 200, 8000, 'a greeting while the database is down');
       await caller.hangUp();
-      await relay.waitForLog((l) => l.msg === 'store unavailable; call record queued in outbox' && l.callSid === caller.callSid, 10_000);
+      await relay.waitForLog(
+        (l) => l.msg === 'store unavailable; call record queued in outbox' && l.callSid === caller.callSid,
+        10_000,
+      );
       pgi.start();
       await until(() => relay.lines.some((l) => l.msg === 'outbox drained'), 30_000, 'the outbox to drain');
       expect(await pgi.count(caller.callSid)).toBe(1);
@@ -238,7 +296,10 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
 /** TCP proxy to Postgres that can stop forwarding: a database that hangs instead of refusing. */
 class HangingProxy {
   private readonly sockets: net.Socket[] = [];
-  private constructor(private readonly server: net.Server, readonly port: number) {}
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
   static async start(target: number): Promise<HangingProxy> {
     const server = net.createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -247,13 +308,20 @@ class HangingProxy {
       const up = net.connect(target, '127.0.0.1');
       down.pipe(up);
       up.pipe(down);
-      for (const s of [down, up]) s.on('error', () => { down.destroy(); up.destroy(); });
+      for (const s of [down, up])
+        s.on('error', () => {
+          down.destroy();
+          up.destroy();
+        });
       p.sockets.push(down, up);
     });
     return p;
   }
   hang(): void {
-    for (const s of this.sockets) { s.unpipe(); s.pause(); }
+    for (const s of this.sockets) {
+      s.unpipe();
+      s.pause();
+    }
     // New connections hang too: accepted, never answered.
     this.server.removeAllListeners('connection');
     this.server.on('connection', (s) => this.sockets.push(s));
@@ -265,10 +333,17 @@ class HangingProxy {
 }
 
 class PrivateRedis {
-  private constructor(private child: ChildProcess, readonly port: number) {}
+  private constructor(
+    private child: ChildProcess,
+    readonly port: number,
+  ) {}
   static async start(port?: number): Promise<PrivateRedis> {
     const p = port ?? (await freePort());
-    const child = spawn(REDIS_BIN ?? 'redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      REDIS_BIN ?? 'redis-server',
+      ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
       child.stdout?.on('data', (d: Buffer) => {
@@ -297,7 +372,15 @@ describe.runIf(REDIS_BIN !== undefined)('Redis shared by two relays, then gone',
   let b: Relay;
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PUBLIC_HOST: 'relay.test', METRICS_PORT: '0', PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_REALTIME_URL: 'ws://127.0.0.1:9/v1/realtime' });
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PUBLIC_HOST: 'relay.test',
+      METRICS_PORT: '0',
+      PROVIDER: 'openai',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_REALTIME_URL: 'ws://127.0.0.1:9/v1/realtime',
+    });
     const edge = loadEdgeConfig({ REDIS_URL: redis.url }, config);
     a = await startRelay(config, { edge, store: null });
     b = await startRelay(config, { edge, store: null });
@@ -330,13 +413,18 @@ describe.runIf(REDIS_BIN !== undefined)('Redis shared by two relays, then gone',
     const perInstance = { a: [] as number[], b: [] as number[] };
     let slowest = 0;
     for (let i = 0; i < 65; i++) {
-      for (const [name, r] of [['a', a], ['b', b]] as const) {
+      for (const [name, r] of [
+        ['a', a],
+        ['b', b],
+      ] as const) {
         const x = await hit(r);
         perInstance[name].push(x.status);
         slowest = Math.max(slowest, x.ms);
       }
     }
-    console.log(`faults-db: Redis down: instance a allowed ${perInstance.a.filter((s) => s === 426).length}, b ${perInstance.b.filter((s) => s === 426).length}; slowest answer ${slowest.toFixed(0)} ms`);
+    console.log(
+      `faults-db: Redis down: instance a allowed ${perInstance.a.filter((s) => s === 426).length}, b ${perInstance.b.filter((s) => s === 426).length}; slowest answer ${slowest.toFixed(0)} ms`,
+    );
     for (const list of [perInstance.a, perInstance.b]) {
       expect(list.filter((s) => s === 426).length).toBeGreaterThanOrEqual(60);
       expect(list.filter((s) => s === 426).length).toBeLessThanOrEqual(62); // refill at 1/s during the loop

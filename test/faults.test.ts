@@ -33,20 +33,27 @@ async function harness(opts: HarnessOptions = {}): Promise<Harness> {
 }
 
 /** A TCP proxy whose relay-facing sockets can stop reading: a peer that is slow, not gone. */
-class Proxy {
+class TcpProxy {
   readonly pairs: Array<{ down: net.Socket; up: net.Socket }> = [];
   target = 0;
-  private constructor(private readonly server: net.Server, readonly port: number) {}
-  static async start(target = 0): Promise<Proxy> {
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+  static async start(target = 0): Promise<TcpProxy> {
     const server = net.createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const p = new Proxy(server, (server.address() as net.AddressInfo).port);
+    const p = new TcpProxy(server, (server.address() as net.AddressInfo).port);
     p.target = target;
     server.on('connection', (down) => {
       const up = net.connect(p.target, '127.0.0.1');
       down.pipe(up);
       up.pipe(down);
-      for (const s of [down, up]) s.on('error', () => { down.destroy(); up.destroy(); });
+      for (const s of [down, up])
+        s.on('error', () => {
+          down.destroy();
+          up.destroy();
+        });
       p.pairs.push({ down, up });
     });
     cleanups.push(() => p.close());
@@ -54,13 +61,19 @@ class Proxy {
   }
   /** Stop reading from the side that dialled the proxy (`down`) or from the target (`up`). */
   pause(side: 'down' | 'up'): void {
-    for (const pair of this.pairs) { pair[side].unpipe(); pair[side].pause(); }
+    for (const pair of this.pairs) {
+      pair[side].unpipe();
+      pair[side].pause();
+    }
   }
   resume(side: 'down' | 'up'): void {
     for (const pair of this.pairs) pair[side].pipe(side === 'down' ? pair.up : pair.down);
   }
   close(): Promise<void> {
-    for (const { down, up } of this.pairs) { down.destroy(); up.destroy(); }
+    for (const { down, up } of this.pairs) {
+      down.destroy();
+      up.destroy();
+    }
     return new Promise((r) => this.server.close(() => r()));
   }
 }
@@ -76,43 +89,71 @@ const heardApology = (before: number) => (c: SimCaller) => c.heardBytes - before
 // One concurrent suite: the cases mostly wait on timers and sockets, so together they take as long as the longest.
 describe.concurrent('faults on real sockets', () => {
   it('drops at random points of a call (greeting, mid-response, during a tool): apology, hang-up, one model_dropped record', async () => {
-    const h = await harness({ overrides: { runTool: async (call) => { await sleep(1500); return { callId: call.callId, ok: true, output: '{"found":false}' }; } } });
+    const h = await harness({
+      overrides: {
+        runTool: async (call) => {
+          await sleep(1500);
+          return { callId: call.callId, ok: true, output: '{"found":false}' };
+        },
+      },
+    });
     type Phase = 'greeting' | 'speaking' | 'tool' | 'listening';
-    const points = fc.sample(fc.record({ phase: fc.constantFrom<Phase>('greeting', 'speaking', 'tool', 'listening'), delayMs: fc.integer({ min: 0, max: 300 }), abrupt: fc.boolean() }), { numRuns: 8, seed: SEED });
+    const points = fc.sample(
+      fc.record({
+        phase: fc.constantFrom<Phase>('greeting', 'speaking', 'tool', 'listening'),
+        delayMs: fc.integer({ min: 0, max: 300 }),
+        abrupt: fc.boolean(),
+      }),
+      { numRuns: 8, seed: SEED },
+    );
     const runs = [];
     for (const p of points) {
       const { caller, model } = await h.call({ headers: TWILIO_UA });
       const state = () => h.states.get(caller.callSid)?.at(-1) ?? '';
-      runs.push((async () => {
-        if (p.phase === 'greeting') await model.waitFor('response.create', undefined, 3000);
-        else await until(() => state() === 'session.listening', 8000, 'listening');
-        if (p.phase === 'speaking') void model.respond({ text: 'A long answer.', audioMs: 3000 }).catch(() => undefined);
-        if (p.phase === 'tool') {
-          void model.respond({ text: 'Let me check.', audioMs: 200, functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }] }).catch(() => undefined);
-          await until(() => state().startsWith('session.toolPending'), 3000, 'tool pending');
-        }
-        await sleep(p.delayMs);
-        const at = state();
-        const before = caller.heardBytes;
-        if (p.abrupt) model.drop();
-        else model.drop(1011, 'internal error');
-        await caller.waitFor(heardApology(before), 5000, `apology after a drop in ${at}`);
-        await caller.waitForClose(5000);
-        const rec = await h.recorder.waitFor(caller.callSid, 3000);
-        expect(rec.endReason, `dropped in ${at}`).toBe('model_dropped');
-        return at;
-      })());
+      runs.push(
+        (async () => {
+          if (p.phase === 'greeting') await model.waitFor('response.create', undefined, 3000);
+          else await until(() => state() === 'session.listening', 8000, 'listening');
+          if (p.phase === 'speaking')
+            void model.respond({ text: 'A long answer.', audioMs: 3000 }).catch(() => undefined);
+          if (p.phase === 'tool') {
+            void model
+              .respond({
+                text: 'Let me check.',
+                audioMs: 200,
+                functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }],
+              })
+              .catch(() => undefined);
+            await until(() => state().startsWith('session.toolPending'), 3000, 'tool pending');
+          }
+          await sleep(p.delayMs);
+          const at = state();
+          const before = caller.heardBytes;
+          if (p.abrupt) model.drop();
+          else model.drop(1011, 'internal error');
+          await caller.waitFor(heardApology(before), 5000, `apology after a drop in ${at}`);
+          await caller.waitForClose(5000);
+          const rec = await h.recorder.waitFor(caller.callSid, 3000);
+          expect(rec.endReason, `dropped in ${at}`).toBe('model_dropped');
+          return at;
+        })(),
+      );
     }
     const at = await Promise.all(runs);
     await sleep(1600); // a tool finishing after the call ended must not produce a second record
-    for (const c of h.recorder.records) expect(h.recorder.records.filter((r) => r.callSid === c.callSid)).toHaveLength(1);
+    for (const c of h.recorder.records)
+      expect(h.recorder.records.filter((r) => r.callSid === c.callSid)).toHaveLength(1);
     expect(h.recorder.records).toHaveLength(points.length);
     console.log(`faults: model dropped in ${JSON.stringify(at)}`);
   }, 40_000);
 
   it('drops while the session is still being set up: apology and model_dropped', async () => {
     const h = await harness({ model: { onSession: (s) => s.drop() } });
-    const caller = await SimCaller.connect({ url: h.url, headers: TWILIO_UA, customParameters: { merchantId: 'demo' } });
+    const caller = await SimCaller.connect({
+      url: h.url,
+      headers: TWILIO_UA,
+      customParameters: { merchantId: 'demo' },
+    });
     await caller.waitFor(heardApology(0), 5000, 'apology');
     const rec = await h.recorder.waitFor(caller.callSid, 6000);
     expect(rec.endReason).toBe('model_dropped');
@@ -121,7 +162,11 @@ describe.concurrent('faults on real sockets', () => {
 
   it('refuses the upgrade (wrong API key, HTTP 401): apology and a record, no retry storm', async () => {
     const h = await harness({ model: { apiKey: 'sk-the-right-one' } });
-    const caller = await SimCaller.connect({ url: h.url, headers: TWILIO_UA, customParameters: { merchantId: 'demo' } });
+    const caller = await SimCaller.connect({
+      url: h.url,
+      headers: TWILIO_UA,
+      customParameters: { merchantId: 'demo' },
+    });
     await caller.waitFor(heardApology(0), 5000, 'apology');
     const rec = await h.recorder.waitFor(caller.callSid, 6000);
     expect(rec.endReason).toBe('model_dropped');
@@ -130,11 +175,23 @@ describe.concurrent('faults on real sockets', () => {
 
   it('completes the handshake and never says a word: the connect timeout apologises and ends the call', async () => {
     const mute = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    cleanups.push(() => new Promise((r) => { for (const c of mute.clients) c.terminate(); mute.close(() => r(undefined)); }));
+    cleanups.push(
+      () =>
+        new Promise((r) => {
+          for (const c of mute.clients) c.terminate();
+          mute.close(() => r(undefined));
+        }),
+    );
     await new Promise((r) => mute.once('listening', r));
     const port = (mute.address() as net.AddressInfo).port;
-    const h = await harness({ env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${port}/v1/realtime`, MODEL_CONNECT_TIMEOUT_MS: '400' } });
-    const caller = await SimCaller.connect({ url: h.url, headers: TWILIO_UA, customParameters: { merchantId: 'demo' } });
+    const h = await harness({
+      env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${port}/v1/realtime`, MODEL_CONNECT_TIMEOUT_MS: '400' },
+    });
+    const caller = await SimCaller.connect({
+      url: h.url,
+      headers: TWILIO_UA,
+      customParameters: { merchantId: 'demo' },
+    });
     await caller.waitFor(heardApology(0), 5000, 'apology');
     const rec = await h.recorder.waitFor(caller.callSid, 6000);
     expect(rec.endReason).toBe('model_connect_timeout');
@@ -145,8 +202,15 @@ describe.concurrent('faults on real sockets', () => {
   // response.created and then nothing) left the caller in silence until MAX_CALL_SECONDS. The chart's
   // response watchdog now apologises after MODEL_RESPONSE_TIMEOUT_MS and ends the call `model_stalled`.
   it('notices a greeting that never comes (a stalled model): apology within the response timeout, one model_stalled record', async () => {
-    const h = await harness({ env: { MODEL_RESPONSE_TIMEOUT_MS: '1500' }, model: { onSession: (s) => s.onResponseCreate(() => false) } });
-    const caller = await SimCaller.connect({ url: h.url, headers: TWILIO_UA, customParameters: { merchantId: 'demo' } });
+    const h = await harness({
+      env: { MODEL_RESPONSE_TIMEOUT_MS: '1500' },
+      model: { onSession: (s) => s.onResponseCreate(() => false) },
+    });
+    const caller = await SimCaller.connect({
+      url: h.url,
+      headers: TWILIO_UA,
+      customParameters: { merchantId: 'demo' },
+    });
     const t0 = Date.now();
     await caller.waitFor(heardApology(0), 6000, 'the apology');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
@@ -169,8 +233,14 @@ describe.concurrent('faults on real sockets', () => {
   it('stops reading (a stalled model): ModelConnection.bufferedAmount stays bounded, the overflow is counted as dropped audio', async () => {
     const model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', recordAudioBytes: 0 });
     cleanups.push(() => model.close());
-    const proxy = await Proxy.start(model.port);
-    const conn = new ModelConnection({ dialect: openaiDialect, baseUrl: `ws://127.0.0.1:${proxy.port}/v1/realtime`, model: 'gpt-realtime', apiKey: 'sk-test', session: { instructions: 'x', voice: 'marin', tools: [], transcription: null } });
+    const proxy = await TcpProxy.start(model.port);
+    const conn = new ModelConnection({
+      dialect: openaiDialect,
+      baseUrl: `ws://127.0.0.1:${proxy.port}/v1/realtime`,
+      model: 'gpt-realtime',
+      apiKey: 'sk-test',
+      session: { instructions: 'x', voice: 'marin', tools: [], transcription: null },
+    });
     cleanups.push(() => conn.close());
     conn.attach({ onEvent: () => undefined, onClose: () => undefined });
     await until(() => conn.ready, 5000, 'session ready');
@@ -183,7 +253,9 @@ describe.concurrent('faults on real sockets', () => {
       maxBuffered = Math.max(maxBuffered, conn.bufferedAmount);
       if (i % 16 === 15) await sleep(5);
     }
-    console.log(`faults: stalled model: max bufferedAmount ${maxBuffered} bytes, dropped ${conn.droppedAudioBytes} bytes of caller audio`);
+    console.log(
+      `faults: stalled model: max bufferedAmount ${maxBuffered} bytes, dropped ${conn.droppedAudioBytes} bytes of caller audio`,
+    );
     expect(maxBuffered).toBeLessThanOrEqual(256 * 1024);
     expect(conn.droppedAudioBytes).toBeGreaterThan(0);
     proxy.resume('down');
@@ -195,9 +267,16 @@ describe.concurrent('faults on real sockets', () => {
   it('goes silent both ways (a half-open model socket): the unanswered ping ends it, a live one is kept', async () => {
     const model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', recordAudioBytes: 0 });
     cleanups.push(() => model.close());
-    const proxy = await Proxy.start(model.port);
+    const proxy = await TcpProxy.start(model.port);
     let closed: { code: number; reason: string } | undefined;
-    const conn = new ModelConnection({ dialect: openaiDialect, baseUrl: `ws://127.0.0.1:${proxy.port}/v1/realtime`, model: 'gpt-realtime', apiKey: 'sk-test', pingIntervalMs: 100, session: { instructions: 'x', voice: 'marin', tools: [], transcription: null } });
+    const conn = new ModelConnection({
+      dialect: openaiDialect,
+      baseUrl: `ws://127.0.0.1:${proxy.port}/v1/realtime`,
+      model: 'gpt-realtime',
+      apiKey: 'sk-test',
+      pingIntervalMs: 100,
+      session: { instructions: 'x', voice: 'marin', tools: [], transcription: null },
+    });
     cleanups.push(() => conn.close());
     conn.attach({ onEvent: () => undefined, onClose: (code, reason) => (closed = { code, reason }) });
     await until(() => conn.ready, 5000, 'session ready');
@@ -213,14 +292,27 @@ describe.concurrent('faults on real sockets', () => {
   }, 20_000);
 
   it('stops reading mid-call: the call goes on once it reads again, and the record says how much caller audio was dropped', async () => {
-    const proxy = await Proxy.start();
-    const h = await harness({ env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${proxy.port}/v1/realtime` }, model: { recordAudioBytes: 0 } });
+    const proxy = await TcpProxy.start();
+    const h = await harness({
+      env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${proxy.port}/v1/realtime` },
+      model: { recordAudioBytes: 0 },
+    });
     proxy.target = h.model.port;
     const { caller, model } = await h.call({ headers: TWILIO_UA });
     await until(() => h.states.get(caller.callSid)?.at(-1) === 'session.listening', 8000, 'listening');
     proxy.pause('down');
     // A flood of caller audio (Twilio frames can carry more than 20 ms): 12 MB while the model is stalled.
-    const big = JSON.stringify({ event: 'media', streamSid: caller.streamSid, sequenceNumber: '5', media: { track: 'inbound', chunk: '5', timestamp: '100', payload: Buffer.alloc(36 * 1024, 0xff).toString('base64') } });
+    const big = JSON.stringify({
+      event: 'media',
+      streamSid: caller.streamSid,
+      sequenceNumber: '5',
+      media: {
+        track: 'inbound',
+        chunk: '5',
+        timestamp: '100',
+        payload: Buffer.alloc(36 * 1024, 0xff).toString('base64'),
+      },
+    });
     for (let i = 0; i < 256; i++) {
       caller.sendRaw(big);
       if (i % 16 === 15) await sleep(5);
@@ -239,33 +331,65 @@ describe.concurrent('faults on real sockets', () => {
   }, 30_000);
 
   it('drops without stop at random points (connecting, greeting, speaking, tool, apology): one record each, the first cause wins', async () => {
-    const h = await harness({ overrides: { runTool: async (call) => { await sleep(1000); return { callId: call.callId, ok: true, output: '{}' }; } } });
+    const h = await harness({
+      overrides: {
+        runTool: async (call) => {
+          await sleep(1000);
+          return { callId: call.callId, ok: true, output: '{}' };
+        },
+      },
+    });
     type Phase = 'greeting' | 'speaking' | 'tool' | 'listening' | 'apology';
-    const points = fc.sample(fc.record({ phase: fc.constantFrom<Phase>('greeting', 'speaking', 'tool', 'listening', 'apology'), delayMs: fc.integer({ min: 0, max: 200 }) }), { numRuns: 8, seed: SEED + 1 });
+    const points = fc.sample(
+      fc.record({
+        phase: fc.constantFrom<Phase>('greeting', 'speaking', 'tool', 'listening', 'apology'),
+        delayMs: fc.integer({ min: 0, max: 200 }),
+      }),
+      { numRuns: 8, seed: SEED + 1 },
+    );
     const runs = [];
     for (const p of points) {
       const { caller, model } = await h.call({ headers: TWILIO_UA });
       const state = () => h.states.get(caller.callSid)?.at(-1) ?? '';
-      runs.push((async () => {
-        if (p.phase !== 'greeting') await until(() => state() === 'session.listening', 8000, 'listening');
-        if (p.phase === 'speaking') void model.respond({ text: 'Talking.', audioMs: 2000 }).catch(() => undefined);
-        if (p.phase === 'tool') void model.respond({ text: 'Checking.', audioMs: 100, functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }] }).catch(() => undefined);
-        if (p.phase === 'apology') model.drop();
-        await sleep(p.delayMs);
-        const at = state();
-        await caller.drop();
-        const rec = await h.recorder.waitFor(caller.callSid, 5000);
-        expect(rec.endReason, `dropped in ${at}`).toBe(p.phase === 'apology' && at === 'apologizing' ? 'model_dropped' : 'twilio_closed');
-        await until(() => !model.isOpen, 3000, 'model socket closed');
-        return at;
-      })());
+      runs.push(
+        (async () => {
+          if (p.phase !== 'greeting') await until(() => state() === 'session.listening', 8000, 'listening');
+          if (p.phase === 'speaking') void model.respond({ text: 'Talking.', audioMs: 2000 }).catch(() => undefined);
+          if (p.phase === 'tool')
+            void model
+              .respond({
+                text: 'Checking.',
+                audioMs: 100,
+                functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }],
+              })
+              .catch(() => undefined);
+          if (p.phase === 'apology') model.drop();
+          await sleep(p.delayMs);
+          const at = state();
+          await caller.drop();
+          const rec = await h.recorder.waitFor(caller.callSid, 5000);
+          expect(rec.endReason, `dropped in ${at}`).toBe(
+            p.phase === 'apology' && at === 'apologizing' ? 'model_dropped' : 'twilio_closed',
+          );
+          await until(() => !model.isOpen, 3000, 'model socket closed');
+          return at;
+        })(),
+      );
     }
     // And one that drops while the model is still connecting (TCP accepted, no WebSocket handshake yet).
     const silent = net.createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    cleanups.push(() => { silent.close(); });
-    const h2 = await harness({ env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${(silent.address() as net.AddressInfo).port}/v1/realtime` } });
-    const early = await SimCaller.connect({ url: h2.url, headers: TWILIO_UA, customParameters: { merchantId: 'demo' } });
+    cleanups.push(() => {
+      silent.close();
+    });
+    const h2 = await harness({
+      env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${(silent.address() as net.AddressInfo).port}/v1/realtime` },
+    });
+    const early = await SimCaller.connect({
+      url: h2.url,
+      headers: TWILIO_UA,
+      customParameters: { merchantId: 'demo' },
+    });
     await sleep(100);
     await early.drop();
     expect((await h2.recorder.waitFor(early.callSid, 3000)).endReason).toBe('twilio_closed');
@@ -278,63 +402,83 @@ describe.concurrent('faults on real sockets', () => {
 
   // Was bug 8: uWS refused sends past maxBackpressure and the relay ignored it (audio and marks lost
   // uncounted, the chart left waiting for an end mark). Now the refused send closes that stream.
-  it.runIf(process.platform === 'linux')('closes a stream Twilio stopped reading once its backlog is full (logged, counted, recorded); RSS stays flat and the other call goes on (relay as a real process)', async () => {
-    const model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', recordAudioBytes: 0 });
-    cleanups.push(() => model.close());
-    // DATABASE_URL/REDIS_URL cleared: the process must not touch the machine's shared services.
-    const relay = await startRelayProcess({ PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_REALTIME_URL: model.url, DATABASE_URL: '', REDIS_URL: '', METRICS_TOKEN: 'metrics-test' });
-    cleanups.push(async () => {
-      if (relay.child.exitCode === null) relay.kill('SIGKILL');
-      await relay.exited;
-      rmSync(relay.dataDir, { recursive: true, force: true });
-    });
-    const pid = relay.child.pid ?? 0;
-    const url = `ws://127.0.0.1:${relay.port}/media-stream`;
-    const params = { merchantId: 'demo', callerPhone: '+14155550100' };
-    const healthy = await SimCaller.connect({ url, headers: TWILIO_UA, customParameters: params, record: false });
-    const healthyModel = await model.nextSession(5000);
-    const proxy = await Proxy.start(relay.port);
-    const slow = await SimCaller.connect({ url: `ws://127.0.0.1:${proxy.port}/media-stream`, headers: TWILIO_UA, customParameters: params, record: false });
-    const slowModel = await model.nextSession(5000);
-    await healthyModel.waitFor('response.create', undefined, 5000);
-    await slowModel.waitFor('response.create', undefined, 5000);
-    await sleep(3000); // greetings played, both calls listening
-    const baseline = rssMb(pid);
-    void healthyModel.respond({ continuous: true, audioMs: 30_000 }).catch(() => undefined);
-    proxy.pause('up'); // the slow caller's side stops reading what the relay sends
-    const flood = Buffer.alloc(30 * 1024 * 1024, 0xd5); // ~1 hour of audio, 40 MB as base64
-    const flooded = slowModel.respond({ audio: flood, chunkMs: 1000, realtimeFactor: Number.POSITIVE_INFINITY });
-    const heardAtFlood = healthy.mediaMessagesReceived;
-    let peak = baseline;
-    for (let i = 0; i < 30; i++) {
-      await sleep(200);
-      peak = Math.max(peak, rssMb(pid));
-    }
-    await flooded.catch(() => undefined); // cut short: the relay hung up on that model socket
-    const healthyFrames = healthy.mediaMessagesReceived - heardAtFlood;
-    const stalled = relay.lines.find((l) => String(l.msg).startsWith('Twilio is not reading'));
-    console.log(`faults: slow Twilio reader: relay RSS baseline ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} MB during a 40 MB flood; stream closed with ${String(stalled?.bufferedBytes)} bytes unread; healthy call got ${healthyFrames} frames in 6 s`);
-    expect(stalled).toMatchObject({ callSid: slow.callSid });
-    expect(Number(stalled?.bufferedBytes)).toBeGreaterThan(512 * 1024);
-    expect(peak - baseline).toBeLessThan(60);
-    expect(healthyFrames).toBeGreaterThan(200); // 6 s at 50 frames/s = 300; allow a busy box
-    await until(() => slowModel.isOpen === false, 3000, 'the stalled call to release its model socket');
-    proxy.resume('up');
-    expect(healthy.state).toBe('open');
-    await healthy.hangUp();
-    await until(() => relay.lines.filter((l) => l.msg === 'call record').length === 2, 5000, 'both records');
-    const metrics = await fetch(`http://127.0.0.1:${relay.port}/metrics`, { headers: { Authorization: 'Bearer metrics-test' } }).then((r) => r.text());
-    expect(metrics).toMatch(/^callrelay_twilio_stalled_total 1$/m);
-    relay.kill('SIGTERM');
-    expect(await relay.exited).toBe(0);
-    const store = await openStore({ dataDir: relay.dataDir });
-    try {
-      const rec = await store.getCallRecord(slow.callSid);
-      expect(rec?.endReason).toBe('twilio_closed');
-      expect(rec?.stats.twilioSendRefused).toBe(1);
-      expect((await store.getCallRecord(healthy.callSid))?.stats.twilioSendRefused).toBe(0);
-    } finally {
-      await store.close();
-    }
-  }, 60_000);
+  it.runIf(process.platform === 'linux')(
+    'closes a stream Twilio stopped reading once its backlog is full (logged, counted, recorded); RSS stays flat and the other call goes on (relay as a real process)',
+    async () => {
+      const model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', recordAudioBytes: 0 });
+      cleanups.push(() => model.close());
+      // DATABASE_URL/REDIS_URL cleared: the process must not touch the machine's shared services.
+      const relay = await startRelayProcess({
+        PROVIDER: 'openai',
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_REALTIME_URL: model.url,
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        METRICS_TOKEN: 'metrics-test',
+      });
+      cleanups.push(async () => {
+        if (relay.child.exitCode === null) relay.kill('SIGKILL');
+        await relay.exited;
+        rmSync(relay.dataDir, { recursive: true, force: true });
+      });
+      const pid = relay.child.pid ?? 0;
+      const url = `ws://127.0.0.1:${relay.port}/media-stream`;
+      const params = { merchantId: 'demo', callerPhone: '+14155550100' };
+      const healthy = await SimCaller.connect({ url, headers: TWILIO_UA, customParameters: params, record: false });
+      const healthyModel = await model.nextSession(5000);
+      const proxy = await TcpProxy.start(relay.port);
+      const slow = await SimCaller.connect({
+        url: `ws://127.0.0.1:${proxy.port}/media-stream`,
+        headers: TWILIO_UA,
+        customParameters: params,
+        record: false,
+      });
+      const slowModel = await model.nextSession(5000);
+      await healthyModel.waitFor('response.create', undefined, 5000);
+      await slowModel.waitFor('response.create', undefined, 5000);
+      await sleep(3000); // greetings played, both calls listening
+      const baseline = rssMb(pid);
+      void healthyModel.respond({ continuous: true, audioMs: 30_000 }).catch(() => undefined);
+      proxy.pause('up'); // the slow caller's side stops reading what the relay sends
+      const flood = Buffer.alloc(30 * 1024 * 1024, 0xd5); // ~1 hour of audio, 40 MB as base64
+      const flooded = slowModel.respond({ audio: flood, chunkMs: 1000, realtimeFactor: Number.POSITIVE_INFINITY });
+      const heardAtFlood = healthy.mediaMessagesReceived;
+      let peak = baseline;
+      for (let i = 0; i < 30; i++) {
+        await sleep(200);
+        peak = Math.max(peak, rssMb(pid));
+      }
+      await flooded.catch(() => undefined); // cut short: the relay hung up on that model socket
+      const healthyFrames = healthy.mediaMessagesReceived - heardAtFlood;
+      const stalled = relay.lines.find((l) => String(l.msg).startsWith('Twilio is not reading'));
+      console.log(
+        `faults: slow Twilio reader: relay RSS baseline ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} MB during a 40 MB flood; stream closed with ${String(stalled?.bufferedBytes)} bytes unread; healthy call got ${healthyFrames} frames in 6 s`,
+      );
+      expect(stalled).toMatchObject({ callSid: slow.callSid });
+      expect(Number(stalled?.bufferedBytes)).toBeGreaterThan(512 * 1024);
+      expect(peak - baseline).toBeLessThan(60);
+      expect(healthyFrames).toBeGreaterThan(200); // 6 s at 50 frames/s = 300; allow a busy box
+      await until(() => slowModel.isOpen === false, 3000, 'the stalled call to release its model socket');
+      proxy.resume('up');
+      expect(healthy.state).toBe('open');
+      await healthy.hangUp();
+      await until(() => relay.lines.filter((l) => l.msg === 'call record').length === 2, 5000, 'both records');
+      const metrics = await fetch(`http://127.0.0.1:${relay.port}/metrics`, {
+        headers: { Authorization: 'Bearer metrics-test' },
+      }).then((r) => r.text());
+      expect(metrics).toMatch(/^callrelay_twilio_stalled_total 1$/m);
+      relay.kill('SIGTERM');
+      expect(await relay.exited).toBe(0);
+      const store = await openStore({ dataDir: relay.dataDir });
+      try {
+        const rec = await store.getCallRecord(slow.callSid);
+        expect(rec?.endReason).toBe('twilio_closed');
+        expect(rec?.stats.twilioSendRefused).toBe(1);
+        expect((await store.getCallRecord(healthy.callSid))?.stats.twilioSendRefused).toBe(0);
+      } finally {
+        await store.close();
+      }
+    },
+    60_000,
+  );
 });

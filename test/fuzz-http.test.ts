@@ -22,12 +22,20 @@ interface Answer {
   headers: http.IncomingHttpHeaders;
 }
 
-function request(port: number, method: string, path: string, headers: Record<string, string>, body: Buffer | null): Promise<Answer | 'closed' | 'timeout'> {
+function request(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer | null,
+): Promise<Answer | 'closed' | 'timeout'> {
   return new Promise((resolve) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false, timeout: 3000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
+      );
       res.on('error', () => resolve('closed'));
     });
     req.on('timeout', () => {
@@ -40,21 +48,72 @@ function request(port: number, method: string, path: string, headers: Record<str
   });
 }
 
-const formOk = (callSid: string) => `CallSid=${callSid}&From=%2B14155550100&To=%2B15005550006&Direction=inbound&AccountSid=AC1`;
+const formOk = (callSid: string) =>
+  `CallSid=${callSid}&From=%2B14155550100&To=%2B15005550006&Direction=inbound&AccountSid=AC1`;
 const body = fc.oneof(
   fc.constant<Buffer | null>(null),
   fc.string({ unit: 'binary', maxLength: 300 }).map((s) => Buffer.from(s)),
   fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)),
-  fc.constantFrom('CallSid=', 'From=%2B1&To=', '%%%', 'a=1&a=2&a=3', 'CallSid=CA1&CallSid=CA2', '__proto__[x]=1&constructor=2', '{"CallSid":"CA1"}', 'CallSid=%00%FF%FE', formOk('CAok'))
+  fc
+    .constantFrom(
+      'CallSid=',
+      'From=%2B1&To=',
+      '%%%',
+      'a=1&a=2&a=3',
+      'CallSid=CA1&CallSid=CA2',
+      '__proto__[x]=1&constructor=2',
+      '{"CallSid":"CA1"}',
+      'CallSid=%00%FF%FE',
+      formOk('CAok'),
+    )
     .map((s) => Buffer.from(s)),
   fc.integer({ min: 64 * 1024 + 1, max: 300_000 }).map((n) => Buffer.alloc(n, 0x61)),
 );
-const contentType = fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', '', 'x'.repeat(300), 'application/x-www-form-urlencodedXYZ');
+const contentType = fc.constantFrom(
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded; charset=utf-8',
+  'application/json',
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  '',
+  'x'.repeat(300),
+  'application/x-www-form-urlencodedXYZ',
+);
 // HEAD has its own test below (its answers carry a body today).
-const method = fc.oneof({ weight: 4, arbitrary: fc.constant('POST') }, { weight: 4, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND', 'FOO') });
+const method = fc.oneof(
+  { weight: 4, arbitrary: fc.constant('POST') },
+  { weight: 4, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND', 'FOO') },
+);
 const path = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('/twilio/voice', '/twilio/voice', '/twilio/voice', '/twilio/voice', '/twilio/voice?conversationSid=CH1&requester=%2B1', '/metrics', '/health', '/media-stream', '/token/abc', '/auth/x/realtime', '/realtime') },
-  { weight: 1, arbitrary: fc.constantFrom('/', '/../../etc/passwd', '/twilio/voice/', '/TWILIO/VOICE', '/twilio//voice', '/%00', '/health?x=' + 'y'.repeat(2000)) },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      '/twilio/voice',
+      '/twilio/voice',
+      '/twilio/voice',
+      '/twilio/voice',
+      '/twilio/voice?conversationSid=CH1&requester=%2B1',
+      '/metrics',
+      '/health',
+      '/media-stream',
+      '/token/abc',
+      '/auth/x/realtime',
+      '/realtime',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '/',
+      '/../../etc/passwd',
+      '/twilio/voice/',
+      '/TWILIO/VOICE',
+      '/twilio//voice',
+      '/%00',
+      `/health?x=${'y'.repeat(2000)}`,
+    ),
+  },
   { weight: 1, arbitrary: fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)) },
 );
 const reqArb = fc.record({
@@ -76,8 +135,14 @@ beforeAll(async () => {
   // TRUST_PROXY with a fresh X-Forwarded-For per request: the per-IP limit does not end the fuzz at
   // request 61, so bodies get parsed. Memory limits either way (CI's REDIS_URL is shared).
   const cfg = loadConfig({ PORT: '0', PUBLIC_HOST: 'relay.test' });
-  open = await startHarness({ env: { METRICS_TOKEN }, overrides: { edge: loadEdgeConfig({ TRUST_PROXY: 'X-Forwarded-For' }, cfg) } });
-  signed = await startHarness({ env: { METRICS_TOKEN }, overrides: { edge: loadEdgeConfig({ TWILIO_AUTH_TOKEN: AUTH_TOKEN }, cfg) } });
+  open = await startHarness({
+    env: { METRICS_TOKEN },
+    overrides: { edge: loadEdgeConfig({ TRUST_PROXY: 'X-Forwarded-For' }, cfg) },
+  });
+  signed = await startHarness({
+    env: { METRICS_TOKEN },
+    overrides: { edge: loadEdgeConfig({ TWILIO_AUTH_TOKEN: AUTH_TOKEN }, cfg) },
+  });
 });
 afterAll(async () => {
   await open?.close();
@@ -100,12 +165,15 @@ async function fuzz(h: Harness, label: string, runs: number): Promise<Map<number
       if (a === 'closed') {
         seen.set(0, (seen.get(0) ?? 0) + 1);
         const unknownMethod = !['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'].includes(r.method);
-        if (!unknownMethod && !(r.body && r.body.length > 64 * 1024)) throw new Error(`${label}: connection closed without an answer to ${r.method} ${r.path}`);
+        if (!unknownMethod && !(r.body && r.body.length > 64 * 1024))
+          throw new Error(`${label}: connection closed without an answer to ${r.method} ${r.path}`);
         return;
       }
       seen.set(a.status, (seen.get(a.status) ?? 0) + 1);
-      if (!OK_STATUSES.has(a.status)) throw new Error(`${label}: ${r.method} ${r.path} answered ${a.status}: ${a.body.slice(0, 200)}`);
-      if (a.status === 200 && r.method === 'POST' && r.path.startsWith('/twilio/voice')) expect(a.body).toContain('<Stream url="wss://relay.test/media-stream">');
+      if (!OK_STATUSES.has(a.status))
+        throw new Error(`${label}: ${r.method} ${r.path} answered ${a.status}: ${a.body.slice(0, 200)}`);
+      if (a.status === 200 && r.method === 'POST' && r.path.startsWith('/twilio/voice'))
+        expect(a.body).toContain('<Stream url="wss://relay.test/media-stream">');
     }),
     { numRuns: runs, seed: SEED, endOnFailure: true },
   );
@@ -115,18 +183,32 @@ async function fuzz(h: Harness, label: string, runs: number): Promise<Map<number
 describe('fuzzing the HTTP surface', () => {
   it('answers junk with 4xx (never 5xx, never a hang), validation off', async () => {
     const seen = await fuzz(open, 'validation off', 400);
-    console.log(`fuzz-http (validation off, seed ${SEED}): statuses (0 = closed) ${JSON.stringify(Object.fromEntries(seen))}`);
+    console.log(
+      `fuzz-http (validation off, seed ${SEED}): statuses (0 = closed) ${JSON.stringify(Object.fromEntries(seen))}`,
+    );
     // The fuzz reached the handlers, not just the 404 fallback.
     for (const s of [200, 400, 404, 415]) expect(seen.get(s) ?? 0).toBeGreaterThan(0);
   }, 60_000);
 
   it('answers junk with 4xx with Twilio signatures on; a correctly signed webhook still gets TwiML', async () => {
     const seen = await fuzz(signed, 'signed', 300);
-    console.log(`fuzz-http (signatures on, seed ${SEED}): statuses (0 = closed) ${JSON.stringify(Object.fromEntries(seen))}`);
+    console.log(
+      `fuzz-http (signatures on, seed ${SEED}): statuses (0 = closed) ${JSON.stringify(Object.fromEntries(seen))}`,
+    );
     expect(seen.get(403) ?? 0).toBeGreaterThan(0);
     const form = formOk('CAsigned');
-    const sig = twilio.getExpectedTwilioSignature(AUTH_TOKEN, 'https://relay.test/twilio/voice', Object.fromEntries(new URLSearchParams(form)));
-    const a = await request(signed.relay.port, 'POST', '/twilio/voice', { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sig }, Buffer.from(form));
+    const sig = twilio.getExpectedTwilioSignature(
+      AUTH_TOKEN,
+      'https://relay.test/twilio/voice',
+      Object.fromEntries(new URLSearchParams(form)),
+    );
+    const a = await request(
+      signed.relay.port,
+      'POST',
+      '/twilio/voice',
+      { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': sig },
+      Buffer.from(form),
+    );
     expect(a !== 'closed' && a !== 'timeout' && a.status).toBe(200);
   }, 60_000);
 
@@ -198,10 +280,12 @@ describe('fuzzing the HTTP surface', () => {
         });
         const status = /^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? reply.slice(0, 10);
         statuses.push(status);
-        if (status.startsWith('5')) throw new Error(`5xx for ${JSON.stringify(text.slice(0, 80))}: ${reply.slice(0, 200)}`);
+        if (status.startsWith('5'))
+          throw new Error(`5xx for ${JSON.stringify(text.slice(0, 80))}: ${reply.slice(0, 200)}`);
         // A half-closed socket with a request the server is still waiting on may legitimately time out
         // (an incomplete body); anything that is a complete request must be answered or closed.
-        if (status === 'timeout' && /\r\n\r\n/.test(text) && !/Content-Length: 10/.test(text)) throw new Error(`no answer for ${JSON.stringify(text.slice(0, 80))}`);
+        if (status === 'timeout' && /\r\n\r\n/.test(text) && !/Content-Length: 10/.test(text))
+          throw new Error(`no answer for ${JSON.stringify(text.slice(0, 80))}`);
       }),
       { numRuns: 150, seed: SEED, endOnFailure: true },
     );

@@ -22,55 +22,178 @@ interface Ids {
 }
 type MsgGen = (ids: Ids) => Msg;
 
-const weird = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.nat(), { maxLength: 3 }), fc.object({ maxDepth: 1, maxKeys: 3 }));
+const weird = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 30 }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.nat(), { maxLength: 3 }),
+  fc.object({ maxDepth: 1, maxKeys: 3 }),
+);
 const someId = fc.oneof(fc.constantFrom('live', 'unknown', ''), weird);
-const id = (v: unknown, live: string): unknown => (v === 'live' ? live : v === 'unknown' ? 'resp_' + 'x'.repeat(12) : v);
+const id = (v: unknown, live: string): unknown =>
+  v === 'live' ? live : v === 'unknown' ? `resp_${'x'.repeat(12)}` : v;
 const b64 = fc.uint8Array({ minLength: 1, maxLength: 1600 }).map((b) => Buffer.from(b).toString('base64'));
 const delta = fc.oneof(
   { weight: 4, arbitrary: b64 },
-  { weight: 2, arbitrary: fc.constantFrom('"}{', 'not base64!', '\\"', '====', 'AA\nAA', '{"event":"clear"}', 'to', 'A', 'AAAAA', 'AAA==') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '"}{',
+      'not base64!',
+      '\\"',
+      '====',
+      'AA\nAA',
+      '{"event":"clear"}',
+      'to',
+      'A',
+      'AAAAA',
+      'AAA==',
+    ),
+  },
   { weight: 1, arbitrary: weird },
   { weight: 1, arbitrary: fc.integer({ min: 100_000, max: 400_000 }).map((n) => 'A'.repeat(n - (n % 4))) },
 );
 const audioType = fc.constantFrom('response.output_audio.delta', 'response.audio.delta');
 
 // Fatal error codes end a call by design (apology + model_error), so the fuzz keeps to the others.
-const FATAL = new Set(['session_expired', 'invalid_api_key', 'beta_api_shape_disabled', 'insufficient_quota', 'model_not_found']);
+const FATAL = new Set([
+  'session_expired',
+  'invalid_api_key',
+  'beta_api_shape_disabled',
+  'insufficient_quota',
+  'model_not_found',
+]);
 
 const events: fc.Arbitrary<MsgGen> = fc.oneof(
   // Malformed and unknown.
   fc.string({ unit: 'binary', maxLength: 200 }).map((s) => () => s),
-  fc.constantFrom('{', '{"type":', 'null', '[]', '"str"', '{"type":null}', '{"type":{"a":1}}', '{"type":"response.done","response":').map((s) => () => s),
+  fc
+    .constantFrom(
+      '{',
+      '{"type":',
+      'null',
+      '[]',
+      '"str"',
+      '{"type":null}',
+      '{"type":{"a":1}}',
+      '{"type":"response.done","response":',
+    )
+    .map((s) => () => s),
   fc.jsonValue({ maxDepth: 3 }).map((v) => () => JSON.stringify(v) ?? 'null'),
-  fc.record({ type: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('session.unknown', 'response.weird', 'rate_limits.updated', '__proto__', 'constructor')), extra: weird }).map((o) => () => o),
+  fc
+    .record({
+      type: fc.oneof(
+        fc.string({ maxLength: 30 }),
+        fc.constantFrom('session.unknown', 'response.weird', 'rate_limits.updated', '__proto__', 'constructor'),
+      ),
+      extra: weird,
+    })
+    .map((o) => () => o),
   // Audio deltas: unknown items/responses, non-base64, huge.
-  fc.record({ t: audioType, r: someId, i: someId, d: delta }).map(({ t, r, i, d }) => (x: Ids) => ({ type: t, response_id: id(r, x.responseId), item_id: id(i, x.itemId), delta: d })),
+  fc.record({ t: audioType, r: someId, i: someId, d: delta }).map(({ t, r, i, d }) => (x: Ids) => ({
+    type: t,
+    response_id: id(r, x.responseId),
+    item_id: id(i, x.itemId),
+    delta: d,
+  })),
   // Responses out of order: done without created, created twice, done for unknown ids, odd statuses.
-  fc.record({ r: someId, status: fc.oneof(fc.constantFrom('completed', 'cancelled', 'failed', 'incomplete'), weird), usage: fc.oneof(weird, fc.constant({ input_tokens: -5, output_tokens: 1e308, total_tokens: 'x' })) })
-    .map(({ r, status, usage }) => (x: Ids) => ({ type: 'response.done', response: { id: id(r, x.responseId), status, usage, output: [] } })),
-  someId.map((r) => (x: Ids) => ({ type: 'response.created', response: { id: id(r, x.responseId), status: 'in_progress' } })),
+  fc
+    .record({
+      r: someId,
+      status: fc.oneof(fc.constantFrom('completed', 'cancelled', 'failed', 'incomplete'), weird),
+      usage: fc.oneof(weird, fc.constant({ input_tokens: -5, output_tokens: 1e308, total_tokens: 'x' })),
+    })
+    .map(({ r, status, usage }) => (x: Ids) => ({
+      type: 'response.done',
+      response: { id: id(r, x.responseId), status, usage, output: [] },
+    })),
+  someId.map((r) => (x: Ids) => ({
+    type: 'response.created',
+    response: { id: id(r, x.responseId), status: 'in_progress' },
+  })),
   fc.constantFrom('response.done', 'response.created').map((t) => () => ({ type: t, response: 'not an object' })),
   // Function calls with broken arguments, empty names, duplicate or weird call ids, in response.done…
-  fc.record({
-    calls: fc.array(fc.record({ call_id: fc.oneof(fc.constantFrom('call_1', 'call_1', ''), fc.string({ maxLength: 10 })), name: fc.oneof(fc.constantFrom('lookupCustomer', '', 'rm -rf /'), fc.string({ maxLength: 20 })), arguments: fc.oneof(fc.constantFrom('{bad', '', 'null', '[]', '{"phone":'), fc.json({ maxDepth: 2 })) }), { maxLength: 5 }),
-    status: fc.constantFrom('completed', 'completed', 'cancelled'),
-  }).map(({ calls, status }) => (x: Ids) => ({ type: 'response.done', response: { id: x.responseId, status, output: calls.map((c) => ({ type: 'function_call', ...c })) } })),
+  fc
+    .record({
+      calls: fc.array(
+        fc.record({
+          call_id: fc.oneof(fc.constantFrom('call_1', 'call_1', ''), fc.string({ maxLength: 10 })),
+          name: fc.oneof(fc.constantFrom('lookupCustomer', '', 'rm -rf /'), fc.string({ maxLength: 20 })),
+          arguments: fc.oneof(fc.constantFrom('{bad', '', 'null', '[]', '{"phone":'), fc.json({ maxDepth: 2 })),
+        }),
+        { maxLength: 5 },
+      ),
+      status: fc.constantFrom('completed', 'completed', 'cancelled'),
+    })
+    .map(({ calls, status }) => (x: Ids) => ({
+      type: 'response.done',
+      response: { id: x.responseId, status, output: calls.map((c) => ({ type: 'function_call', ...c })) },
+    })),
   // …and as streamed argument events.
-  fc.record({ a: fc.oneof(fc.constantFrom('{bad', '\u0000'), fc.string({ maxLength: 50 })), n: fc.string({ maxLength: 10 }) }).map(({ a, n }) => (x: Ids) => ({ type: 'response.function_call_arguments.done', response_id: x.responseId, call_id: 'call_z', name: n, arguments: a })),
+  fc
+    .record({
+      a: fc.oneof(fc.constantFrom('{bad', '\u0000'), fc.string({ maxLength: 50 })),
+      n: fc.string({ maxLength: 10 }),
+    })
+    .map(({ a, n }) => (x: Ids) => ({
+      type: 'response.function_call_arguments.done',
+      response_id: x.responseId,
+      call_id: 'call_z',
+      name: n,
+      arguments: a,
+    })),
   // Caller-side events at odd times (barge-ins with nothing playing, commits without items).
-  fc.constantFrom('input_audio_buffer.speech_started', 'input_audio_buffer.speech_stopped', 'input_audio_buffer.committed').map((t) => () => ({ type: t, item_id: 'item_x', audio_start_ms: -1 })),
+  fc
+    .constantFrom(
+      'input_audio_buffer.speech_started',
+      'input_audio_buffer.speech_stopped',
+      'input_audio_buffer.committed',
+    )
+    .map((t) => () => ({ type: t, item_id: 'item_x', audio_start_ms: -1 })),
   // Transcripts and items for unknown ids.
-  fc.record({ i: someId, text: weird }).map(({ i, text }) => (x: Ids) => ({ type: 'response.output_audio_transcript.delta', item_id: id(i, x.itemId), delta: text })),
-  fc.record({ i: someId, text: weird }).map(({ i, text }) => (x: Ids) => ({ type: 'conversation.item.input_audio_transcription.completed', item_id: id(i, x.itemId), transcript: text })),
-  fc.record({ i: someId }).map(({ i }) => (x: Ids) => ({ type: 'response.output_item.added', response_id: x.responseId, item: { type: 'message', id: id(i, x.itemId) } })),
-  fc.record({ i: someId, ms: weird }).map(({ i, ms }) => (x: Ids) => ({ type: 'conversation.item.truncated', item_id: id(i, x.itemId), audio_end_ms: ms })),
+  fc.record({ i: someId, text: weird }).map(({ i, text }) => (x: Ids) => ({
+    type: 'response.output_audio_transcript.delta',
+    item_id: id(i, x.itemId),
+    delta: text,
+  })),
+  fc.record({ i: someId, text: weird }).map(({ i, text }) => (x: Ids) => ({
+    type: 'conversation.item.input_audio_transcription.completed',
+    item_id: id(i, x.itemId),
+    transcript: text,
+  })),
+  fc.record({ i: someId }).map(({ i }) => (x: Ids) => ({
+    type: 'response.output_item.added',
+    response_id: x.responseId,
+    item: { type: 'message', id: id(i, x.itemId) },
+  })),
+  fc.record({ i: someId, ms: weird }).map(({ i, ms }) => (x: Ids) => ({
+    type: 'conversation.item.truncated',
+    item_id: id(i, x.itemId),
+    audio_end_ms: ms,
+  })),
   // Session events again, errors that are not fatal, pings.
-  fc.constantFrom('session.updated', 'session.created', 'conversation.created', 'ping').map((t) => () => ({ type: t, session: { id: 'sess_x' } })),
-  fc.record({ code: fc.oneof(fc.constantFrom('rate_limit_exceeded', 'response_cancel_not_active', 'invalid_value', 'server_error'), fc.string({ maxLength: 20 })), message: fc.string({ maxLength: 60 }) })
+  fc
+    .constantFrom('session.updated', 'session.created', 'conversation.created', 'ping')
+    .map((t) => () => ({ type: t, session: { id: 'sess_x' } })),
+  fc
+    .record({
+      code: fc.oneof(
+        fc.constantFrom('rate_limit_exceeded', 'response_cancel_not_active', 'invalid_value', 'server_error'),
+        fc.string({ maxLength: 20 }),
+      ),
+      message: fc.string({ maxLength: 60 }),
+    })
     .filter(({ code }) => !FATAL.has(code))
     .map(({ code, message }) => () => ({ type: 'error', error: { type: 'invalid_request_error', code, message } })),
   // Huge messages and binary frames.
-  fc.integer({ min: 500_000, max: 3_000_000 }).map((n) => () => JSON.stringify({ type: 'response.output_audio_transcript.delta', item_id: 'i', delta: 'z'.repeat(n) })),
+  fc
+    .integer({ min: 500_000, max: 3_000_000 })
+    .map(
+      (n) => () =>
+        JSON.stringify({ type: 'response.output_audio_transcript.delta', item_id: 'i', delta: 'z'.repeat(n) }),
+    ),
   fc.uint8Array({ maxLength: 2000 }).map((b) => () => Buffer.from(b)),
 );
 
@@ -111,9 +234,16 @@ describe('fuzzing the model socket', () => {
         const { caller, model } = await h.call({ headers: { 'User-Agent': 'TwilioProxy/1.1' } });
         await until(() => h.states.get(caller.callSid)?.at(-1) === 'session.listening', 5000, 'listening');
         // Half the runs start in the middle of a real response, so deltas and done events race it.
-        const live = midResponse ? model.respond({ text: 'A longer answer that is still playing.', audioMs: 800, realtimeFactor: 2 }).catch(() => undefined) : undefined;
+        const live = midResponse
+          ? model
+              .respond({ text: 'A longer answer that is still playing.', audioMs: 800, realtimeFactor: 2 })
+              .catch(() => undefined)
+          : undefined;
         await sleep(20);
-        const ids = { responseId: model.activeResponseId ?? 'resp_none', itemId: model.items.at(-1)?.id ?? 'item_none' };
+        const ids = {
+          responseId: model.activeResponseId ?? 'resp_none',
+          itemId: model.items.at(-1)?.id ?? 'item_none',
+        };
         for (const g of gens) {
           send(model, g(ids));
           sent++;
@@ -132,7 +262,12 @@ describe('fuzzing the model socket', () => {
           await until(() => model.activeResponseId === undefined, 3000, 'model idle');
           const before = caller.heardBytes + caller.queuedPlaybackBytes;
           await model.respond({ text: 'This one is valid.', audioMs: 400 });
-          heard = await caller.waitFor((c) => c.heardBytes + c.queuedPlaybackBytes >= before + 8 * 400, 1500, 'valid response').then(() => true, () => false);
+          heard = await caller
+            .waitFor((c) => c.heardBytes + c.queuedPlaybackBytes >= before + 8 * 400, 1500, 'valid response')
+            .then(
+              () => true,
+              () => false,
+            );
         }
         expect(heard).toBe(true);
         // Nothing the relay sent would be refused by Twilio (e.g. a delta "to" that passes a base64 alphabet check).
@@ -145,7 +280,9 @@ describe('fuzzing the model socket', () => {
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
-    console.log(`fuzz-model: ${sent} model messages over ${RUNS} calls; ${retries} valid responses needed a second try`);
+    console.log(
+      `fuzz-model: ${sent} model messages over ${RUNS} calls; ${retries} valid responses needed a second try`,
+    );
     expect(sent).toBeGreaterThan(RUNS * 30);
     expect(tracked).toEqual([]);
   }, 90_000);
@@ -164,7 +301,11 @@ describe('fuzzing the model socket', () => {
     await until(() => model.activeResponseId === undefined, 5000, 'greeting sent');
     // The relay reads response.done a moment after the fake sent it.
     await until(() => h.states.get(caller.callSid)?.at(-1) === 'session.greeting.draining', 3000, 'greeting draining');
-    await model.respond({ text: 'Let me look that up.', audioMs: 100, functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }] });
+    await model.respond({
+      text: 'Let me look that up.',
+      audioMs: 100,
+      functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }],
+    });
     try {
       await model.waitFor('conversation.item.create', (e) => e.item.type === 'function_call_output', 4000);
     } finally {

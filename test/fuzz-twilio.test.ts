@@ -49,7 +49,7 @@ const sidMode: fc.Arbitrary<SidMode> = fc.oneof(
 );
 function sid(mode: SidMode, own: string, healthy: string): unknown {
   if (mode === 'own') return own;
-  if (mode === 'wrong') return 'MZ' + 'f'.repeat(32);
+  if (mode === 'wrong') return `MZ${'f'.repeat(32)}`;
   if (mode === 'healthy') return healthy;
   if (mode === 'missing') return undefined;
   return mode.weird;
@@ -68,57 +68,148 @@ const payload = fc.oneof(
 );
 
 const media: fc.Arbitrary<FrameGen> = fc
-  .record({ s: sidMode, p: payload, track: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('inbound', 'inbound_track') }, { weight: 1, arbitrary: weird }), drop: fc.constantFrom('', '', '', 'media', 'event', 'payload') })
+  .record({
+    s: sidMode,
+    p: payload,
+    track: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom('inbound', 'inbound_track') },
+      { weight: 1, arbitrary: weird },
+    ),
+    drop: fc.constantFrom('', '', '', 'media', 'event', 'payload'),
+  })
   .map(({ s, p, track, drop }) => (c: Ctx) => {
     const m: Record<string, unknown> = { track, chunk: '1', timestamp: '20', payload: p() };
     if (drop === 'payload') delete m.payload;
-    const o: Record<string, unknown> = { event: 'media', sequenceNumber: '2', streamSid: sid(s, c.streamSid, c.healthyStreamSid), media: drop === 'media' ? 'nope' : m };
+    const o: Record<string, unknown> = {
+      event: 'media',
+      sequenceNumber: '2',
+      streamSid: sid(s, c.streamSid, c.healthyStreamSid),
+      media: drop === 'media' ? 'nope' : m,
+    };
     if (drop === 'event') delete o.event;
     return JSON.stringify(o);
   });
 
 const markName = fc.oneof(
   { weight: 10, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
-  { weight: 10, arbitrary: fc.constantFrom('0:end:1', '0:end:2', '0:0:100', '1:0:5', 'apology', 'NaN:end:1', ':::', '0:99:1e308') },
+  {
+    weight: 10,
+    arbitrary: fc.constantFrom('0:end:1', '0:end:2', '0:0:100', '1:0:5', 'apology', 'NaN:end:1', ':::', '0:99:1e308'),
+  },
   { weight: 1, arbitrary: huge.map((n) => 'm'.repeat(n)) },
   { weight: 5, arbitrary: weird },
 );
-const mark: fc.Arbitrary<FrameGen> = fc.record({ s: sidMode, name: markName }).map(({ s, name }) => (c: Ctx) => JSON.stringify({ event: 'mark', sequenceNumber: '3', streamSid: sid(s, c.streamSid, c.healthyStreamSid), mark: { name } }));
-const dtmf: fc.Arbitrary<FrameGen> = fc.record({ s: sidMode, digit: fc.oneof(fc.constantFrom('1', '#', 'A', '*', '10', ''), fc.string({ maxLength: 3 }), weird) })
-  .map(({ s, digit }) => (c: Ctx) => JSON.stringify({ event: 'dtmf', streamSid: sid(s, c.streamSid, c.healthyStreamSid), dtmf: { track: 'inbound_track', digit } }));
+const mark: fc.Arbitrary<FrameGen> = fc.record({ s: sidMode, name: markName }).map(
+  ({ s, name }) =>
+    (c: Ctx) =>
+      JSON.stringify({
+        event: 'mark',
+        sequenceNumber: '3',
+        streamSid: sid(s, c.streamSid, c.healthyStreamSid),
+        mark: { name },
+      }),
+);
+const dtmf: fc.Arbitrary<FrameGen> = fc
+  .record({
+    s: sidMode,
+    digit: fc.oneof(fc.constantFrom('1', '#', 'A', '*', '10', ''), fc.string({ maxLength: 3 }), weird),
+  })
+  .map(
+    ({ s, digit }) =>
+      (c: Ctx) =>
+        JSON.stringify({
+          event: 'dtmf',
+          streamSid: sid(s, c.streamSid, c.healthyStreamSid),
+          dtmf: { track: 'inbound_track', digit },
+        }),
+  );
 // A stop for this very stream ends the call, so it is rare mid-script (most stops carry another sid).
-const stopSid: fc.Arbitrary<SidMode> = fc.oneof({ weight: 1, arbitrary: fc.constant<SidMode>('own') }, { weight: 60, arbitrary: sidMode.filter((m) => m !== 'own') });
-const stop: fc.Arbitrary<FrameGen> = stopSid.map((s) => (c: Ctx) => JSON.stringify({ event: 'stop', sequenceNumber: '9', streamSid: sid(s, c.streamSid, c.healthyStreamSid), stop: { accountSid: 'AC1', callSid: c.callSid } }));
+const stopSid: fc.Arbitrary<SidMode> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant<SidMode>('own') },
+  { weight: 60, arbitrary: sidMode.filter((m) => m !== 'own') },
+);
+const stop: fc.Arbitrary<FrameGen> = stopSid.map(
+  (s) => (c: Ctx) =>
+    JSON.stringify({
+      event: 'stop',
+      sequenceNumber: '9',
+      streamSid: sid(s, c.streamSid, c.healthyStreamSid),
+      stop: { accountSid: 'AC1', callSid: c.callSid },
+    }),
+);
 
 type StartMode = 'own' | 'hijack' | 'other' | 'weird';
 const params = fc.oneof(
   { weight: 6, arbitrary: fc.constant<unknown>({ merchantId: 'demo', callerPhone: '+14155550100' }) },
   { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), weird, { maxKeys: 4 }) },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>({ merchantId: 'nope' }, { merchantId: 'x'.repeat(30_000) }, 'params', [1, 2], null, { direction: 'outbound', answeredBy: 'machine_end_beep' }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>(
+      { merchantId: 'nope' },
+      { merchantId: 'x'.repeat(30_000) },
+      'params',
+      [1, 2],
+      null,
+      { direction: 'outbound', answeredBy: 'machine_end_beep' },
+    ),
+  },
 );
 function startFrame(mode: StartMode, p: unknown, c: Ctx, rawProto: boolean): string {
-  const callSid = mode === 'own' ? c.callSid : mode === 'hijack' ? c.healthyCallSid : mode === 'other' ? `${c.callSid}-2` : 42;
-  const body = JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: c.streamSid,
-    start: { accountSid: 'AC1', streamSid: c.streamSid, callSid, tracks: ['inbound'], mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 }, customParameters: p } });
+  const callSid =
+    mode === 'own' ? c.callSid : mode === 'hijack' ? c.healthyCallSid : mode === 'other' ? `${c.callSid}-2` : 42;
+  const body = JSON.stringify({
+    event: 'start',
+    sequenceNumber: '1',
+    streamSid: c.streamSid,
+    start: {
+      accountSid: 'AC1',
+      streamSid: c.streamSid,
+      callSid,
+      tracks: ['inbound'],
+      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+      customParameters: p,
+    },
+  });
   // Keys JSON.parse turns into own properties named __proto__ / constructor.
-  return rawProto ? body.replace('"customParameters":', '"customParameters":{"__proto__":{"polluted":"yes"},"constructor":"x"},"ignored":') : body;
+  return rawProto
+    ? body.replace(
+        '"customParameters":',
+        '"customParameters":{"__proto__":{"polluted":"yes"},"constructor":"x"},"ignored":',
+      )
+    : body;
 }
-const start: fc.Arbitrary<FrameGen> = fc.record({ m: fc.constantFrom<StartMode>('own', 'own', 'hijack', 'other', 'weird'), p: params, proto: fc.boolean() })
-  .map(({ m, p, proto }) => (c: Ctx) => startFrame(m, p, c, proto));
+const start: fc.Arbitrary<FrameGen> = fc
+  .record({ m: fc.constantFrom<StartMode>('own', 'own', 'hijack', 'other', 'weird'), p: params, proto: fc.boolean() })
+  .map(
+    ({ m, p, proto }) =>
+      (c: Ctx) =>
+        startFrame(m, p, c, proto),
+  );
 
 // Large frames are rare (as in an attack they would be a small share of frames), so 100k frames
 // stay affordable on a shared 2-core box; a run still sends a few hundred of them.
 const misc: fc.Arbitrary<FrameGen> = fc.oneof(
   { weight: 30, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => () => JSON.stringify(v) ?? 'null') },
   { weight: 30, arbitrary: fc.string({ unit: 'binary', maxLength: 120 }).map((s) => () => s) },
-  { weight: 30, arbitrary: fc.record({ event: weird, streamSid: fc.string({ maxLength: 8 }) }).map((o) => () => JSON.stringify(o)) },
-  { weight: 30, arbitrary: fc.constantFrom('teleport', 'connected', 'clear', '__proto__', 'constructor').map((e) => (c: Ctx) => JSON.stringify({ event: e, streamSid: c.streamSid, protocol: 'Call' })) },
+  {
+    weight: 30,
+    arbitrary: fc.record({ event: weird, streamSid: fc.string({ maxLength: 8 }) }).map((o) => () => JSON.stringify(o)),
+  },
+  {
+    weight: 30,
+    arbitrary: fc
+      .constantFrom('teleport', 'connected', 'clear', '__proto__', 'constructor')
+      .map((e) => (c: Ctx) => JSON.stringify({ event: e, streamSid: c.streamSid, protocol: 'Call' })),
+  },
   { weight: 30, arbitrary: fc.uint8Array({ maxLength: 1_500 }).map((b) => () => Buffer.from(b)) },
   // Deep nesting is the costliest input per byte (JSON.parse of 60 KB of '[' takes ~5 ms vs 0.07 ms for a
   // 60 KB media frame), so it is the rarest.
   { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 30_000 }).map((n) => () => '['.repeat(n) + ']'.repeat(n)) },
   { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 30_000 }).map((n) => () => '{"a":'.repeat(n)) },
-  { weight: 3, arbitrary: fc.integer({ min: 65_537, max: 200_000 }).map((n) => () => `{"event":"media","pad":"${'x'.repeat(n)}"}`) },
+  {
+    weight: 3,
+    arbitrary: fc.integer({ min: 65_537, max: 200_000 }).map((n) => () => `{"event":"media","pad":"${'x'.repeat(n)}"}`),
+  },
 );
 const frame: fc.Arbitrary<FrameGen> = fc.oneof(
   { weight: 10, arbitrary: media },
@@ -146,7 +237,13 @@ const onException = (err: unknown) => tracked.push(err);
 
 // The healthy call's audio is stamped with a sequence number as the model sends it, so the time each
 // frame spends crossing the relay (model socket → relay → Twilio socket) is measured, frame by frame.
-const stamps = { session: undefined as FakeModelSession | undefined, seq: 0, sentAt: new Map<number, number>(), latency: [] as number[], measuring: false };
+const stamps = {
+  session: undefined as FakeModelSession | undefined,
+  seq: 0,
+  sentAt: new Map<number, number>(),
+  latency: [] as number[],
+  measuring: false,
+};
 function stamp(bytes: Buffer, session: FakeModelSession): void {
   if (session !== stamps.session || bytes.length < 4) return;
   bytes.writeUInt32BE(++stamps.seq, 0);
@@ -243,23 +340,40 @@ interface ConnResult {
 }
 
 function materialize(n: number, s: Script, healthy: SimCaller): Conn {
-  const c: Ctx = { streamSid: `MZfuzz${SEED}-${n}`, callSid: `CAfuzz${SEED}-${n}`, healthyStreamSid: healthy.streamSid, healthyCallSid: healthy.callSid };
+  const c: Ctx = {
+    streamSid: `MZfuzz${SEED}-${n}`,
+    callSid: `CAfuzz${SEED}-${n}`,
+    healthyStreamSid: healthy.streamSid,
+    healthyCallSid: healthy.callSid,
+  };
   const gens = s.frames.slice();
-  if (s.startAt !== null) gens.splice(Math.min(s.startAt, gens.length), 0, (x) => startFrame('own', { merchantId: 'demo', callerPhone: '+14155550100' }, x, false));
-  const stop = JSON.stringify({ event: 'stop', sequenceNumber: '99', streamSid: c.streamSid, stop: { accountSid: 'AC1', callSid: c.callSid } });
+  if (s.startAt !== null)
+    gens.splice(Math.min(s.startAt, gens.length), 0, (x) =>
+      startFrame('own', { merchantId: 'demo', callerPhone: '+14155550100' }, x, false),
+    );
+  const stop = JSON.stringify({
+    event: 'stop',
+    sequenceNumber: '99',
+    streamSid: c.streamSid,
+    stop: { accountSid: 'AC1', callSid: c.callSid },
+  });
   return { frames: gens.map((g) => g(c)), ending: s.ending, stop };
 }
 
 function attacker(): { run(msg: object): Promise<ConnResult[]>; stop(): Promise<number> } {
-  const w = new Worker(WORKER, { eval: true, workerData: { ws: createRequire(import.meta.url).resolve('ws'), burst: BURST, pauseMs: PAUSE_MS } });
+  const w = new Worker(WORKER, {
+    eval: true,
+    workerData: { ws: createRequire(import.meta.url).resolve('ws'), burst: BURST, pauseMs: PAUSE_MS },
+  });
   let pending: { resolve: (r: ConnResult[]) => void; reject: (e: unknown) => void } | undefined;
   w.on('message', (r: ConnResult[]) => pending?.resolve(r));
   w.on('error', (e) => pending?.reject(e));
   return {
-    run: (msg) => new Promise((resolve, reject) => {
-      pending = { resolve, reject };
-      w.postMessage(msg);
-    }),
+    run: (msg) =>
+      new Promise((resolve, reject) => {
+        pending = { resolve, reject };
+        w.postMessage(msg);
+      }),
     stop: () => w.terminate(),
   };
 }
@@ -277,7 +391,11 @@ describe('fuzzing the Twilio media stream', () => {
 
     const healthy = await h.call({ onMediaReceived: received });
     stamps.session = healthy.model;
-    await until(() => h.states.get(healthy.caller.callSid)?.at(-1) === 'session.listening', 8000, 'healthy call listening');
+    await until(
+      () => h.states.get(healthy.caller.callSid)?.at(-1) === 'session.listening',
+      8000,
+      'healthy call listening',
+    );
     const heardBefore = healthy.caller.mediaMessagesReceived;
     const stream = healthy.model.respond({ continuous: true, audioMs: 120_000 }).catch(() => undefined);
     await healthy.caller.waitFor((c) => c.mediaMessagesReceived > heardBefore + 10, 3000, 'healthy stream started');
@@ -315,12 +433,18 @@ describe('fuzzing the Twilio media stream', () => {
     expect(healthy.caller.protocolErrorCount).toBe(0);
     const lat = stamps.latency;
     const f = (x: number) => x.toFixed(1);
-    console.log(`fuzz-twilio: ${framesSent} frames over ${results.length} connections in ${Math.round(fuzzMs)} ms (${Math.round(framesSent / (fuzzMs / 1000))}/s); ` +
-      `healthy call: ${lat.length} frames, relay latency p50 ${f(percentile(lat, 50))} / p99 ${f(percentile(lat, 99))} / max ${f(Math.max(...lat))} ms; ` +
-      `inter-arrival gap p50 ${f(percentile(gaps, 50))} / p99 ${f(percentile(gaps, 99))} / max ${f(Math.max(...gaps))} ms`);
+    console.log(
+      `fuzz-twilio: ${framesSent} frames over ${results.length} connections in ${Math.round(fuzzMs)} ms (${Math.round(framesSent / (fuzzMs / 1000))}/s); ` +
+        `healthy call: ${lat.length} frames, relay latency p50 ${f(percentile(lat, 50))} / p99 ${f(percentile(lat, 99))} / max ${f(Math.max(...lat))} ms; ` +
+        `inter-arrival gap p50 ${f(percentile(gaps, 50))} / p99 ${f(percentile(gaps, 99))} / max ${f(Math.max(...gaps))} ms`,
+    );
     expect(framesSent).toBeGreaterThanOrEqual(MIN_FRAMES);
     // No audio lost: every frame the model sent during the fuzz reached the healthy caller…
-    await until(() => stamps.sentAt.size === 0 || [...stamps.sentAt.keys()].every((k) => k > stampedInWindow), 2000, 'in-flight frames');
+    await until(
+      () => stamps.sentAt.size === 0 || [...stamps.sentAt.keys()].every((k) => k > stampedInWindow),
+      2000,
+      'in-flight frames',
+    );
     expect(lat.length).toBeGreaterThan(fuzzMs / 20 / 2);
     // …crossing the relay in time. Latency is what the relay adds; gaps also carry the fake model's
     // own timer jitter on a box shared with other test runs (load average often 4–9 on 2 cores).
@@ -349,7 +473,9 @@ describe('fuzzing the Twilio media stream', () => {
     expect(started.length).toBeGreaterThan(CONNECTIONS / 3);
     const closes: Record<string, number> = {};
     for (const r of results) closes[String(r.closedBy ?? 'open')] = (closes[String(r.closedBy ?? 'open')] ?? 0) + 1;
-    console.log(`fuzz-twilio: ${started.length} calls started, ${h.recorder.records.length} records; socket ends by relay close code: ${JSON.stringify(closes)}`);
+    console.log(
+      `fuzz-twilio: ${started.length} calls started, ${h.recorder.records.length} records; socket ends by relay close code: ${JSON.stringify(closes)}`,
+    );
     expect(h.recorder.records.find((r) => r.callSid === healthy.caller.callSid)?.endReason).toBe('caller_hung_up');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(tracked).toEqual([]);

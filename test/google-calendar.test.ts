@@ -2,7 +2,11 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CalendarError, type CalendarClient } from '../src/calendar/calendar.js';
-import { createGoogleCalendar, type GoogleCalendarOptions, type GoogleTokens } from '../src/calendar/google-calendar.js';
+import {
+  createGoogleCalendar,
+  type GoogleCalendarOptions,
+  type GoogleTokens,
+} from '../src/calendar/google-calendar.js';
 import { FakeGoogleServer, type RecordedRequest } from '../src/sim/google-server.js';
 
 let fake: FakeGoogleServer;
@@ -31,7 +35,8 @@ function client(over: Partial<GoogleCalendarOptions> = {}): CalendarClient {
   });
 }
 
-const calls = (pathPart: string): RecordedRequest[] => fake.requests.filter((r) => `${r.method} ${r.path}`.includes(pathPart));
+const calls = (pathPart: string): RecordedRequest[] =>
+  fake.requests.filter((r) => `${r.method} ${r.path}`.includes(pathPart));
 
 async function rejection(p: Promise<unknown>): Promise<CalendarError> {
   try {
@@ -288,7 +293,11 @@ describe('fake server answers like Google', () => {
     const res = await fetch(`${fake.rootUrl}calendar/v3/freeBusy`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer made-up' },
-      body: JSON.stringify({ timeMin: '2026-03-31T00:00:00Z', timeMax: '2026-04-01T00:00:00Z', items: [{ id: 'primary' }] }),
+      body: JSON.stringify({
+        timeMin: '2026-03-31T00:00:00Z',
+        timeMax: '2026-04-01T00:00:00Z',
+        items: [{ id: 'primary' }],
+      }),
     });
     expect(res.status).toBe(401);
     const body = (await res.json()) as { error: { code: number; status: string; errors: Array<{ reason: string }> } };
@@ -302,12 +311,21 @@ describe('fake server answers like Google', () => {
       fetch(fake.tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt, client_id: 'cid.apps', client_secret: 'csecret' }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: rt,
+          client_id: 'cid.apps',
+          client_secret: 'csecret',
+        }),
       });
     const bad = await post('rt-unknown');
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: 'invalid_grant' });
     const good = await post('rt-1');
-    expect(await good.json()).toMatchObject({ token_type: 'Bearer', expires_in: 3599, access_token: expect.stringMatching(/^ya29\./) });
+    expect(await good.json()).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3599,
+      access_token: expect.stringMatching(/^ya29\./),
+    });
   });
 });

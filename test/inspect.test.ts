@@ -19,7 +19,11 @@ const machine = setup({
     context: {} as { callerPhone: string; lines: number },
     events: {} as { type: 'transcript'; text: string } | { type: 'hangup' },
   },
-  actors: { lookup: fromPromise(async ({ input }: { input: { arguments: string } }) => ({ output: `found ${input.arguments}` })) },
+  actors: {
+    lookup: fromPromise(async ({ input }: { input: { arguments: string } }) => ({
+      output: `found ${input.arguments}`,
+    })),
+  },
 }).createMachine({
   id: 'call',
   context: { callerPhone: PHONE, lines: 0 },
@@ -70,10 +74,13 @@ function listen(): Promise<{ wss: WebSocketServer; port: number; messages: strin
       resolve({ wss, port: typeof addr === 'object' && addr !== null ? addr.port : 0, messages });
     });
     wss.on('connection', (ws) => ws.on('message', (d) => messages.push(d.toString())));
-    cleanups.push(() => new Promise<void>((r) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close(() => r());
-    }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const c of wss.clients) c.terminate();
+          wss.close(() => r());
+        }),
+    );
   });
 }
 
@@ -85,13 +92,26 @@ describe('createCallInspector', () => {
   });
 
   it('refuses production, non-loopback URLs and unknown modes with a clear error', async () => {
-    await expect(createCallInspector({ INSPECT: '1', NODE_ENV: 'production' })).rejects.toThrow(/INSPECT: is not allowed in production/);
-    await expect(createCallInspector({ INSPECT: 'jsonl:/tmp/x', NODE_ENV: 'production' })).rejects.toBeInstanceOf(ConfigError);
-    await expect(createCallInspector({ INSPECT: '1', INSPECT_URL: 'ws://10.1.2.3:8089' })).rejects.toThrow(/INSPECT_URL: must be on loopback/);
-    await expect(createCallInspector({ INSPECT: '1', INSPECT_URL: 'wss://inspect.example.com' })).rejects.toThrow(/loopback/);
-    await expect(createCallInspector({ INSPECT: '1', INSPECT_URL: 'http://127.0.0.1:8089' })).rejects.toThrow(/ws:\/\//);
+    await expect(createCallInspector({ INSPECT: '1', NODE_ENV: 'production' })).rejects.toThrow(
+      /INSPECT: is not allowed in production/,
+    );
+    await expect(createCallInspector({ INSPECT: 'jsonl:/tmp/x', NODE_ENV: 'production' })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
+    await expect(createCallInspector({ INSPECT: '1', INSPECT_URL: 'ws://10.1.2.3:8089' })).rejects.toThrow(
+      /INSPECT_URL: must be on loopback/,
+    );
+    await expect(createCallInspector({ INSPECT: '1', INSPECT_URL: 'wss://inspect.example.com' })).rejects.toThrow(
+      /loopback/,
+    );
+    await expect(createCallInspector({ INSPECT: '1', INSPECT_URL: 'http://127.0.0.1:8089' })).rejects.toThrow(
+      /ws:\/\//,
+    );
     await expect(createCallInspector({ INSPECT: 'yes please' })).rejects.toThrow(/unknown value/);
-    expect(parseInspectEnv({ INSPECT: '1', INSPECT_URL: 'ws://[::1]:9000' }).mode).toEqual({ kind: 'ws', url: 'ws://[::1]:9000' });
+    expect(parseInspectEnv({ INSPECT: '1', INSPECT_URL: 'ws://[::1]:9000' }).mode).toEqual({
+      kind: 'ws',
+      url: 'ws://[::1]:9000',
+    });
   });
 
   it('sends masked @xstate.actor / @xstate.snapshot messages to a loopback WebSocket', async () => {
@@ -100,14 +120,18 @@ describe('createCallInspector', () => {
     expect(pick('CA-not-listed')).toBeUndefined();
     runCall(pick('CA1'));
     const types = () => messages.map((m) => (JSON.parse(m) as { type: string }).type);
-    await until('actor, event and snapshot messages', () => ['@xstate.actor', '@xstate.event', '@xstate.snapshot'].every((t) => types().includes(t)));
+    await until('actor, event and snapshot messages', () =>
+      ['@xstate.actor', '@xstate.event', '@xstate.snapshot'].every((t) => types().includes(t)),
+    );
     const all = messages.join('\n');
     expect(all).not.toContain(PHONE);
     expect(all).not.toContain('4111');
     expect(all).toContain('+1415•••0123');
     expect(all).toContain(`[redacted: ${SECRET.length} chars]`);
     // The root registration carries the machine definition: what the Stately UI draws.
-    const root = messages.map((m) => JSON.parse(m) as { type: string; name?: string; definition?: string }).find((m) => m.type === '@xstate.actor' && m.name === 'call-CA1');
+    const root = messages
+      .map((m) => JSON.parse(m) as { type: string; name?: string; definition?: string })
+      .find((m) => m.type === '@xstate.actor' && m.name === 'call-CA1');
     expect(root?.definition).toContain('"talking"');
   });
 
@@ -120,9 +144,14 @@ describe('createCallInspector', () => {
     await pick.close();
     expect(readdirSync(dir)).toEqual(['CA1.jsonl']);
     const text = readFileSync(join(dir, 'CA1.jsonl'), 'utf8');
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; actor: string; snapshot?: { status: string; value?: unknown } });
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; actor: string; snapshot?: { status: string; value?: unknown } });
     expect(lines.length).toBeGreaterThan(5);
-    expect(new Set(lines.map((l) => l.type))).toEqual(new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.microstep', '@xstate.action']));
+    expect(new Set(lines.map((l) => l.type))).toEqual(
+      new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.microstep', '@xstate.action']),
+    );
     expect(text).not.toContain(PHONE);
     expect(text).not.toContain('4111');
     const last = lines.filter((l) => l.type === '@xstate.snapshot' && l.actor === 'call-CA1').at(-1);
@@ -130,7 +159,13 @@ describe('createCallInspector', () => {
   });
 
   it('scrubs nested phone fields, E.164 numbers inside text and binary payloads', () => {
-    const out = scrubForInspection({ from: '(415) 555-0123', note: `call back on ${PHONE} please`, audio: Buffer.alloc(320), n: 3, tags: new Set(['live']) });
+    const out = scrubForInspection({
+      from: '(415) 555-0123',
+      note: `call back on ${PHONE} please`,
+      audio: Buffer.alloc(320),
+      n: 3,
+      tags: new Set(['live']),
+    });
     expect(out).toMatchObject({ note: 'call back on +1415•••0123 please', audio: '[320 bytes]', n: 3, tags: ['live'] });
     expect(out.from).toMatch(/^\(415.*•.*0123$/);
     expect(out.from).not.toContain('555');
@@ -150,15 +185,22 @@ describe('npm run inspect-server (loopback relay)', () => {
     expect(await page.text()).toContain('https://stately.ai/inspect');
     // fetch() will not send a foreign Host header: a raw request plays the rebound DNS name.
     const rebound = await new Promise<number>((resolve, reject) => {
-      request({ host: '127.0.0.1', port: relay.port, path: '/', headers: { Host: `evil.example:${relay.port}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject).end();
+      request(
+        { host: '127.0.0.1', port: relay.port, path: '/', headers: { Host: `evil.example:${relay.port}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on('error', reject)
+        .end();
     });
     expect(rebound).toBe(421);
 
     const foreign = new WebSocket(relay.wsUrl, { origin: 'https://evil.example' });
-    const refused = await new Promise<number>((r) => foreign.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0)));
+    const refused = await new Promise<number>((r) =>
+      foreign.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0)),
+    );
     expect(refused).toBeGreaterThanOrEqual(400);
     // Terminating a socket whose handshake was refused emits an error; it is expected here.
     foreign.on('error', () => undefined);

@@ -21,25 +21,54 @@ class MemoryStore {
 
 const startedAt = new Date('2030-05-06T10:00:00.000Z');
 const atStart = (callSid: string): CallRecord => ({
-  callSid, streamSid: 'MZ1', merchantId: 'demo', callerPhone: '+14155550123', calledNumber: '+15005550006', direction: 'inbound',
-  answeredBy: null, startedAt, endedAt: null, durationMs: null, endReason: null, provider: 'openai', model: 'gpt-realtime',
-  usage: {}, stats: {}, transcript: [], transcriptText: '',
+  callSid,
+  streamSid: 'MZ1',
+  merchantId: 'demo',
+  callerPhone: '+14155550123',
+  calledNumber: '+15005550006',
+  direction: 'inbound',
+  answeredBy: null,
+  startedAt,
+  endedAt: null,
+  durationMs: null,
+  endReason: null,
+  provider: 'openai',
+  model: 'gpt-realtime',
+  usage: {},
+  stats: {},
+  transcript: [],
+  transcriptText: '',
 });
 const finished = (callSid: string): CallRecord => ({
-  ...atStart(callSid), endedAt: new Date(startedAt.getTime() + 30_000), durationMs: 30_000, endReason: 'caller_hung_up',
-  transcript: [{ role: 'caller', text: 'hello', atMs: 100 }], transcriptText: 'Caller: hello',
+  ...atStart(callSid),
+  endedAt: new Date(startedAt.getTime() + 30_000),
+  durationMs: 30_000,
+  endReason: 'caller_hung_up',
+  transcript: [{ role: 'caller', text: 'hello', atMs: 100 }],
+  transcriptText: 'Caller: hello',
 });
 
 let dir: string;
 const writers: CallRecordWriter[] = [];
 const open = async (store: MemoryStore, compactAfter?: number) => {
-  const w = await CallRecordWriter.open({ store, dir, baseDelayMs: 5, maxDelayMs: 40, journal: { heartbeatMs: 20, compactAfter } });
+  const w = await CallRecordWriter.open({
+    store,
+    dir,
+    baseDelayMs: 5,
+    maxDelayMs: 40,
+    journal: { heartbeatMs: 20, compactAfter },
+  });
   writers.push(w);
   return w;
 };
 const journalLines = async () => {
   const f = join(dir, 'outbox', LIVE_FILE);
-  return existsSync(f) ? (await readFile(f, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { op: string }) : [];
+  return existsSync(f)
+    ? (await readFile(f, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { op: string })
+    : [];
 };
 const until = async (cond: () => Promise<boolean> | boolean, what: string) => {
   const deadline = Date.now() + 3000;
@@ -63,7 +92,10 @@ describe('calls the process dies under', () => {
     w1.started(atStart('CA-live'));
     w1.started(atStart('CA-done'));
     await w1.write(finished('CA-done'));
-    await until(async () => (await journalLines()).map((l) => l.op).join() === 'start,start,end', 'the end of the finished call in the journal');
+    await until(
+      async () => (await journalLines()).map((l) => l.op).join() === 'start,start,end',
+      'the end of the finished call in the journal',
+    );
     const beatAt = new Date(startedAt.getTime() + 42_000);
     // The "kill": no close(); the file keeps the live call. Date the last heartbeat.
     await utimes(join(dir, 'outbox', LIVE_FILE), beatAt, beatAt);
@@ -73,7 +105,13 @@ describe('calls the process dies under', () => {
     expect(await w2.flush(3000)).toBe(0);
     expect([...store.rows.keys()]).toEqual(['CA-live']);
     const rec = store.rows.get('CA-live');
-    expect(rec).toMatchObject({ endReason: 'relay_restarted', endedAt: beatAt, durationMs: 42_000, callerPhone: '+14155550123', merchantId: 'demo' });
+    expect(rec).toMatchObject({
+      endReason: 'relay_restarted',
+      endedAt: beatAt,
+      durationMs: 42_000,
+      callerPhone: '+14155550123',
+      merchantId: 'demo',
+    });
     expect(rec?.transcriptText).toMatch(/relay stopped during this call/);
     expect(await journalLines()).toEqual([]);
 
@@ -87,8 +125,8 @@ describe('calls the process dies under', () => {
   it('never replaces a real record that reached the outbox before the crash', async () => {
     await mkdir(join(dir, 'outbox'), { recursive: true });
     // Died between queuing the final record and noting the end in the journal.
-    await writeFile(join(dir, 'outbox', LIVE_FILE), JSON.stringify({ op: 'start', record: atStart('CA-both') }) + '\n');
-    await writeFile(join(dir, 'outbox', OUTBOX_FILE), JSON.stringify(finished('CA-both')) + '\n');
+    await writeFile(join(dir, 'outbox', LIVE_FILE), `${JSON.stringify({ op: 'start', record: atStart('CA-both') })}\n`);
+    await writeFile(join(dir, 'outbox', OUTBOX_FILE), `${JSON.stringify(finished('CA-both'))}\n`);
     const store = new MemoryStore();
     const w = await open(store);
     expect(await w.flush(3000)).toBe(0);
@@ -98,7 +136,7 @@ describe('calls the process dies under', () => {
 
   it('skips a line torn by the crash and keeps the whole ones', async () => {
     await mkdir(join(dir, 'outbox'), { recursive: true });
-    const whole = JSON.stringify({ op: 'start', record: atStart('CA-whole') }) + '\n';
+    const whole = `${JSON.stringify({ op: 'start', record: atStart('CA-whole') })}\n`;
     const torn = JSON.stringify({ op: 'start', record: atStart('CA-torn') }).slice(0, 50);
     await writeFile(join(dir, 'outbox', LIVE_FILE), whole + torn);
     const store = new MemoryStore();

@@ -93,7 +93,12 @@ describe('merchant CLI', () => {
     expect(r.code).toBe(0);
     const parsed = parseMerchantFile(parseYaml(r.out));
     expect(parsed.ok).toBe(true);
-    if (parsed.ok) expect(parsed.merchant).toMatchObject({ name: 'Sunny Side Dental', phoneNumbers: ['+15005550006'], slotMinutes: 30 });
+    if (parsed.ok)
+      expect(parsed.merchant).toMatchObject({
+        name: 'Sunny Side Dental',
+        phoneNumbers: ['+15005550006'],
+        slotMinutes: 30,
+      });
     const p = await file('example.yaml', r.out);
     expect((await run(['--check', p], noStore)).out).toContain('is valid: merchant sunny-side-dental');
   });
@@ -127,8 +132,14 @@ describe('merchant CLI', () => {
     expect(added.out).toContain('added\nsunny: Sunny Side Dental');
     expect(existsSync(join(dir, 'data', 'pglite'))).toBe(true);
 
-    const yaml = await file('sunny.yaml', 'id: sunny\nname: Sunny Side Dental & Co\ntimeZone: America/New_York\nphoneNumbers: ["+15005550006", "+15005550007"]\nslotMinutes: 45\n');
-    const other = await file('other.yaml', 'id: other\nname: Other\ntimeZone: Europe/London\nphoneNumbers: ["+15005550007"]\n');
+    const yaml = await file(
+      'sunny.yaml',
+      'id: sunny\nname: Sunny Side Dental & Co\ntimeZone: America/New_York\nphoneNumbers: ["+15005550006", "+15005550007"]\nslotMinutes: 45\n',
+    );
+    const other = await file(
+      'other.yaml',
+      'id: other\nname: Other\ntimeZone: Europe/London\nphoneNumbers: ["+15005550007"]\n',
+    );
     const updated = await run([yaml]);
     expect(updated.code).toBe(0);
     expect(updated.out).toContain('updated\nsunny: Sunny Side Dental & Co');

@@ -5,7 +5,11 @@ import { demoMerchant } from '../src/merchants/demo-merchant.js';
 
 // A database outage must not stop calls: the directory answers with the merchants it read before.
 
-const record: MerchantRecord = { ...demoMerchant, googleCalendarId: null, googleTokens: { refreshToken: 'secret', accessToken: null, expiresAt: null } };
+const record: MerchantRecord = {
+  ...demoMerchant,
+  googleCalendarId: null,
+  googleTokens: { refreshToken: 'secret', accessToken: null, expiresAt: null },
+};
 
 function flakyStore() {
   const state = { down: false, reads: 0 };
@@ -15,8 +19,16 @@ function flakyStore() {
   return {
     state,
     store: {
-      getMerchant: async (id: string) => (state.down ? fail() : (state.reads++, id === record.id ? record : null)),
-      findMerchantByNumber: async (n: string) => (state.down ? fail() : (state.reads++, record.phoneNumbers.includes(n) ? record : null)),
+      getMerchant: async (id: string) => {
+        if (state.down) return fail();
+        state.reads++;
+        return id === record.id ? record : null;
+      },
+      findMerchantByNumber: async (n: string) => {
+        if (state.down) return fail();
+        state.reads++;
+        return record.phoneNumbers.includes(n) ? record : null;
+      },
       listMerchants: async () => (state.down ? fail() : [record]),
     },
   };

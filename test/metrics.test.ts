@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 const value = (text: string, series: string): number => {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : Number.NaN;
 };
 
@@ -38,7 +38,9 @@ describe('/metrics', () => {
     expect(value(text, 'callrelay_frames_relayed_total{direction="out"}')).toBeGreaterThan(5);
     expect(value(text, 'callrelay_model_connect_seconds_count{provider="openai"}')).toBe(1);
     // Counters keep counting across scrapes (not reset by the scrape that reads them).
-    expect(value(await scrape(), 'callrelay_frames_relayed_total{direction="in"}')).toBeGreaterThanOrEqual(value(text, 'callrelay_frames_relayed_total{direction="in"}'));
+    expect(value(await scrape(), 'callrelay_frames_relayed_total{direction="in"}')).toBeGreaterThanOrEqual(
+      value(text, 'callrelay_frames_relayed_total{direction="in"}'),
+    );
   });
 
   it('serves /metrics on the main port only with the bearer token when METRICS_TOKEN is set', async () => {

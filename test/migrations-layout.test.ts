@@ -33,7 +33,10 @@ describe('migration files', () => {
 
   it('define what the adapters rely on: the no-double-booking constraint and the RPC functions', async () => {
     const sql = (await loadMigrations()).map((m) => m.sql).join('\n');
-    expect(sql).toMatch(/exclude using gist \(merchant_id with =, tstzrange\(starts_at, ends_at, '\[\)'\) with &&\)\s+where \(status = 'booked'\)/);
-    for (const fn of ['upsert_merchant', 'find_or_create_customer', 'book_appointment']) expect(sql).toContain(`create function ${fn}(`);
+    expect(sql).toMatch(
+      /exclude using gist \(merchant_id with =, tstzrange\(starts_at, ends_at, '\[\)'\) with &&\)\s+where \(status = 'booked'\)/,
+    );
+    for (const fn of ['upsert_merchant', 'find_or_create_customer', 'book_appointment'])
+      expect(sql).toContain(`create function ${fn}(`);
   });
 });

@@ -5,35 +5,94 @@ const ev = (o: unknown) => parseModelEvent(JSON.stringify(o));
 
 describe('model server events', () => {
   it('accepts both GA and beta audio delta names and refuses non-base64 deltas', () => {
-    expect(ev({ type: 'response.output_audio.delta', response_id: 'r1', item_id: 'i1', delta: 'AAAA' })).toEqual({ type: 'audio', responseId: 'r1', itemId: 'i1', delta: 'AAAA' });
-    expect(ev({ type: 'response.audio.delta', response_id: 'r1', item_id: 'i1', delta: 'AA==' })).toMatchObject({ type: 'audio' });
+    expect(ev({ type: 'response.output_audio.delta', response_id: 'r1', item_id: 'i1', delta: 'AAAA' })).toEqual({
+      type: 'audio',
+      responseId: 'r1',
+      itemId: 'i1',
+      delta: 'AAAA',
+    });
+    expect(ev({ type: 'response.audio.delta', response_id: 'r1', item_id: 'i1', delta: 'AA==' })).toMatchObject({
+      type: 'audio',
+    });
     // A delta is spliced into Twilio JSON: a quote must never pass.
-    expect(ev({ type: 'response.output_audio.delta', response_id: 'r1', item_id: 'i1', delta: 'AA"}' })).toMatchObject({ type: 'invalid' });
+    expect(ev({ type: 'response.output_audio.delta', response_id: 'r1', item_id: 'i1', delta: 'AA"}' })).toMatchObject({
+      type: 'invalid',
+    });
   });
 
   it('collects function calls and usage from response.done', () => {
     const done = ev({
       type: 'response.done',
-      response: { id: 'r2', status: 'completed', output: [{ type: 'message' }, { type: 'function_call', call_id: 'c1', name: 'lookupCustomer', arguments: '{"phone":"+1"}' }], usage: { input_tokens: 5, output_tokens: 7, total_tokens: 12 } },
+      response: {
+        id: 'r2',
+        status: 'completed',
+        output: [
+          { type: 'message' },
+          { type: 'function_call', call_id: 'c1', name: 'lookupCustomer', arguments: '{"phone":"+1"}' },
+        ],
+        usage: { input_tokens: 5, output_tokens: 7, total_tokens: 12 },
+      },
     });
-    expect(done).toEqual({ type: 'responseDone', responseId: 'r2', status: 'completed', reason: undefined, functionCalls: [{ callId: 'c1', name: 'lookupCustomer', arguments: '{"phone":"+1"}' }], usage: { inputTokens: 5, outputTokens: 7, totalTokens: 12 } });
+    expect(done).toEqual({
+      type: 'responseDone',
+      responseId: 'r2',
+      status: 'completed',
+      reason: undefined,
+      functionCalls: [{ callId: 'c1', name: 'lookupCustomer', arguments: '{"phone":"+1"}' }],
+      usage: { inputTokens: 5, outputTokens: 7, totalTokens: 12 },
+    });
   });
 
   it('reads an xAI response.cancelled as the end of that response', () => {
-    expect(ev({ type: 'response.cancelled', response: { id: 'r3' } })).toEqual({ type: 'responseDone', responseId: 'r3', status: 'cancelled', functionCalls: [] });
-    expect(ev({ type: 'response.cancelled', response_id: 'r4' })).toMatchObject({ type: 'responseDone', responseId: 'r4', status: 'cancelled' });
+    expect(ev({ type: 'response.cancelled', response: { id: 'r3' } })).toEqual({
+      type: 'responseDone',
+      responseId: 'r3',
+      status: 'cancelled',
+      functionCalls: [],
+    });
+    expect(ev({ type: 'response.cancelled', response_id: 'r4' })).toMatchObject({
+      type: 'responseDone',
+      responseId: 'r4',
+      status: 'cancelled',
+    });
   });
 
   it('treats xAI partial transcripts as not final', () => {
-    expect(ev({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'u1', transcript: 'hel', status: 'in_progress' })).toMatchObject({ type: 'ignored' });
-    expect(ev({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'u1', transcript: 'hello' })).toEqual({ type: 'userTranscript', itemId: 'u1', text: 'hello' });
+    expect(
+      ev({
+        type: 'conversation.item.input_audio_transcription.completed',
+        item_id: 'u1',
+        transcript: 'hel',
+        status: 'in_progress',
+      }),
+    ).toMatchObject({ type: 'ignored' });
+    expect(
+      ev({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'u1', transcript: 'hello' }),
+    ).toEqual({ type: 'userTranscript', itemId: 'u1', text: 'hello' });
   });
 
   it('classifies errors: cancel/truncate races are benign, expiry is fatal, the rest recoverable', () => {
-    expect(ev({ type: 'error', error: { code: 'response_cancel_not_active', message: 'Cancellation failed: no active response found' } })).toMatchObject({ severity: 'benign' });
-    expect(ev({ type: 'error', error: { type: 'invalid_request_error', message: 'Unknown event conversation.item.truncate' } })).toMatchObject({ severity: 'benign' });
-    expect(ev({ type: 'error', error: { code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' } })).toMatchObject({ severity: 'fatal' });
-    expect(ev({ type: 'error', error: { code: 'conversation_already_has_active_response', message: 'x' } })).toMatchObject({ severity: 'recoverable' });
+    expect(
+      ev({
+        type: 'error',
+        error: { code: 'response_cancel_not_active', message: 'Cancellation failed: no active response found' },
+      }),
+    ).toMatchObject({ severity: 'benign' });
+    expect(
+      ev({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: 'Unknown event conversation.item.truncate' },
+      }),
+    ).toMatchObject({ severity: 'benign' });
+    expect(
+      ev({
+        type: 'error',
+        error: { code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' },
+      }),
+    ).toMatchObject({ severity: 'fatal' });
+    expect(
+      ev({ type: 'error', error: { code: 'conversation_already_has_active_response', message: 'x' } }),
+    ).toMatchObject({ severity: 'recoverable' });
   });
 
   it('never throws on garbage', () => {

@@ -51,10 +51,15 @@ export class TestClient {
         w.resolve(parsed);
       }
     });
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
-  static connect(url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<TestClient> {
+  static connect(
+    url: string,
+    opts: { headers?: Record<string, string>; protocols?: string[] } = {},
+  ): Promise<TestClient> {
     const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers ?? {} });
     const client = new TestClient(ws);
     return new Promise((resolve, reject) => {
@@ -116,7 +121,9 @@ export class TestClient {
     const out: string[] = [];
     for (const e of this.events) {
       const rid = at(e, 'response_id') ?? at(e, 'response.id');
-      const inResponse = rid === responseId || (e.type.startsWith('conversation.item.') && out.length > 0 && !out.includes('response.done'));
+      const inResponse =
+        rid === responseId ||
+        (e.type.startsWith('conversation.item.') && out.length > 0 && !out.includes('response.done'));
       if (!inResponse || out.includes('response.done')) continue;
       if (e.type.endsWith('.delta') && out.includes(e.type)) continue;
       out.push(e.type);

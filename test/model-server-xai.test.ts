@@ -12,7 +12,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function setup(opts: Partial<FakeModelServerOptions> = {}): Promise<{ client: TestClient; session: FakeModelSession }> {
+async function setup(
+  opts: Partial<FakeModelServerOptions> = {},
+): Promise<{ client: TestClient; session: FakeModelSession }> {
   const server = await FakeModelServer.start({ dialect: 'xai', ...opts });
   servers.push(server);
   const client = await TestClient.connect(server.url);
@@ -39,7 +41,11 @@ describe('FakeModelServer (xAI Grok Voice dialect)', () => {
     expect(str(updated, 'session.voice')).toBe('ara');
     expect(at(updated, 'session.turn_detection')).toMatchObject({ type: 'server_vad', silence_duration_ms: 300 });
     expect(str(updated, 'session.audio.output.format.type')).toBe('audio/pcmu');
-    expect(session.view).toMatchObject({ voice: 'ara', inputFormat: { type: 'audio/pcmu' }, turnDetection: { silenceMs: 300 } });
+    expect(session.view).toMatchObject({
+      voice: 'ara',
+      inputFormat: { type: 'audio/pcmu' },
+      turnDetection: { silenceMs: 300 },
+    });
     expect(session.errors).toEqual([]);
   });
 
@@ -89,9 +95,15 @@ describe('FakeModelServer (xAI Grok Voice dialect)', () => {
     const { client } = await setup({ realtimeFactor: Infinity });
     client.send({ type: 'session.update', session: XAI_SESSION });
     await client.next('session.updated');
-    client.send({ type: 'conversation.item.create', item: { type: 'force_message', role: 'assistant', content: [{ type: 'output_text', text: 'Please hold.' }] } });
+    client.send({
+      type: 'conversation.item.create',
+      item: { type: 'force_message', role: 'assistant', content: [{ type: 'output_text', text: 'Please hold.' }] },
+    });
     const done = await client.next('response.done');
-    expect(done.response).toMatchObject({ status: 'completed', output: [{ role: 'assistant', content: [{ transcript: 'Please hold.' }] }] });
+    expect(done.response).toMatchObject({
+      status: 'completed',
+      output: [{ role: 'assistant', content: [{ transcript: 'Please hold.' }] }],
+    });
     const added = await client.next('conversation.item.added');
     expect(added.previous_item_id).toBeNull();
     // The lenient xAI parser accepts the beta `modalities` name the cookbook sends.
@@ -112,6 +124,9 @@ describe('FakeModelServer (xAI Grok Voice dialect)', () => {
     await client.next('response.output_audio.delta');
     client.appendAudio(speechForText('no wait', 9));
     await client.next('input_audio_buffer.speech_started', (e) => e.item_id !== stopped.item_id);
-    expect((await client.next('response.done')).response).toMatchObject({ status: 'cancelled', status_details: { reason: 'turn_detected' } });
+    expect((await client.next('response.done')).response).toMatchObject({
+      status: 'cancelled',
+      status_details: { reason: 'turn_detected' },
+    });
   });
 });

@@ -73,13 +73,17 @@ describe('ALLOWED_ORIGINS', () => {
     expect(createOriginCheck('  ')('https://gateframes.com')).toBe(true);
   });
 
-  it.each(['*', 'https://*.example.com', 'example.com', 'https://example.com/', 'https://example.com/path', 'ftp://example.com'])(
-    'rejects the entry %j at start-up with a ConfigError naming ALLOWED_ORIGINS',
-    (entry) => {
-      expect(() => parseAllowedOrigins(`https://ok.example.com,${entry}`)).toThrow(ConfigError);
-      expect(() => parseAllowedOrigins(entry)).toThrow(/ALLOWED_ORIGINS/);
-    },
-  );
+  it.each([
+    '*',
+    'https://*.example.com',
+    'example.com',
+    'https://example.com/',
+    'https://example.com/path',
+    'ftp://example.com',
+  ])('rejects the entry %j at start-up with a ConfigError naming ALLOWED_ORIGINS', (entry) => {
+    expect(() => parseAllowedOrigins(`https://ok.example.com,${entry}`)).toThrow(ConfigError);
+    expect(() => parseAllowedOrigins(entry)).toThrow(/ALLOWED_ORIGINS/);
+  });
 });
 
 describe('parseOrigin', () => {

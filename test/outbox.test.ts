@@ -18,7 +18,8 @@ class FlakyStore {
   calls = 0;
   constructor(
     public failuresLeft = 0,
-    private readonly error: () => Error = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    private readonly error: () => Error = () =>
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
   ) {}
   async saveCallRecord(r: CallRecord): Promise<void> {
     this.calls++;
@@ -46,14 +47,24 @@ const record = (callSid: string): CallRecord => ({
   model: 'gpt-realtime',
   usage: { totalTokens: 10 },
   stats: { bargeIns: 0 },
-  transcript: [{ role: 'caller', text: 'hello', atMs: 10 }, { role: 'assistant', text: 'Hi the…', atMs: 500, interrupted: true }],
+  transcript: [
+    { role: 'caller', text: 'hello', atMs: 10 },
+    { role: 'assistant', text: 'Hi the…', atMs: 500, interrupted: true },
+  ],
   transcriptText: 'Caller: hello\nAssistant: Hi the… [interrupted]',
 });
 
 let dir: string;
 const writers: CallRecordWriter[] = [];
 const open = async (store: CallRecordWriterOptions['store'], over: Partial<CallRecordWriterOptions> = {}) => {
-  const w = await CallRecordWriter.open({ store, dir, baseDelayMs: 5, maxDelayMs: 40, attemptTimeoutMs: 3000, ...over });
+  const w = await CallRecordWriter.open({
+    store,
+    dir,
+    baseDelayMs: 5,
+    maxDelayMs: 40,
+    attemptTimeoutMs: 3000,
+    ...over,
+  });
   writers.push(w);
   return w;
 };
@@ -73,7 +84,9 @@ afterEach(async () => {
 
 describe('CallRecordWriter', () => {
   it('queues a record on disk when the database is unreachable, and a restarted writer replays it', async () => {
-    const down = new SqlStore(openPg({ connectionString: 'postgres://postgres@127.0.0.1:1/test', connectionTimeoutMillis: 2000 }));
+    const down = new SqlStore(
+      openPg({ connectionString: 'postgres://postgres@127.0.0.1:1/test', connectionTimeoutMillis: 2000 }),
+    );
     try {
       const w1 = await open(down);
       expect(await w1.write(record('CA-down'))).toBe('queued');
@@ -141,7 +154,10 @@ describe('CallRecordWriter', () => {
   it('replays twice without duplicating: the same call sid is written, not appended', async () => {
     await mkdir(join(dir, 'outbox'), { recursive: true });
     // As if a process crashed after storing CA-dup but before removing it from the file.
-    await writeFile(join(dir, 'outbox', OUTBOX_FILE), JSON.stringify(record('CA-dup')) + '\n' + JSON.stringify(record('CA-dup')) + '\n');
+    await writeFile(
+      join(dir, 'outbox', OUTBOX_FILE),
+      `${JSON.stringify(record('CA-dup'))}\n${JSON.stringify(record('CA-dup'))}\n`,
+    );
     const store = new FlakyStore();
     store.rows.set('CA-dup', record('CA-dup'));
     const w = await open(store);
@@ -152,7 +168,10 @@ describe('CallRecordWriter', () => {
   it('drops a line torn by a crash but replays the ones before it and appends cleanly after it', async () => {
     await mkdir(join(dir, 'outbox'), { recursive: true });
     const torn = JSON.stringify(record('CA-torn')).slice(0, 40);
-    await writeFile(join(dir, 'outbox', OUTBOX_FILE), JSON.stringify(record('CA-a')) + '\n' + JSON.stringify(record('CA-b')) + '\n' + torn);
+    await writeFile(
+      join(dir, 'outbox', OUTBOX_FILE),
+      `${JSON.stringify(record('CA-a'))}\n${JSON.stringify(record('CA-b'))}\n${torn}`,
+    );
     const down = new FlakyStore(1_000_000);
     const w1 = await open(down, { baseDelayMs: 60_000 });
     expect(w1.depth()).toBe(2);
@@ -167,7 +186,9 @@ describe('CallRecordWriter', () => {
   });
 
   it('moves a record the database refuses as invalid to the dead-letter file instead of retrying it forever', async () => {
-    const store = new FlakyStore(1, () => Object.assign(new Error('new row violates check constraint'), { code: '23514' }));
+    const store = new FlakyStore(1, () =>
+      Object.assign(new Error('new row violates check constraint'), { code: '23514' }),
+    );
     const w = await open(store);
     expect(await w.write(record('CA-bad'))).toBe('rejected');
     expect(w.depth()).toBe(0);
@@ -210,8 +231,15 @@ describe('CallRecordWriter', () => {
       transcriptText: 'Assistant: Hello',
       usage: { inputTokens: 3, outputTokens: 4 },
       stats: {
-        framesIn: 1, framesOut: 2, bargeIns: 0, assistantAudioMs: 900, droppedCallerAudioMs: 0,
-        lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0, twilioSendRefused: 0,
+        framesIn: 1,
+        framesOut: 2,
+        bargeIns: 0,
+        assistantAudioMs: 900,
+        droppedCallerAudioMs: 0,
+        lateDeltasDropped: 0,
+        modelConnectMs: null,
+        badTwilioMessages: 0,
+        twilioSendRefused: 0,
       },
     };
     await new StoreCallRecorder(w).record(summary);

@@ -18,7 +18,10 @@ describe('Playback (what the caller has heard)', () => {
     const p = new Playback(100);
     let t = 0;
     const marks: string[] = [];
-    for (let i = 0; i < 100; i++) { const m = p.sent('r1', 'i1', 160, t); if (m) marks.push(m); } // 2 s sent at t=0
+    for (let i = 0; i < 100; i++) {
+      const m = p.sent('r1', 'i1', 160, t);
+      if (m) marks.push(m);
+    } // 2 s sent at t=0
     t = 600;
     p.echo(marks[4]!, t); // 500 ms played, echoed at t=600
     const cut = p.interrupt(t + 30);

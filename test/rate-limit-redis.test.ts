@@ -8,7 +8,10 @@ import { RedisRateLimiter } from '../src/security/rate-limit-redis.js';
 const REDIS_URL = process.env.REDIS_URL;
 const T0 = 1_760_000_000_000;
 
-if (!REDIS_URL) console.log('rate-limit-redis: shared-Redis tests skipped because REDIS_URL is not set (CI sets redis://127.0.0.1:6379)');
+if (!REDIS_URL)
+  console.log(
+    'rate-limit-redis: shared-Redis tests skipped because REDIS_URL is not set (CI sets redis://127.0.0.1:6379)',
+  );
 
 describe.runIf(REDIS_URL)('RedisRateLimiter against a real Redis', () => {
   const prefix = `callrelay-test:rl:${randomBytes(6).toString('hex')}:`;
@@ -36,7 +39,9 @@ describe.runIf(REDIS_URL)('RedisRateLimiter against a real Redis', () => {
     const p = `${prefix}shared:`;
     const one = new RedisRateLimiter({ ...config, redis: a, prefix: p, warn: strictWarn, timeoutMs: 2_000 });
     const two = new RedisRateLimiter({ ...config, redis: b, prefix: p, warn: strictWarn, timeoutMs: 2_000 });
-    const decisions = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? one : two).take('1.2.3.4', T0)));
+    const decisions = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? one : two).take('1.2.3.4', T0)),
+    );
     expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
     expect(decisions.filter((d) => !d.allowed).every((d) => d.retryAfterSeconds === 6)).toBe(true);
     expect(one.fallbackCount + two.fallbackCount).toBe(0);
@@ -45,7 +50,14 @@ describe.runIf(REDIS_URL)('RedisRateLimiter against a real Redis', () => {
   });
 
   it('boundary and refill: 60th passes, 61st denied with Retry-After 1, one more a second later', async () => {
-    const l = new RedisRateLimiter({ capacity: 60, refillPerSecond: 1, redis: a, prefix: `${prefix}http:`, warn: strictWarn, timeoutMs: 2_000 });
+    const l = new RedisRateLimiter({
+      capacity: 60,
+      refillPerSecond: 1,
+      redis: a,
+      prefix: `${prefix}http:`,
+      warn: strictWarn,
+      timeoutMs: 2_000,
+    });
     for (let i = 0; i < 59; i++) expect((await l.take('ip', T0)).allowed).toBe(true);
     expect(await l.take('ip', T0)).toEqual({ allowed: true, retryAfterSeconds: 0, remaining: 0 });
     expect(await l.take('ip', T0)).toEqual({ allowed: false, retryAfterSeconds: 1, remaining: 0 });
@@ -55,7 +67,14 @@ describe.runIf(REDIS_URL)('RedisRateLimiter against a real Redis', () => {
   });
 
   it('fractional refill (12 per 30 s) survives the round trip through Redis', async () => {
-    const l = new RedisRateLimiter({ capacity: 12, refillPerSecond: 0.4, redis: b, prefix: `${prefix}conv:`, warn: strictWarn, timeoutMs: 2_000 });
+    const l = new RedisRateLimiter({
+      capacity: 12,
+      refillPerSecond: 0.4,
+      redis: b,
+      prefix: `${prefix}conv:`,
+      warn: strictWarn,
+      timeoutMs: 2_000,
+    });
     for (let i = 0; i < 12; i++) expect((await l.take('CH1', T0)).allowed).toBe(true);
     expect(await l.take('CH1', T0)).toEqual({ allowed: false, retryAfterSeconds: 3, remaining: 0 });
     expect(await l.take('CH1', T0 + 1000)).toEqual({ allowed: false, retryAfterSeconds: 2, remaining: 0 });
@@ -64,7 +83,14 @@ describe.runIf(REDIS_URL)('RedisRateLimiter against a real Redis', () => {
   });
 
   it('keys carry a TTL of the time to refill from empty, and vanish after it', async () => {
-    const l = new RedisRateLimiter({ capacity: 2, refillPerSecond: 10, redis: a, prefix: `${prefix}ttl:`, warn: strictWarn, timeoutMs: 2_000 });
+    const l = new RedisRateLimiter({
+      capacity: 2,
+      refillPerSecond: 10,
+      redis: a,
+      prefix: `${prefix}ttl:`,
+      warn: strictWarn,
+      timeoutMs: 2_000,
+    });
     expect(l.keyTtlMs).toBe(1_200);
     await l.take('k', T0);
     const pttl = await a.pttl(`${prefix}ttl:k`);
@@ -75,7 +101,14 @@ describe.runIf(REDIS_URL)('RedisRateLimiter against a real Redis', () => {
   });
 
   it('uses Redis TIME when no clock is passed', async () => {
-    const l = new RedisRateLimiter({ capacity: 3, refillPerSecond: 0.01, redis: b, prefix: `${prefix}time:`, warn: strictWarn, timeoutMs: 2_000 });
+    const l = new RedisRateLimiter({
+      capacity: 3,
+      refillPerSecond: 0.01,
+      redis: b,
+      prefix: `${prefix}time:`,
+      warn: strictWarn,
+      timeoutMs: 2_000,
+    });
     const d = [];
     for (let i = 0; i < 5; i++) d.push(await l.take('k'));
     expect(d.map((x) => x.allowed)).toEqual([true, true, true, false, false]);
@@ -93,7 +126,8 @@ describe.runIf(REDIS_URL)('RedisRateLimiter against a real Redis', () => {
       // enableOfflineQueue is off: until connected, checks go to the fallback, so wait like main() would.
       expect(await Promise.all([one.ready(), two.ready()])).toEqual([true, true]);
       let allowed = 0;
-      for (let i = 0; i < 20; i++) if ((await (i % 2 ? one : two).wsUpgradePerIp.take('9.9.9.9', T0)).allowed) allowed++;
+      for (let i = 0; i < 20; i++)
+        if ((await (i % 2 ? one : two).wsUpgradePerIp.take('9.9.9.9', T0)).allowed) allowed++;
       expect(allowed).toBe(10);
     } finally {
       await Promise.all([one.close(), two.close()]);
@@ -103,7 +137,15 @@ describe.runIf(REDIS_URL)('RedisRateLimiter against a real Redis', () => {
 
 describe('Redis unreachable: fail open to the per-instance in-memory limiter', () => {
   it('answers from memory at once, still enforces the limit, and warns once per interval', async () => {
-    const down = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 200 });
+    const down = new Redis({
+      host: '127.0.0.1',
+      port: 1,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 200,
+    });
     down.on('error', () => undefined);
     const warnings: string[] = [];
     const l = new RedisRateLimiter({
@@ -130,7 +172,11 @@ describe('Redis unreachable: fail open to the per-instance in-memory limiter', (
 
   it('createLimiters with a dead REDIS_URL keeps limiting per instance and closes cleanly', async () => {
     const warnings: string[] = [];
-    const limiters = createLimiters({ redisUrl: 'redis://127.0.0.1:1', warn: (_f, msg) => warnings.push(msg), warnIntervalMs: 60_000 });
+    const limiters = createLimiters({
+      redisUrl: 'redis://127.0.0.1:1',
+      warn: (_f, msg) => warnings.push(msg),
+      warnIntervalMs: 60_000,
+    });
     try {
       expect(limiters.backend).toBe('redis');
       let allowed = 0;
@@ -151,9 +197,22 @@ describe('Redis unreachable: fail open to the per-instance in-memory limiter', (
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const address = silent.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
-    const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    const redis = new Redis({
+      host: '127.0.0.1',
+      port,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 500,
+    });
     redis.on('error', () => undefined);
-    const l = new RedisRateLimiter({ capacity: 1, refillPerSecond: 1, redis, prefix: 'x:', timeoutMs: 100, warn: () => undefined });
+    const l = new RedisRateLimiter({
+      capacity: 1,
+      refillPerSecond: 1,
+      redis,
+      prefix: 'x:',
+      timeoutMs: 100,
+      warn: () => undefined,
+    });
     try {
       const d = await l.take('k', T0);
       expect(d.allowed).toBe(true);

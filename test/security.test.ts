@@ -20,7 +20,10 @@ const AUTH_TOKEN = 'twilio-auth-token-SECRET-7f3a9c';
 const ORIGIN = 'http://localhost:5173';
 const now = () => Math.floor(Date.now() / 1000);
 let ipSeq = 0;
-const freshIp = () => `198.51.100.${(ipSeq = (ipSeq + 1) % 250) + 1}`;
+const freshIp = () => {
+  ipSeq = (ipSeq + 1) % 250;
+  return `198.51.100.${ipSeq + 1}`;
+};
 
 type Outcome = { kind: 'open'; ws: WebSocket } | { kind: 'refused'; status: number };
 function upgrade(url: string, headers: Record<string, string>): Promise<Outcome> {
@@ -47,7 +50,14 @@ let h: Harness; // ENCRYPTION_KEY + TWILIO_AUTH_TOKEN + TRUST_PROXY=X-Forwarded-
 let dev: Harness; // development defaults: no Twilio validation, no TRUST_PROXY
 beforeAll(async () => {
   const cfg = loadConfig({ PORT: '0', PUBLIC_HOST: 'relay.test' });
-  h = await startHarness({ overrides: { edge: loadEdgeConfig({ ENCRYPTION_KEY: KEY.toString('base64'), TWILIO_AUTH_TOKEN: AUTH_TOKEN, TRUST_PROXY: 'X-Forwarded-For' }, cfg) } });
+  h = await startHarness({
+    overrides: {
+      edge: loadEdgeConfig(
+        { ENCRYPTION_KEY: KEY.toString('base64'), TWILIO_AUTH_TOKEN: AUTH_TOKEN, TRUST_PROXY: 'X-Forwarded-For' },
+        cfg,
+      ),
+    },
+  });
   dev = await startHarness({ overrides: { edge: loadEdgeConfig({}, cfg) } });
 });
 afterAll(async () => {
@@ -64,23 +74,37 @@ describe('browser tokens against the live relay', () => {
   };
   const cases: Array<[string, number, () => string | Promise<string>]> = [
     ['a valid token', 101, () => mintToken(KEY, { ttlSeconds: 60 })],
-    ['tampered ciphertext', 401, () => flip(mintToken(KEY, { ttlSeconds: 60 }), (r) => 14)],
+    ['tampered ciphertext', 401, () => flip(mintToken(KEY, { ttlSeconds: 60 }), () => 14)],
     ['tampered tag', 401, () => flip(mintToken(KEY, { ttlSeconds: 60 }), (r) => r.length - 1)],
     ['tampered IV', 401, () => flip(mintToken(KEY, { ttlSeconds: 60 }), () => 3)],
     ['a changed version byte', 401, () => flip(mintToken(KEY, { ttlSeconds: 60 }), () => 0)],
     ['a truncated token', 401, () => mintToken(KEY, { ttlSeconds: 60 }).slice(0, 30)],
     ['an expired token', 401, () => mintToken(KEY, { ttlSeconds: 60, now: Date.now() - 120_000 })],
-    ['a future-dated token (iat 10 min ahead)', 401, () => sealToken(KEY, { origin: 'client', iat: now() + 600, exp: now() + 900 })],
+    [
+      'a future-dated token (iat 10 min ahead)',
+      401,
+      () => sealToken(KEY, { origin: 'client', iat: now() + 600, exp: now() + 900 }),
+    ],
     ['a token for another origin', 401, () => sealToken(KEY, { origin: 'server', iat: now(), exp: now() + 60 })],
-    ['a token with claims of the wrong types', 401, () => sealToken(KEY, { origin: 'client', iat: String(now()), exp: now() + 60 })],
+    [
+      'a token with claims of the wrong types',
+      401,
+      () => sealToken(KEY, { origin: 'client', iat: String(now()), exp: now() + 60 }),
+    ],
     ['a token minted with another key', 401, () => mintToken(randomBytes(32), { ttlSeconds: 60 })],
-    ['an oversized token', 401, () => sealToken(KEY, { origin: 'client', iat: now(), exp: now() + 60, pad: 'x'.repeat(MAX_TOKEN_CHARS) })],
+    [
+      'an oversized token',
+      401,
+      () => sealToken(KEY, { origin: 'client', iat: now(), exp: now() + 60, pad: 'x'.repeat(MAX_TOKEN_CHARS) }),
+    ],
     ['a 16 KB path', 401, () => 'A'.repeat(16 * 1024)],
   ];
   it.each(cases)('%s → %s', async (_label, want, make) => {
     const t = await make();
     const opened = h.model.sessions.length;
-    expect(await status(`ws://127.0.0.1:${h.relay.port}/token/${t}`, { Origin: ORIGIN, 'X-Forwarded-For': freshIp() })).toBe(want);
+    expect(
+      await status(`ws://127.0.0.1:${h.relay.port}/token/${t}`, { Origin: ORIGIN, 'X-Forwarded-For': freshIp() }),
+    ).toBe(want);
     // Only the accepted token may cost a model session.
     if (want === 101) await until(() => h.model.sessions.length === opened + 1, 3000, 'the model session');
     await sleep(30);
@@ -89,9 +113,19 @@ describe('browser tokens against the live relay', () => {
 
   it('refuses a token replayed after it expired (it worked while valid)', async () => {
     const t = mintToken(KEY, { ttlSeconds: 1 });
-    expect(await status(`ws://127.0.0.1:${h.relay.port}/realtime?auth=${t}`, { Origin: ORIGIN, 'X-Forwarded-For': freshIp() })).toBe(101);
+    expect(
+      await status(`ws://127.0.0.1:${h.relay.port}/realtime?auth=${t}`, {
+        Origin: ORIGIN,
+        'X-Forwarded-For': freshIp(),
+      }),
+    ).toBe(101);
     await sleep(2100 - (Date.now() % 1000)); // past the next whole second after exp
-    expect(await status(`ws://127.0.0.1:${h.relay.port}/realtime?auth=${t}`, { Origin: ORIGIN, 'X-Forwarded-For': freshIp() })).toBe(401);
+    expect(
+      await status(`ws://127.0.0.1:${h.relay.port}/realtime?auth=${t}`, {
+        Origin: ORIGIN,
+        'X-Forwarded-For': freshIp(),
+      }),
+    ).toBe(401);
   });
 
   it.each([
@@ -104,16 +138,25 @@ describe('browser tokens against the live relay', () => {
     ['http://localhost:5173/', 403],
     ['http://127.0.0.1:5173', 403],
   ])('origin %s → %s', async (origin, want) => {
-    expect(await status(`ws://127.0.0.1:${h.relay.port}/token/${mintToken(KEY, { ttlSeconds: 60 })}`, { Origin: origin, 'X-Forwarded-For': freshIp() })).toBe(want);
+    expect(
+      await status(`ws://127.0.0.1:${h.relay.port}/token/${mintToken(KEY, { ttlSeconds: 60 })}`, {
+        Origin: origin,
+        'X-Forwarded-For': freshIp(),
+      }),
+    ).toBe(want);
   });
 });
 
 describe('Twilio signatures on every signed endpoint', () => {
   const form = { CallSid: 'CAsig1', From: '+14155550123', To: '+15005550006', Direction: 'inbound', AccountSid: 'AC1' };
   const body = (o: Record<string, string>) => new URLSearchParams(o).toString();
-  const sign = (url: string, params: Record<string, string>, token = AUTH_TOKEN) => twilio.getExpectedTwilioSignature(token, url, params);
+  const sign = (url: string, params: Record<string, string>, token = AUTH_TOKEN) =>
+    twilio.getExpectedTwilioSignature(token, url, params);
   const post = async (path: string, text: string, sig?: string) => {
-    const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Forwarded-For': freshIp() };
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'X-Forwarded-For': freshIp(),
+    };
     if (sig !== undefined) headers['X-Twilio-Signature'] = sig;
     const res = await fetch(`http://127.0.0.1:${h.relay.port}${path}`, { method: 'POST', headers, body: text });
     await res.text();
@@ -123,14 +166,43 @@ describe('Twilio signatures on every signed endpoint', () => {
 
   it.each<[string, number, () => Promise<number>]>([
     ['a valid signature', 200, () => post('/twilio/voice', body(form), sign(URL_, form))],
-    ['the same params in another order (still valid)', 200, () => post('/twilio/voice', body({ To: form.To, AccountSid: 'AC1', Direction: 'inbound', From: form.From, CallSid: form.CallSid }), sign(URL_, form))],
-    ['a signed query string', 200, () => post('/twilio/voice?conversationSid=CH1', body(form), sign(`${URL_}?conversationSid=CH1`, form))],
-    ['a tampered query string', 403, () => post('/twilio/voice?conversationSid=CH2', body(form), sign(`${URL_}?conversationSid=CH1`, form))],
+    [
+      'the same params in another order (still valid)',
+      200,
+      () =>
+        post(
+          '/twilio/voice',
+          body({ To: form.To, AccountSid: 'AC1', Direction: 'inbound', From: form.From, CallSid: form.CallSid }),
+          sign(URL_, form),
+        ),
+    ],
+    [
+      'a signed query string',
+      200,
+      () => post('/twilio/voice?conversationSid=CH1', body(form), sign(`${URL_}?conversationSid=CH1`, form)),
+    ],
+    [
+      'a tampered query string',
+      403,
+      () => post('/twilio/voice?conversationSid=CH2', body(form), sign(`${URL_}?conversationSid=CH1`, form)),
+    ],
     ['no signature', 403, () => post('/twilio/voice', body(form))],
     ['the wrong auth token', 403, () => post('/twilio/voice', body(form), sign(URL_, form, 'another-token'))],
-    ['another host in the URL (Host header spoofing)', 403, () => post('/twilio/voice', body(form), sign('https://attacker.test/twilio/voice', form))],
-    ['http instead of https', 403, () => post('/twilio/voice', body(form), sign('http://relay.test/twilio/voice', form))],
-    ['a tampered body (From changed after signing)', 403, () => post('/twilio/voice', body({ ...form, From: '+19995550000' }), sign(URL_, form))],
+    [
+      'another host in the URL (Host header spoofing)',
+      403,
+      () => post('/twilio/voice', body(form), sign('https://attacker.test/twilio/voice', form)),
+    ],
+    [
+      'http instead of https',
+      403,
+      () => post('/twilio/voice', body(form), sign('http://relay.test/twilio/voice', form)),
+    ],
+    [
+      'a tampered body (From changed after signing)',
+      403,
+      () => post('/twilio/voice', body({ ...form, From: '+19995550000' }), sign(URL_, form)),
+    ],
     ['an extra param appended', 403, () => post('/twilio/voice', `${body(form)}&merchantId=other`, sign(URL_, form))],
   ])('webhook with %s → %s', async (_l, want, run) => {
     expect(await run()).toBe(want);
@@ -180,7 +252,14 @@ describe('rate-limit bypass attempts', () => {
   it('browser paths never take the Twilio bypass: a TwilioProxy User-Agent is still limited (10 upgrades/min)', async () => {
     const ip = freshIp();
     const got: number[] = [];
-    for (let i = 0; i < 12; i++) got.push(await status(`ws://127.0.0.1:${h.relay.port}/token/${mintToken(KEY, { ttlSeconds: 60 })}`, { Origin: ORIGIN, 'X-Forwarded-For': ip, 'User-Agent': 'TwilioProxy/1.1' }));
+    for (let i = 0; i < 12; i++)
+      got.push(
+        await status(`ws://127.0.0.1:${h.relay.port}/token/${mintToken(KEY, { ttlSeconds: 60 })}`, {
+          Origin: ORIGIN,
+          'X-Forwarded-For': ip,
+          'User-Agent': 'TwilioProxy/1.1',
+        }),
+      );
     expect(got.slice(0, 10).every((s) => s === 101)).toBe(true);
     expect(got.slice(10)).toEqual([429, 429]);
   });
@@ -213,8 +292,14 @@ describe('what a relay process logs', () => {
   it('contains no full phone number and no secret, at debug level, across webhooks, calls, errors and browser sessions', async () => {
     model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', apiKey: SECRETS.OPENAI_API_KEY });
     relay = await startRelayProcess({
-      ...SECRETS, PROVIDER: 'openai', OPENAI_REALTIME_URL: model.url, LOG_LEVEL: 'debug', PUBLIC_HOST: 'relay.test',
-      DATABASE_URL: '', REDIS_URL: '', TRUST_PROXY: '',
+      ...SECRETS,
+      PROVIDER: 'openai',
+      OPENAI_REALTIME_URL: model.url,
+      LOG_LEVEL: 'debug',
+      PUBLIC_HOST: 'relay.test',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      TRUST_PROXY: '',
     });
     // Everything printed after start-up, as printed, stdout and stderr.
     const out: string[] = [];
@@ -224,15 +309,34 @@ describe('what a relay process logs', () => {
     const base = `127.0.0.1:${relay.port}`;
     const [caller, called, other] = PHONES as [string, string, string];
     // Webhooks: signed, unsigned, and one whose number matches no merchant.
-    for (const [form, signed] of [[{ CallSid: 'CAlog1', From: caller, To: called, Caller: caller }, true], [{ CallSid: 'CAlog2', From: other, To: other }, true], [{ CallSid: 'CAlog3', From: caller, To: called }, false]] as const) {
+    for (const [form, signed] of [
+      [{ CallSid: 'CAlog1', From: caller, To: called, Caller: caller }, true],
+      [{ CallSid: 'CAlog2', From: other, To: other }, true],
+      [{ CallSid: 'CAlog3', From: caller, To: called }, false],
+    ] as const) {
       const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
-      if (signed) headers['X-Twilio-Signature'] = twilio.getExpectedTwilioSignature(AUTH_TOKEN, 'https://relay.test/twilio/voice', form);
-      await (await fetch(`http://${base}/twilio/voice`, { method: 'POST', headers, body: new URLSearchParams(form).toString() })).text();
+      if (signed)
+        headers['X-Twilio-Signature'] = twilio.getExpectedTwilioSignature(
+          AUTH_TOKEN,
+          'https://relay.test/twilio/voice',
+          form,
+        );
+      await (
+        await fetch(`http://${base}/twilio/voice`, {
+          method: 'POST',
+          headers,
+          body: new URLSearchParams(form).toString(),
+        })
+      ).text();
     }
     // A call: the caller's numbers as stream parameters, a model error that quotes the caller, a tool
     // call with the number in its arguments, and a bad frame carrying a number.
     const sig = twilio.getExpectedTwilioSignature(AUTH_TOKEN, 'wss://relay.test/media-stream', {});
-    const sc = await SimCaller.connect({ url: `ws://${base}/media-stream`, headers: { 'X-Twilio-Signature': sig }, customParameters: { merchantId: 'demo', callerPhone: caller, calledNumber: called, direction: 'inbound' } });
+    const sc = await SimCaller.connect({
+      url: `ws://${base}/media-stream`,
+      headers: { 'X-Twilio-Signature': sig },
+      customParameters: { merchantId: 'demo', callerPhone: caller, calledNumber: called, direction: 'inbound' },
+    });
     const session = await model.nextSession(5000);
     await session.waitFor('response.create', undefined, 5000);
     await until(() => session.activeResponseId === undefined, 5000, 'greeting sent');
@@ -240,7 +344,11 @@ describe('what a relay process logs', () => {
     await sc.waitFor((c) => c.heardBytes > 0 && c.queuedPlaybackBytes === 0 && !c.hearing, 8000, 'greeting heard');
     await sleep(200);
     session.error('invalid_value', `Invalid phone number ${caller} in the request`);
-    await session.respond({ text: 'Looking you up.', audioMs: 100, functionCalls: [{ name: 'lookupCustomer', arguments: JSON.stringify({ phone: caller }) }] });
+    await session.respond({
+      text: 'Looking you up.',
+      audioMs: 100,
+      functionCalls: [{ name: 'lookupCustomer', arguments: JSON.stringify({ phone: caller }) }],
+    });
     await session.waitFor('conversation.item.create', (e) => e.item.type === 'function_call_output', 3000);
     await until(() => session.activeResponseId === undefined, 5000, 'the answer after the tool');
     session.speechStarted();
@@ -255,7 +363,9 @@ describe('what a relay process logs', () => {
     if (b.kind === 'open') b.ws.close();
     await upgrade(`ws://${base}/token/${token}x`, { Origin: ORIGIN });
     // Metrics with the right and a wrong bearer.
-    await (await fetch(`http://${base}/metrics`, { headers: { Authorization: `Bearer ${SECRETS.METRICS_TOKEN}` } })).text();
+    await (
+      await fetch(`http://${base}/metrics`, { headers: { Authorization: `Bearer ${SECRETS.METRICS_TOKEN}` } })
+    ).text();
     await (await fetch(`http://${base}/metrics`, { headers: { Authorization: 'Bearer nope' } })).text();
     await relay.waitForLog((l) => l.msg === 'call record', 5000);
     relay.kill('SIGTERM');
@@ -265,9 +375,14 @@ describe('what a relay process logs', () => {
     // the message). Known and accepted: the start-up line naming the seeded demo merchant's business
     // number (development only: production never seeds). Browser `sub` claims: see the it.fails below.
     browserLines = relay.lines.filter((l) => l.component === 'browser-relay');
-    const printed = out.join('').split('\n').filter((l) => !l.includes('seeded the demo merchant') && !l.includes('"component":"browser-relay"'));
+    const printed = out
+      .join('')
+      .split('\n')
+      .filter((l) => !l.includes('seeded the demo merchant') && !l.includes('"component":"browser-relay"'));
     // Lines from before the listeners were attached (start-up) are only in relay.lines.
-    const parsed = relay.lines.filter((l) => !String(l.msg).startsWith('seeded the demo merchant') && l.component !== 'browser-relay').map((l) => JSON.stringify(l));
+    const parsed = relay.lines
+      .filter((l) => !String(l.msg).startsWith('seeded the demo merchant') && l.component !== 'browser-relay')
+      .map((l) => JSON.stringify(l));
     const text = [...printed, ...parsed, ...err].join('\n');
     const leaks: string[] = [];
     for (const m of text.matchAll(/\+\d{10,15}/g)) leaks.push(`phone ${m[0]}`);

@@ -72,7 +72,9 @@ async function until(cond: () => boolean, timeoutMs = 4000): Promise<void> {
 
 let relay: FakeRelay;
 const callers: SimCaller[] = [];
-async function dial(opts: Partial<ConstructorParameters<typeof SimCaller>[0]> = {}): Promise<{ caller: SimCaller; conn: Conn }> {
+async function dial(
+  opts: Partial<ConstructorParameters<typeof SimCaller>[0]> = {},
+): Promise<{ caller: SimCaller; conn: Conn }> {
   const connP = relay.nextConn();
   const caller = await SimCaller.connect({ url: relay.url, ...opts });
   callers.push(caller);
@@ -147,7 +149,9 @@ describe('SimCaller (Twilio Media Streams client)', () => {
     // 15 frames: a lagging clock may catch up a few ticks at once (maxCatchUp 5), never all of them.
     expect(performance.now() - t0).toBeGreaterThan(180);
     await until(() => events(conn, 'media').length > 0 && caller.framesSent === events(conn, 'media').length);
-    const sent = Buffer.concat(events(conn, 'media').map((m) => Buffer.from(String(field(m, 'media').payload), 'base64')));
+    const sent = Buffer.concat(
+      events(conn, 'media').map((m) => Buffer.from(String(field(m, 'media').payload), 'base64')),
+    );
     expect(sent.indexOf(words)).toBeGreaterThanOrEqual(0);
     expect(caller.bytesSpoken).toBe(words.length);
   });
@@ -240,7 +244,11 @@ describe('SimCaller (Twilio Media Streams client)', () => {
     caller.sendDtmf('5');
     expect(() => caller.sendDtmf('x')).toThrow(/invalid DTMF/);
     await until(() => events(conn, 'dtmf').length === 1);
-    expect(events(conn, 'dtmf')[0]).toMatchObject({ event: 'dtmf', streamSid: caller.streamSid, dtmf: { track: 'inbound_track', digit: '5' } });
+    expect(events(conn, 'dtmf')[0]).toMatchObject({
+      event: 'dtmf',
+      streamSid: caller.streamSid,
+      dtmf: { track: 'inbound_track', digit: '5' },
+    });
     const info = await caller.hangUp();
     expect(info.code).toBe(1000);
     expect(await conn.closed).toBe(1000);
@@ -252,7 +260,7 @@ describe('SimCaller (Twilio Media Streams client)', () => {
     });
     // Sequence numbers stay gapless through media, dtmf and stop.
     const seqs = conn.msgs.slice(1).map((m) => Number(m.msg.sequenceNumber));
-    seqs.forEach((s, i) => expect(s).toBe(i + 1));
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     expect(caller.state).toBe('closed');
     expect(await caller.say(silence(100))).toBe(false);
   });

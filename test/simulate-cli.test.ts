@@ -16,7 +16,9 @@ let url: string;
 let dir: string;
 
 beforeAll(async () => {
-  relay = await startRelay(loadConfig({ PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim', METRICS_PORT: '0' }), { store: null });
+  relay = await startRelay(loadConfig({ PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim', METRICS_PORT: '0' }), {
+    store: null,
+  });
   url = `ws://127.0.0.1:${relay.port}/media-stream`;
   dir = mkdtempSync(join(tmpdir(), 'simulate-'));
 });
@@ -67,7 +69,13 @@ describe('runSimulation', () => {
 
   it('runs concurrent calls with a status line and a distribution summary', async () => {
     const printed: string[] = [];
-    const result = await runSimulation({ url, calls: 2, hangupAfterMs: 1200, write: (s) => printed.push(s), tty: false });
+    const result = await runSimulation({
+      url,
+      calls: 2,
+      hangupAfterMs: 1200,
+      write: (s) => printed.push(s),
+      tty: false,
+    });
     expect(result.calls.map((c) => c.error)).toEqual([undefined, undefined]);
     const text = printed.join('');
     expect(text).toMatch(/calls 0\/2 live, 2 done/);
@@ -78,7 +86,11 @@ describe('runSimulation', () => {
   });
 
   it('reports a relay that cannot be reached as a failed call, not a crash', async () => {
-    const result = await runSimulation({ url: 'ws://127.0.0.1:1/media-stream', hangupAfterMs: 1000, write: () => undefined });
+    const result = await runSimulation({
+      url: 'ws://127.0.0.1:1/media-stream',
+      hangupAfterMs: 1000,
+      write: () => undefined,
+    });
     expect(result.calls[0]?.error).toMatch(/connection failed/);
     expect(result.summary).toMatch(/ended\s+connection failed/);
   });
@@ -89,9 +101,31 @@ describe('simulate arguments', () => {
     expect(parseDuration('2.5s')).toBe(2500);
     expect(parseDuration('1500ms')).toBe(1500);
     expect(parseDuration('4')).toBe(4000);
-    const o = parseArgs(['--url', 'ws://h:1/media-stream', '--barge-in=answer:2s', '--dtmf', '1@4s,#@4.5s', '--dtmf', '2@5', '--answered-by', 'machine_end_beep', '--calls', '3']);
-    expect(o).toMatchObject({ url: 'ws://h:1/media-stream', bargeIn: { turn: 'answer', afterMs: 2000 }, answeredBy: 'machine_end_beep', calls: 3, out: 'heard.wav' });
-    expect(o.dtmf).toEqual([{ digit: '1', atMs: 4000 }, { digit: '#', atMs: 4500 }, { digit: '2', atMs: 5000 }]);
+    const o = parseArgs([
+      '--url',
+      'ws://h:1/media-stream',
+      '--barge-in=answer:2s',
+      '--dtmf',
+      '1@4s,#@4.5s',
+      '--dtmf',
+      '2@5',
+      '--answered-by',
+      'machine_end_beep',
+      '--calls',
+      '3',
+    ]);
+    expect(o).toMatchObject({
+      url: 'ws://h:1/media-stream',
+      bargeIn: { turn: 'answer', afterMs: 2000 },
+      answeredBy: 'machine_end_beep',
+      calls: 3,
+      out: 'heard.wav',
+    });
+    expect(o.dtmf).toEqual([
+      { digit: '1', atMs: 4000 },
+      { digit: '#', atMs: 4500 },
+      { digit: '2', atMs: 5000 },
+    ]);
     expect(parseArgs(['--barge-in', '2.5s']).bargeIn).toEqual({ turn: 'greeting', afterMs: 2500 });
   });
 
@@ -112,8 +146,11 @@ describe('simulate arguments', () => {
 
   it('exits 2 with the usage text on a bad argument, from the command line', async () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'src/sim/simulate-cli.ts', '--barge-in', 'soon'], { timeout: 15_000 }, (err, _out, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/sim/simulate-cli.ts', '--barge-in', 'soon'],
+        { timeout: 15_000 },
+        (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
       );
     });
     expect(r.code).toBe(2);

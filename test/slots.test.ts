@@ -25,8 +25,13 @@ describe('freeSlots: business hours', () => {
     // Mon 9 Mar 2026 (GMT, so local = UTC) and Sun 8 Mar (closed).
     const slots = freeSlots({ merchant: london, fromDate: '2026-03-08', days: 2, busy: [], now: longAgo });
     expect(slots.map((s) => s.local)).toEqual([
-      'Mon 9 Mar 09:00', 'Mon 9 Mar 10:00', 'Mon 9 Mar 11:00',
-      'Mon 9 Mar 13:00', 'Mon 9 Mar 14:00', 'Mon 9 Mar 15:00', 'Mon 9 Mar 16:00',
+      'Mon 9 Mar 09:00',
+      'Mon 9 Mar 10:00',
+      'Mon 9 Mar 11:00',
+      'Mon 9 Mar 13:00',
+      'Mon 9 Mar 14:00',
+      'Mon 9 Mar 15:00',
+      'Mon 9 Mar 16:00',
     ]);
     expect(iso(slots[0]!.start)).toBe('2026-03-09T09:00:00.000Z');
     expect(iso(slots[0]!.end)).toBe('2026-03-09T10:00:00.000Z');
@@ -46,7 +51,10 @@ describe('freeSlots: business hours', () => {
     ];
     const slots = freeSlots({ merchant: london, fromDate: '2026-03-09', days: 1, busy, now: longAgo });
     expect(slots.map((s) => s.local)).toEqual([
-      'Mon 9 Mar 09:00', 'Mon 9 Mar 14:00', 'Mon 9 Mar 15:00', 'Mon 9 Mar 16:00',
+      'Mon 9 Mar 09:00',
+      'Mon 9 Mar 14:00',
+      'Mon 9 Mar 15:00',
+      'Mon 9 Mar 16:00',
     ]);
   });
 
@@ -124,7 +132,9 @@ describe('freeSlots: DST, merchant zone explicit, server zone irrelevant', () =>
         fc.constantFrom(...zones),
         fc.integer({ min: 0, max: 364 }),
         fc.constantFrom(30, 45, 60, 90),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 7 * 24 * 60 }), fc.integer({ min: 1, max: 300 })), { maxLength: 6 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 7 * 24 * 60 }), fc.integer({ min: 1, max: 300 })), {
+          maxLength: 6,
+        }),
         (zone, dayOffset, slotMinutes, busySpecs) => {
           const merchant: SlotMerchant = { ...london, timeZone: zone, slotMinutes };
           const from = DateTime.utc(2026, 1, 1).plus({ days: dayOffset });
@@ -144,7 +154,9 @@ describe('freeSlots: DST, merchant zone explicit, server zone irrelevant', () =>
               const toMin = (t: string): number => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
               return [toMin(a), toMin(b)] as const;
             });
-            const onGrid = ranges.some(([a, b]) => minuteOfDay >= a && (minuteOfDay - a) % slotMinutes === 0 && minuteOfDay + slotMinutes <= b);
+            const onGrid = ranges.some(
+              ([a, b]) => minuteOfDay >= a && (minuteOfDay - a) % slotMinutes === 0 && minuteOfDay + slotMinutes <= b,
+            );
             if (!onGrid || !isWithinBusinessHours(merchant, s.start, s.end)) wrong.push(`${s.local} outside hours`);
             if (s.start < now) wrong.push(`${s.local} in the past`);
             if (busy.some((b) => s.start < b.end && b.start < s.end)) wrong.push(`${s.local} overlaps busy`);
@@ -199,7 +211,12 @@ describe('resolveRequestedTime: what the caller said', () => {
   it('"Tuesday at 3" on a Friday before the clocks change → 15:00 BST next Tuesday', () => {
     const now = new Date('2026-03-27T10:00:00Z'); // Fri 27 Mar, GMT
     const r = resolveRequestedTime({ merchant: london, now, day: 'Tuesday', time: '3' });
-    expect(r).toMatchObject({ date: '2026-03-31', time: '15:00', local: 'Tue 31 Mar 15:00', withinBusinessHours: true });
+    expect(r).toMatchObject({
+      date: '2026-03-31',
+      time: '15:00',
+      local: 'Tue 31 Mar 15:00',
+      withinBusinessHours: true,
+    });
     expect(iso(r.start)).toBe('2026-03-31T14:00:00.000Z');
     // And it is one of the slots checkAvailability would offer.
     const slots = freeSlots({ merchant: london, fromDate: r.date, days: 1, busy: [], now });
@@ -218,7 +235,9 @@ describe('resolveRequestedTime: what the caller said', () => {
     expect(t('tomorrow', '11')).toBe('2026-03-28 11:00');
     expect(t('2026-04-01', '15:00')).toBe('2026-04-01 15:00');
     expect(t('wednesday', 'noon')).toBe('2026-04-01 12:00');
-    expect(resolveRequestedTime({ merchant: london, now, day: 'tuesday', time: '3am' }).withinBusinessHours).toBe(false);
+    expect(resolveRequestedTime({ merchant: london, now, day: 'tuesday', time: '3am' }).withinBusinessHours).toBe(
+      false,
+    );
   });
 
   it('a weekday that is today but already past means next week', () => {
@@ -231,6 +250,8 @@ describe('resolveRequestedTime: what the caller said', () => {
     const now = new Date('2026-03-27T10:00:00Z');
     expect(() => resolveRequestedTime({ merchant: london, now, day: 'someday', time: '3' })).toThrow(/day/);
     expect(() => resolveRequestedTime({ merchant: london, now, day: 'tuesday', time: 'half three' })).toThrow(/time/);
-    expect(() => resolveRequestedTime({ merchant: newYork, now, day: '2026-03-08', time: '2:30am' })).toThrow(/does not exist/);
+    expect(() => resolveRequestedTime({ merchant: newYork, now, day: '2026-03-08', time: '2:30am' })).toThrow(
+      /does not exist/,
+    );
   });
 });

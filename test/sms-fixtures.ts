@@ -50,7 +50,14 @@ export interface SmsRig {
 export async function startSmsRig(opts: SmsRigOptions = {}): Promise<SmsRig> {
   const rest = opts.rest ?? (await FakeTwilioRestServer.start());
   const ai = await FakeOpenAIServer.start({ apiKey: 'sk-sms-test' });
-  const env = { PORT: '0', HOST: '127.0.0.1', PUBLIC_HOST, METRICS_PORT: '0', PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test' };
+  const env = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PUBLIC_HOST,
+    METRICS_PORT: '0',
+    PROVIDER: 'openai',
+    OPENAI_API_KEY: 'sk-test',
+  };
   const config = loadConfig(env);
   const edge = loadEdgeConfig(opts.edgeEnv ?? {}, config);
   const smsConfig = loadSmsConfig({
@@ -65,7 +72,13 @@ export async function startSmsRig(opts: SmsRigOptions = {}): Promise<SmsRig> {
   });
   if (!smsConfig) throw new Error('SMS config expected');
   const merchant: Merchant = { ...demoMerchant, ...opts.merchant };
-  const sms = await installSms({ config, sms: smsConfig, edge, directory: new StaticMerchantDirectory([merchant], merchant.id), dedupePrefix: opts.dedupePrefix });
+  const sms = await installSms({
+    config,
+    sms: smsConfig,
+    edge,
+    directory: new StaticMerchantDirectory([merchant], merchant.id),
+    dedupePrefix: opts.dedupePrefix,
+  });
   let h: Harness;
   try {
     h = await startHarness({ env, merchant, overrides: { edge, routes: sms.routes, onCallEnded: sms.onCallEnded } });
@@ -75,12 +88,27 @@ export async function startSmsRig(opts: SmsRigOptions = {}): Promise<SmsRig> {
   }
   const base = `http://127.0.0.1:${h.relay.port}`;
   return {
-    h, sms, smsConfig, rest, ai, edge, base,
+    h,
+    sms,
+    smsConfig,
+    rest,
+    ai,
+    edge,
+    base,
     post: (params, headers = {}, path = '/twilio/convo') =>
-      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(params).toString() }),
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(params).toString(),
+      }),
     oneToOne: () => rest.createConversation({ participants: [{ address: ALICE, proxyAddress: BUSINESS_NUMBER }] }).sid,
     group: (numbers) =>
-      rest.createConversation({ participants: [...numbers.map((address) => ({ address })), { identity: smsConfig.botIdentity, projectedAddress: BOT_PROJECTED }] }).sid,
+      rest.createConversation({
+        participants: [
+          ...numbers.map((address) => ({ address })),
+          { identity: smsConfig.botIdentity, projectedAddress: BOT_PROJECTED },
+        ],
+      }).sid,
     async close() {
       await h.close();
       await sms.close();
@@ -93,8 +121,15 @@ export async function startSmsRig(opts: SmsRigOptions = {}): Promise<SmsRig> {
 /** `<Parameter name="x" value="y"/>` of a TwiML answer, as the stream's customParameters. */
 export function twimlParameters(xml: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-  for (const m of xml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) out[unescape(m[1] ?? '')] = unescape(m[2] ?? '');
+  const unescapeXml = (s: string) =>
+    s
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+  for (const m of xml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g))
+    out[unescapeXml(m[1] ?? '')] = unescapeXml(m[2] ?? '');
   return out;
 }
 
@@ -106,10 +141,32 @@ export async function verdict(res: Response): Promise<string> {
 /** A finished call's record, as the relay hands it to onCallEnded. */
 export function callSummary(overrides: Partial<CallSummary> = {}): CallSummary {
   return {
-    callSid: 'CA1', streamSid: 'MZ1', merchantId: 'demo', callerPhone: '+14155550100', calledNumber: BUSINESS_NUMBER, direction: 'outbound',
-    provider: 'openai', model: 'm', startedAt: new Date(0), endedAt: new Date(0), durationMs: 0, endReason: 'caller_hung_up',
-    transcript: [], transcriptText: '', usage: {},
-    stats: { framesIn: 0, framesOut: 0, bargeIns: 0, assistantAudioMs: 0, droppedCallerAudioMs: 0, lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0, twilioSendRefused: 0 },
+    callSid: 'CA1',
+    streamSid: 'MZ1',
+    merchantId: 'demo',
+    callerPhone: '+14155550100',
+    calledNumber: BUSINESS_NUMBER,
+    direction: 'outbound',
+    provider: 'openai',
+    model: 'm',
+    startedAt: new Date(0),
+    endedAt: new Date(0),
+    durationMs: 0,
+    endReason: 'caller_hung_up',
+    transcript: [],
+    transcriptText: '',
+    usage: {},
+    stats: {
+      framesIn: 0,
+      framesOut: 0,
+      bargeIns: 0,
+      assistantAudioMs: 0,
+      droppedCallerAudioMs: 0,
+      lateDeltasDropped: 0,
+      modelConnectMs: null,
+      badTwilioMessages: 0,
+      twilioSendRefused: 0,
+    },
     ...overrides,
   };
 }

@@ -24,7 +24,9 @@ describe('@group', () => {
     if (!group) return;
     expect(JSON.parse(group.attributes)).toEqual({ startedFrom: origin, requester: ALICE });
 
-    const adds = rig.rest.requestsTo('POST', new RegExp(`/Conversations/${group.sid}/Participants$`)).map((r) => r.form);
+    const adds = rig.rest
+      .requestsTo('POST', new RegExp(`/Conversations/${group.sid}/Participants$`))
+      .map((r) => r.form);
     expect(adds).toEqual([
       { 'MessagingBinding.Address': ALICE },
       { 'MessagingBinding.Address': '+14155550031' },
@@ -39,7 +41,9 @@ describe('@group', () => {
     expect(group.messages[0]?.body).toContain('Sunny Side Dental');
     expect(group.messages[0]?.body).toContain('@ai');
 
-    expect(rig.rest.posted(origin).map((m) => m.body)).toEqual(['I started a group text with you, +14155550031 and +14155550032. Mention @ai there when you want me.']);
+    expect(rig.rest.posted(origin).map((m) => m.body)).toEqual([
+      'I started a group text with you, +14155550031 and +14155550032. Mention @ai there when you want me.',
+    ]);
 
     // The bot is known to be in the new group: a later @ai there needs no participant request.
     const before = rig.rest.requestsTo('POST', /\/Participants$/).length;
@@ -52,7 +56,9 @@ describe('@group', () => {
   it('leaves out what cannot be in a group MMS and says so; all-invalid creates nothing', async () => {
     rig = await startSmsRig();
     const origin = rig.oneToOne();
-    await rig.post(rig.rest.inboundMessage(origin, { author: ALICE, body: '@group 4155550041, +44 20 7946 0958, 999' }));
+    await rig.post(
+      rig.rest.inboundMessage(origin, { author: ALICE, body: '@group 4155550041, +44 20 7946 0958, 999' }),
+    );
     await rig.sms.idle();
     const group = [...rig.rest.conversations.values()].find((c) => c.sid !== origin);
     expect(group?.participants.map((p) => p.address ?? p.identity)).toEqual([ALICE, '+14155550041', BOT]);
@@ -64,7 +70,9 @@ describe('@group', () => {
     await rig.post(rig.rest.inboundMessage(origin, { author: ALICE, body: '@group nobody, 123' }));
     await rig.sms.idle();
     expect(rig.rest.conversations.size).toBe(2);
-    expect(rig.rest.posted(origin)[1]?.body).toBe(`I couldn't read "nobody" and "123" as phone numbers, so I skipped them. No group was created.`);
+    expect(rig.rest.posted(origin)[1]?.body).toBe(
+      `I couldn't read "nobody" and "123" as phone numbers, so I skipped them. No group was created.`,
+    );
   });
 
   it('tells the author when Twilio cannot create the conversation', async () => {

@@ -27,7 +27,15 @@ interface Fakes {
 }
 
 function rig(overrides: Partial<Fakes> = {}) {
-  const f: Fakes = { calls: [], posted: [], thread: { people: 1, merchantId: 'm1' }, reply: 'an answer', ensure: null, post: null, ...overrides };
+  const f: Fakes = {
+    calls: [],
+    posted: [],
+    thread: { people: 1, merchantId: 'm1' },
+    reply: 'an answer',
+    ensure: null,
+    post: null,
+    ...overrides,
+  };
   const effect = <T, I>(name: string, result: () => T | Error) =>
     fromPromise<T, I>(async () => {
       f.calls.push(name);
@@ -80,7 +88,11 @@ function rig(overrides: Partial<Fakes> = {}) {
       });
     });
   const send = (message: Partial<InboundMessage>, command: SmsCommand) =>
-    inbox.send({ type: 'sms.message', message: { conversationSid: conv, author: '+14155550100', body: 'x', source: 'SMS', ...message }, command });
+    inbox.send({
+      type: 'sms.message',
+      message: { conversationSid: conv, author: '+14155550100', body: 'x', source: 'SMS', ...message },
+      command,
+    });
   return { f, inbox, finished, idle, send };
 }
 
@@ -138,7 +150,13 @@ describe('smsMessageMachine', () => {
     await r.idle();
     r.send({ body: '' }, { kind: 'none' });
     await r.idle();
-    expect(r.finished.map((x) => x.outcome)).toEqual<MessageOutcome[]>(['called', 'grouped', 'refused', 'failed', 'empty']);
+    expect(r.finished.map((x) => x.outcome)).toEqual<MessageOutcome[]>([
+      'called',
+      'grouped',
+      'refused',
+      'failed',
+      'empty',
+    ]);
     expect(r.f.posted.map((p) => p.body)).toEqual(['calling', 'grouped', 'too many numbers', SORRY_NO_ANSWER]);
     expect(r.f.calls.filter((c) => c === 'placeCalls' || c === 'createGroup')).toEqual(['placeCalls', 'createGroup']);
   });

@@ -8,7 +8,10 @@ import { ALICE, startSmsRig, verdict, type SmsRig } from './sms-fixtures.js';
 // on the other instance is still a duplicate, so the thread gets one answer.
 
 const REDIS_URL = process.env.REDIS_URL;
-if (!REDIS_URL) console.log('sms-redis: two-instance dedupe tests skipped because REDIS_URL is not set (CI sets redis://127.0.0.1:6379)');
+if (!REDIS_URL)
+  console.log(
+    'sms-redis: two-instance dedupe tests skipped because REDIS_URL is not set (CI sets redis://127.0.0.1:6379)',
+  );
 
 describe.runIf(REDIS_URL)('dedupe across relay instances (shared Redis)', () => {
   const prefix = `callrelay-test:sms:${randomBytes(6).toString('hex')}:`;

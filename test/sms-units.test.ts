@@ -20,10 +20,16 @@ describe('loadSmsConfig', () => {
   it('is off without TWILIO_ACCOUNT_SID and has the documented defaults otherwise', () => {
     expect(loadSmsConfig({})).toBeNull();
     expect(loadSmsConfig(base)).toMatchObject({
-      botIdentity: 'gateframes-bot', botProjectedAddress: '+14082605145', defaultRegion: 'US', maxNumbersPerCommand: 5,
-      openai: { apiKey: undefined, baseUrl: undefined, textModel: 'gpt-4.1-mini' }, twilioApiBaseUrl: undefined,
+      botIdentity: 'gateframes-bot',
+      botProjectedAddress: '+14082605145',
+      defaultRegion: 'US',
+      maxNumbersPerCommand: 5,
+      openai: { apiKey: undefined, baseUrl: undefined, textModel: 'gpt-4.1-mini' },
+      twilioApiBaseUrl: undefined,
     });
-    expect(loadSmsConfig({ ...base, TWILIO_API_BASE_URL: 'http://127.0.0.1:4010/', DEFAULT_REGION: 'gb' })).toMatchObject({ twilioApiBaseUrl: 'http://127.0.0.1:4010', defaultRegion: 'GB' });
+    expect(
+      loadSmsConfig({ ...base, TWILIO_API_BASE_URL: 'http://127.0.0.1:4010/', DEFAULT_REGION: 'gb' }),
+    ).toMatchObject({ twilioApiBaseUrl: 'http://127.0.0.1:4010', defaultRegion: 'GB' });
   });
 
   it.each([
@@ -53,22 +59,42 @@ describe('commands and numbers', () => {
 
   it('normalises numbers to E.164, keeps invalid entries verbatim, removes duplicates', () => {
     expect(parseNumberList('4155550100, (415) 555-0101; +1 415 555 0100 and 12345\n+44 20 7946 0958', 'US')).toEqual({
-      valid: ['+14155550100', '+14155550101', '+442079460958'], invalid: ['12345'], written: 5,
+      valid: ['+14155550100', '+14155550101', '+442079460958'],
+      invalid: ['12345'],
+      written: 5,
     });
     expect(parseNumberList('4155550100 4155550101', 'US').valid).toEqual(['+14155550100', '+14155550101']);
     expect(parseNumberList('020 7946 0958', 'GB').valid).toEqual(['+442079460958']);
   });
 
   it('recognises @call, @group and @ai, and refuses with a reason', () => {
-    expect(parseCommand('@call 4155550100, 999', opts)).toEqual({ kind: 'call', numbers: ['+14155550100'], invalid: ['999'] });
+    expect(parseCommand('@call 4155550100, 999', opts)).toEqual({
+      kind: 'call',
+      numbers: ['+14155550100'],
+      invalid: ['999'],
+    });
     expect(parseCommand('please @CALL 4155550100', opts)).toMatchObject({ kind: 'call' });
-    expect(parseCommand('@group 4155550100, +44 20 7946 0958', opts)).toEqual({ kind: 'group', numbers: ['+14155550100'], invalid: [], unsupported: ['+442079460958'] });
+    expect(parseCommand('@group 4155550100, +44 20 7946 0958', opts)).toEqual({
+      kind: 'group',
+      numbers: ['+14155550100'],
+      invalid: [],
+      unsupported: ['+442079460958'],
+    });
     expect(parseCommand('hey @ai when are you open?', opts)).toEqual({ kind: 'chat', mentionsAi: true });
     expect(parseCommand('mail me at bob@ai.com', opts)).toEqual({ kind: 'chat', mentionsAi: false });
     expect(parseCommand('  ', opts)).toEqual({ kind: 'none' });
-    expect(parseCommand('@call', opts)).toMatchObject({ kind: 'refuse', reply: expect.stringContaining('list the numbers') });
-    expect(parseCommand('@call 1, 2, 3, 4, 5, 6', opts)).toMatchObject({ kind: 'refuse', reply: expect.stringMatching(/^That's 6 numbers; I can take at most 5/) });
-    expect(parseCommand('@call 12345', opts)).toEqual({ kind: 'refuse', reply: `I couldn't read "12345" as a phone number, so I skipped it. Nothing was dialled.` });
+    expect(parseCommand('@call', opts)).toMatchObject({
+      kind: 'refuse',
+      reply: expect.stringContaining('list the numbers'),
+    });
+    expect(parseCommand('@call 1, 2, 3, 4, 5, 6', opts)).toMatchObject({
+      kind: 'refuse',
+      reply: expect.stringMatching(/^That's 6 numbers; I can take at most 5/),
+    });
+    expect(parseCommand('@call 12345', opts)).toEqual({
+      kind: 'refuse',
+      reply: `I couldn't read "12345" as a phone number, so I skipped it. Nothing was dialled.`,
+    });
   });
 });
 
@@ -85,12 +111,19 @@ describe('texts', () => {
   });
 
   it('describes an ended call: answered or voicemail, duration, one-line gist', () => {
-    const summary = callSummary({ callerPhone: '+14155550100', durationMs: 61_400, answeredBy: 'human', transcript: [
-      { role: 'assistant', text: 'Hello, this is the clinic.', atMs: 0 },
-      { role: 'caller', text: 'Hi!   I can  come Tuesday.', atMs: 1 },
-      { role: 'assistant', text: 'Booked.', atMs: 2 },
-    ] });
-    expect(describeCallOutcome(summary)).toBe('Call to +14155550100: answered, 1m 01s. They said: "Hi! I can come Tuesday."');
+    const summary = callSummary({
+      callerPhone: '+14155550100',
+      durationMs: 61_400,
+      answeredBy: 'human',
+      transcript: [
+        { role: 'assistant', text: 'Hello, this is the clinic.', atMs: 0 },
+        { role: 'caller', text: 'Hi!   I can  come Tuesday.', atMs: 1 },
+        { role: 'assistant', text: 'Booked.', atMs: 2 },
+      ],
+    });
+    expect(describeCallOutcome(summary)).toBe(
+      'Call to +14155550100: answered, 1m 01s. They said: "Hi! I can come Tuesday."',
+    );
     expect(describeCallOutcome({ ...summary, transcript: [], endReason: 'model_dropped' })).toBe(
       'Call to +14155550100: answered, 1m 01s. Nothing was said. (The call ended early because of a technical problem.)',
     );
@@ -114,7 +147,12 @@ describe('dedupe', () => {
   });
 
   it('Redis down: fails open to per-instance memory (a local retry is still a duplicate)', async () => {
-    const redis = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+    const redis = new Redis('redis://127.0.0.1:1', {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     redis.on('error', () => undefined);
     const d = new RedisDeduper({ redis, timeoutMs: 200 });
     expect(await d.firstSight('IMx')).toBe(true);
@@ -130,13 +168,19 @@ describe('Twilio REST client', () => {
   afterAll(async () => rest?.close());
 
   it('rewrites every *.twilio.com URL to the base, path and query unchanged', () => {
-    expect(rewriteTwilioUrl('https://conversations.twilio.com/v1/Conversations?PageSize=5', 'http://127.0.0.1:9/')).toBe('http://127.0.0.1:9/v1/Conversations?PageSize=5');
-    expect(rewriteTwilioUrl('https://api.sydney.au1.twilio.com/2010-04-01/Accounts/AC1/Calls.json', 'http://h:1/p')).toBe('http://h:1/p/2010-04-01/Accounts/AC1/Calls.json');
+    expect(
+      rewriteTwilioUrl('https://conversations.twilio.com/v1/Conversations?PageSize=5', 'http://127.0.0.1:9/'),
+    ).toBe('http://127.0.0.1:9/v1/Conversations?PageSize=5');
+    expect(
+      rewriteTwilioUrl('https://api.sydney.au1.twilio.com/2010-04-01/Accounts/AC1/Calls.json', 'http://h:1/p'),
+    ).toBe('http://h:1/p/2010-04-01/Accounts/AC1/Calls.json');
     expect(rewriteTwilioUrl('https://example.com/x', 'http://h:1')).toBe('https://example.com/x');
   });
 
   it('masks phone numbers in error texts before they are logged', () => {
-    expect(safeErrorText(new Error("Invalid 'To' Phone Number: +14155550123"))).toBe("Invalid 'To' Phone Number: +1415•••0123");
+    expect(safeErrorText(new Error("Invalid 'To' Phone Number: +14155550123"))).toBe(
+      "Invalid 'To' Phone Number: +1415•••0123",
+    );
   });
 
   it('reaches the local fake with Basic auth, and wrong credentials get Twilio error 20003', async () => {
@@ -144,9 +188,16 @@ describe('Twilio REST client', () => {
     const good = createTwilioClient({ accountSid: rest.accountSid, authToken: rest.authToken, apiBaseUrl: rest.url });
     const conv = await good.conversations.v1.conversations.create({ friendlyName: 'x' });
     expect(conv.sid).toMatch(/^CH[0-9a-f]{32}$/);
-    expect(rest.requests[0]).toMatchObject({ method: 'POST', path: '/v1/Conversations', auth: { username: rest.accountSid, password: rest.authToken }, form: { FriendlyName: 'x' } });
+    expect(rest.requests[0]).toMatchObject({
+      method: 'POST',
+      path: '/v1/Conversations',
+      auth: { username: rest.accountSid, password: rest.authToken },
+      form: { FriendlyName: 'x' },
+    });
     const bad = createTwilioClient({ accountSid: rest.accountSid, authToken: 'wrong', apiBaseUrl: rest.url });
-    const err: unknown = await bad.conversations.v1.conversations.create({ friendlyName: 'y' }).catch((e: unknown) => e);
+    const err: unknown = await bad.conversations.v1.conversations
+      .create({ friendlyName: 'y' })
+      .catch((e: unknown) => e);
     expect(twilioErrorCode(err)).toBe(20003);
     expect(rest.conversations.size).toBe(1);
   });

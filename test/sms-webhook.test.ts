@@ -18,16 +18,30 @@ const CAROL = '+14155550102';
 describe('the Conversations webhook', () => {
   it('refuses malformed requests with a clear status and message', async () => {
     rig = await startSmsRig();
-    const json = await fetch(`${rig.base}/twilio/convo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const json = await fetch(`${rig.base}/twilio/convo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(json.status).toBe(415);
     expect(await json.text()).toContain('application/x-www-form-urlencoded');
     const noType = await rig.post({ ConversationSid: `CH${'0'.repeat(32)}` });
     expect(noType.status).toBe(400);
     expect(await noType.text()).toContain('missing EventType');
-    const noConv = await rig.post({ EventType: 'onMessageAdded', MessageSid: `IM${'1'.repeat(32)}`, Author: ALICE, Body: 'hi' });
+    const noConv = await rig.post({
+      EventType: 'onMessageAdded',
+      MessageSid: `IM${'1'.repeat(32)}`,
+      Author: ALICE,
+      Body: 'hi',
+    });
     expect(noConv.status).toBe(400);
     expect(await noConv.text()).toContain('missing ConversationSid');
-    const noIds = await rig.post({ EventType: 'onMessageAdded', ConversationSid: `CH${'0'.repeat(32)}`, Author: ALICE, Body: 'hi' });
+    const noIds = await rig.post({
+      EventType: 'onMessageAdded',
+      ConversationSid: `CH${'0'.repeat(32)}`,
+      Author: ALICE,
+      Body: 'hi',
+    });
     expect(noIds.status).toBe(400);
     expect(await noIds.text()).toContain('missing MessageSid');
     // Other event types configured on the same URL are acknowledged and ignored.
@@ -143,7 +157,12 @@ describe('the Conversations webhook', () => {
     expect(rig.rest.posted(fresh)).toHaveLength(2);
 
     // Bot already there (added by someone else): Twilio answers 409 / 50433, the reply still goes out.
-    const existing = rig.rest.createConversation({ participants: [{ address: ALICE, proxyAddress: '+15005550006' }, { identity: BOT, projectedAddress: BOT_PROJECTED }] }).sid;
+    const existing = rig.rest.createConversation({
+      participants: [
+        { address: ALICE, proxyAddress: '+15005550006' },
+        { identity: BOT, projectedAddress: BOT_PROJECTED },
+      ],
+    }).sid;
     await rig.post(rig.rest.inboundMessage(existing, { author: ALICE, body: 'three' }));
     await rig.sms.idle();
     expect(rig.rest.requestsTo('POST', new RegExp(`/Conversations/${existing}/Participants$`))).toHaveLength(1);
@@ -154,8 +173,12 @@ describe('the Conversations webhook', () => {
     rig = await startSmsRig();
     const conv = rig.oneToOne();
     const own = await rig.post(rig.rest.inboundMessage(conv, { author: BOT, body: 'Hi, I am the bot', source: 'SDK' }));
-    const api = await rig.post(rig.rest.inboundMessage(conv, { author: ALICE, body: 'Posted through the API', source: 'API' }));
-    const system = await rig.post(rig.rest.inboundMessage(conv, { author: 'system', body: 'Conversation closed soon', source: 'api' }));
+    const api = await rig.post(
+      rig.rest.inboundMessage(conv, { author: ALICE, body: 'Posted through the API', source: 'API' }),
+    );
+    const system = await rig.post(
+      rig.rest.inboundMessage(conv, { author: 'system', body: 'Conversation closed soon', source: 'api' }),
+    );
     for (const r of [own, api, system]) expect(r.status).toBe(200);
     await rig.sms.idle();
     expect(rig.rest.posted(conv)).toHaveLength(0);
@@ -179,7 +202,9 @@ describe('the Conversations webhook', () => {
   it('answers the 13th event of a conversation within 30 s with 200 and ignores it', async () => {
     rig = await startSmsRig();
     const conv = rig.group([ALICE, BOB]); // no @ai: the work is cheap
-    const burst = Array.from({ length: 13 }, (_, i) => rig!.rest.inboundMessage(conv, { author: ALICE, body: `message ${i}` }));
+    const burst = Array.from({ length: 13 }, (_, i) =>
+      rig!.rest.inboundMessage(conv, { author: ALICE, body: `message ${i}` }),
+    );
     const responses = await Promise.all(burst.map((params) => rig!.post(params)));
     expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 13 }, () => 200));
     const verdicts = await Promise.all(responses.map(verdict));
@@ -189,7 +214,9 @@ describe('the Conversations webhook', () => {
     expect(rig.sms.finished).toHaveLength(12);
     // Another conversation has its own budget.
     const other = rig.oneToOne();
-    expect(await verdict(await rig.post(rig.rest.inboundMessage(other, { author: ALICE, body: 'hi' })))).toBe('accepted');
+    expect(await verdict(await rig.post(rig.rest.inboundMessage(other, { author: ALICE, body: 'hi' })))).toBe(
+      'accepted',
+    );
   });
 });
 
@@ -203,11 +230,15 @@ describe('webhook signatures', () => {
     const forged = twilio.getExpectedTwilioSignature('another-token', url, params);
     expect((await rig.post(params, { 'X-Twilio-Signature': forged })).status).toBe(403);
     const tampered = twilio.getExpectedTwilioSignature('edge-auth-token', url, params);
-    expect((await rig.post({ ...params, Body: '@call 4155550199' }, { 'X-Twilio-Signature': tampered })).status).toBe(403);
+    expect((await rig.post({ ...params, Body: '@call 4155550199' }, { 'X-Twilio-Signature': tampered })).status).toBe(
+      403,
+    );
     await rig.sms.idle();
     expect(rig.rest.requests).toHaveLength(0);
 
-    const good = await rig.post(params, { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature('edge-auth-token', url, params) });
+    const good = await rig.post(params, {
+      'X-Twilio-Signature': twilio.getExpectedTwilioSignature('edge-auth-token', url, params),
+    });
     expect(good.status).toBe(200);
     expect(await verdict(good)).toBe('accepted');
     await rig.sms.idle();

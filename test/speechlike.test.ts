@@ -1,6 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { MIN_DBFS, rmsDbfs } from '../src/audio/mulaw.js';
-import { seededRandom, silence, speechDurationMs, speechForText, speechLike, speechLikeSpans } from '../src/audio/speechlike.js';
+import {
+  seededRandom,
+  silence,
+  speechDurationMs,
+  speechForText,
+  speechLike,
+  speechLikeSpans,
+} from '../src/audio/speechlike.js';
 
 /** dBFS of each 20 ms frame. */
 function profile(mu: Buffer): number[] {

@@ -72,7 +72,9 @@ if (databaseUrl) {
     },
   });
 } else {
-  console.log('store.test: Postgres-server variant not run: DATABASE_URL is not set (.ci/run sets it to a local server)');
+  console.log(
+    'store.test: Postgres-server variant not run: DATABASE_URL is not set (.ci/run sets it to a local server)',
+  );
 }
 
 const merchant = (over: Partial<MerchantInput> = {}): MerchantInput => ({
@@ -114,7 +116,8 @@ const callRecord = (over: Partial<CallRecord> = {}): CallRecord => ({
     { role: 'caller', text: 'Hi, I need a cleaning on Tuesday.', atMs: 2100 },
     { role: 'tool', text: 'checkAvailability → 3 slots', atMs: 4000 },
   ],
-  transcriptText: 'Assistant: Thanks for calling… [interrupted]\nCaller: Hi, I need a cleaning on Tuesday.\nTool: checkAvailability → 3 slots',
+  transcriptText:
+    'Assistant: Thanks for calling… [interrupted]\nCaller: Hi, I need a cleaning on Tuesday.\nTool: checkAvailability → 3 slots',
   ...over,
 });
 
@@ -144,16 +147,35 @@ for (const variant of variants) {
 
     it('seeds the demo merchant with all five tools into an empty store, and only then', async () => {
       const demo = await seedIfEmpty(a);
-      expect(demo).toMatchObject({ id: 'demo', name: 'Sunny Side Dental', phoneNumbers: ['+15005550006'], slotMinutes: 30 });
-      expect(demo?.tools).toEqual(['lookupCustomer', 'checkAvailability', 'createBooking', 'cancelBooking', 'takeMessage']);
+      expect(demo).toMatchObject({
+        id: 'demo',
+        name: 'Sunny Side Dental',
+        phoneNumbers: ['+15005550006'],
+        slotMinutes: 30,
+      });
+      expect(demo?.tools).toEqual([
+        'lookupCustomer',
+        'checkAvailability',
+        'createBooking',
+        'cancelBooking',
+        'takeMessage',
+      ]);
       expect(await seedIfEmpty(a)).toBeNull();
       await a.db.query("delete from merchants where id = 'demo'");
       expect(await a.findMerchantByNumber('+15005550006')).toBeNull();
     });
 
     it('stores a merchant with every field and finds it by id and by dialled number', async () => {
-      const saved = await a.upsertMerchant(merchant({ provider: 'xai', voice: 'Ara', googleCalendarId: 'cal@example.com' }));
-      expect(saved).toMatchObject({ id: 'sunny', name: 'Sunny Side Dental', provider: 'xai', voice: 'Ara', greetingInterruptible: false });
+      const saved = await a.upsertMerchant(
+        merchant({ provider: 'xai', voice: 'Ara', googleCalendarId: 'cal@example.com' }),
+      );
+      expect(saved).toMatchObject({
+        id: 'sunny',
+        name: 'Sunny Side Dental',
+        provider: 'xai',
+        voice: 'Ara',
+        greetingInterruptible: false,
+      });
       const byId = await a.getMerchant('sunny');
       expect(byId).toEqual(saved);
       expect(byId?.businessHours).toEqual({ '1': ['09:00-12:00', '13:00-17:00'], '5': ['09:00-15:00'] });
@@ -163,7 +185,11 @@ for (const variant of variants) {
       expect(await a.findMerchantByNumber('not a number')).toBeNull();
       // psql readers see the same thing under the documented column names.
       const [row] = await a.db.query("select business_name, time_zone, tools from merchants where id = 'sunny'");
-      expect(row).toEqual({ business_name: 'Sunny Side Dental', time_zone: 'America/New_York', tools: ['lookupCustomer', 'createBooking'] });
+      expect(row).toEqual({
+        business_name: 'Sunny Side Dental',
+        time_zone: 'America/New_York',
+        tools: ['lookupCustomer', 'createBooking'],
+      });
     });
 
     it('serves the call core as a MerchantDirectory, without the calendar secrets', async () => {
@@ -183,9 +209,9 @@ for (const variant of variants) {
       await a.upsertMerchant(merchant({ phoneNumbers: ['+15005550006', '+15005550007'] }));
       await a.upsertMerchant(merchant({ phoneNumbers: ['+15005550007'] }));
       expect(await a.findMerchantByNumber('+15005550006')).toBeNull();
-      await expect(a.upsertMerchant(merchant({ id: 'other', name: 'Other', phoneNumbers: ['+15005550007'] }))).rejects.toThrow(
-        /already belongs to merchant sunny/,
-      );
+      await expect(
+        a.upsertMerchant(merchant({ id: 'other', name: 'Other', phoneNumbers: ['+15005550007'] })),
+      ).rejects.toThrow(/already belongs to merchant sunny/);
       expect(await a.getMerchant('other')).toBeNull();
       await a.upsertMerchant(merchant({ phoneNumbers: ['+15005550006'], provider: undefined, voice: undefined }));
       const m = await a.getMerchant('sunny');
@@ -196,17 +222,29 @@ for (const variant of variants) {
 
     it('keeps Google tokens across a merchant re-upsert and updates only the token fields given', async () => {
       const expiry = at('2030-01-01T10:00:00.000Z');
-      expect(await a.updateGoogleTokens('sunny', { refreshToken: 'rt-1', accessToken: 'at-1', expiresAt: expiry })).toBe(true);
+      expect(
+        await a.updateGoogleTokens('sunny', { refreshToken: 'rt-1', accessToken: 'at-1', expiresAt: expiry }),
+      ).toBe(true);
       await a.upsertMerchant(merchant());
-      expect((await a.getMerchant('sunny'))?.googleTokens).toEqual({ refreshToken: 'rt-1', accessToken: 'at-1', expiresAt: expiry });
+      expect((await a.getMerchant('sunny'))?.googleTokens).toEqual({
+        refreshToken: 'rt-1',
+        accessToken: 'at-1',
+        expiresAt: expiry,
+      });
       await a.updateGoogleTokens('sunny', { accessToken: 'at-2', expiresAt: null });
-      expect((await a.getMerchant('sunny'))?.googleTokens).toEqual({ refreshToken: 'rt-1', accessToken: 'at-2', expiresAt: null });
+      expect((await a.getMerchant('sunny'))?.googleTokens).toEqual({
+        refreshToken: 'rt-1',
+        accessToken: 'at-2',
+        expiresAt: null,
+      });
       expect(await a.updateGoogleTokens('nobody', { accessToken: 'x' })).toBe(false);
     });
 
     it('creates one customer when 20 calls from the same number race, and fills a missing name only', async () => {
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => s[i % 2 ? 'a' : 'b'].findOrCreateCustomer('sunny', '+14155550123', i === 7 ? 'Ada' : null)),
+        Array.from({ length: 20 }, (_, i) =>
+          s[i % 2 ? 'a' : 'b'].findOrCreateCustomer('sunny', '+14155550123', i === 7 ? 'Ada' : null),
+        ),
       );
       expect(new Set(results.map((c) => c.id)).size).toBe(1);
       const [count] = await a.db.query("select count(*)::int as n from customers where phone = '+14155550123'");
@@ -215,7 +253,10 @@ for (const variant of variants) {
       expect(again.name).toBe('Ada');
       expect((await a.findCustomerByPhone('sunny', '+14155550123'))?.id).toBe(again.id);
       expect(await a.findCustomerByPhone('sunny', '+14155550999')).toBeNull();
-      const patched = await a.updateCustomer('sunny', again.id, { email: 'ada@example.com', notes: 'prefers mornings' });
+      const patched = await a.updateCustomer('sunny', again.id, {
+        email: 'ada@example.com',
+        notes: 'prefers mornings',
+      });
       expect(patched).toMatchObject({ name: 'Ada', email: 'ada@example.com', notes: 'prefers mornings' });
       expect(await a.updateCustomer('other', again.id, { name: 'x' })).toBeNull();
     });
@@ -226,31 +267,61 @@ for (const variant of variants) {
       const endsAt = at('2030-03-05T14:30:00Z');
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          s[i % 2 ? 'a' : 'b'].bookAppointment({ merchantId: 'sunny', customerId: c.id, startsAt, endsAt, callSid: `CA-race-${i}` }),
+          s[i % 2 ? 'a' : 'b'].bookAppointment({
+            merchantId: 'sunny',
+            customerId: c.id,
+            startsAt,
+            endsAt,
+            callSid: `CA-race-${i}`,
+          }),
         ),
       );
       const won = results.filter((r) => r.ok);
       expect(won).toHaveLength(1);
       expect(results.filter((r) => !r.ok && r.reason === 'slot_taken')).toHaveLength(19);
-      const [count] = await a.db.query("select count(*)::int as n from appointments where status = 'booked' and starts_at = $1", [startsAt.toISOString()]);
+      const [count] = await a.db.query(
+        "select count(*)::int as n from appointments where status = 'booked' and starts_at = $1",
+        [startsAt.toISOString()],
+      );
       expect(count).toEqual({ n: 1 });
     });
 
     it('refuses overlapping bookings, allows adjacent ones, and frees a slot on cancel', async () => {
       const c = await a.findOrCreateCustomer('sunny', '+14155550124', 'Bo');
       const book = (from: string, to: string) =>
-        a.bookAppointment({ merchantId: 'sunny', customerId: c.id, startsAt: at(from), endsAt: at(to), notes: 'cleaning', callSid: 'CA-b' });
+        a.bookAppointment({
+          merchantId: 'sunny',
+          customerId: c.id,
+          startsAt: at(from),
+          endsAt: at(to),
+          notes: 'cleaning',
+          callSid: 'CA-b',
+        });
       expect(await book('2030-03-05T14:15:00Z', '2030-03-05T14:45:00Z')).toEqual({ ok: false, reason: 'slot_taken' });
       const next = await book('2030-03-05T14:30:00Z', '2030-03-05T15:00:00Z');
       expect(next.ok).toBe(true);
       if (!next.ok) return;
-      expect(next.appointment).toMatchObject({ merchantId: 'sunny', customerId: c.id, status: 'booked', notes: 'cleaning', createdByCallSid: 'CA-b' });
+      expect(next.appointment).toMatchObject({
+        merchantId: 'sunny',
+        customerId: c.id,
+        status: 'booked',
+        notes: 'cleaning',
+        createdByCallSid: 'CA-b',
+      });
       await a.setAppointmentCalendarEvent(next.appointment.id, 'gcal-123');
       expect((await a.getAppointment('sunny', next.appointment.id))?.calendarEventId).toBe('gcal-123');
 
       const list = await a.listAppointments('sunny', at('2030-03-05T00:00:00Z'), at('2030-03-06T00:00:00Z'));
-      expect(list.map((x) => x.startsAt.toISOString())).toEqual(['2030-03-05T14:00:00.000Z', '2030-03-05T14:30:00.000Z']);
-      const mine = await a.findAppointmentsForCustomerOn('sunny', c.id, at('2030-03-05T00:00:00Z'), at('2030-03-06T00:00:00Z'));
+      expect(list.map((x) => x.startsAt.toISOString())).toEqual([
+        '2030-03-05T14:00:00.000Z',
+        '2030-03-05T14:30:00.000Z',
+      ]);
+      const mine = await a.findAppointmentsForCustomerOn(
+        'sunny',
+        c.id,
+        at('2030-03-05T00:00:00Z'),
+        at('2030-03-06T00:00:00Z'),
+      );
       expect(mine.map((x) => x.id)).toEqual([next.appointment.id]);
 
       expect(await a.cancelAppointment('other', next.appointment.id)).toBeNull();
@@ -266,8 +337,21 @@ for (const variant of variants) {
     });
 
     it('saves a message with its urgency', async () => {
-      const m = await a.saveMessage({ merchantId: 'sunny', callerName: 'Cy', callerPhone: '+14155550125', body: 'Call me back', urgency: 'urgent', callSid: 'CA9' });
-      expect(m).toMatchObject({ merchantId: 'sunny', callerName: 'Cy', body: 'Call me back', urgency: 'urgent', callSid: 'CA9' });
+      const m = await a.saveMessage({
+        merchantId: 'sunny',
+        callerName: 'Cy',
+        callerPhone: '+14155550125',
+        body: 'Call me back',
+        urgency: 'urgent',
+        callSid: 'CA9',
+      });
+      expect(m).toMatchObject({
+        merchantId: 'sunny',
+        callerName: 'Cy',
+        body: 'Call me back',
+        urgency: 'urgent',
+        callSid: 'CA9',
+      });
       expect((await a.saveMessage({ merchantId: 'sunny', body: 'hello' })).urgency).toBe('normal');
       await expect(a.saveMessage({ merchantId: 'sunny', body: '' })).rejects.toThrow();
     });
@@ -282,7 +366,9 @@ for (const variant of variants) {
       expect(createdAt).toBeInstanceOf(Date);
       const [count] = await a.db.query("select count(*)::int as n from calls where call_sid = 'CA0001'");
       expect(count).toEqual({ n: 1 });
-      const [row] = await a.db.query("select transcript_text, transcript->0->>'interrupted' as i from calls where call_sid = 'CA0001'");
+      const [row] = await a.db.query(
+        "select transcript_text, transcript->0->>'interrupted' as i from calls where call_sid = 'CA0001'",
+      );
       expect(row).toEqual({ transcript_text: callRecord().transcriptText, i: 'true' });
       expect(await a.getCallRecord('CA-none')).toBeNull();
     });
@@ -291,7 +377,9 @@ for (const variant of variants) {
       it('keeps the Supabase anon role out of every table and function, even with table grants', async () => {
         const cust = await a.findOrCreateCustomer('sunny', '+14155550126');
         // Supabase grants anon table privileges by default; only RLS and the revokes stand in the way.
-        await a.db.exec('grant usage on schema public to anon; grant select, insert on all tables in schema public to anon;');
+        await a.db.exec(
+          'grant usage on schema public to anon; grant select, insert on all tables in schema public to anon;',
+        );
         const asAnon = (sql: string, params: unknown[] = []) =>
           a.db.withSession((sess) =>
             sess.transaction(async (tx) => {
@@ -305,11 +393,18 @@ for (const variant of variants) {
           ),
         ).toEqual([{ calls: 0, merchants: 0, customers: 0 }]);
         await expect(
-          asAnon("select * from book_appointment('sunny', $1::uuid, now() + interval '400 days', now() + interval '401 days')", [cust.id]),
+          asAnon(
+            "select * from book_appointment('sunny', $1::uuid, now() + interval '400 days', now() + interval '401 days')",
+            [cust.id],
+          ),
         ).rejects.toThrow(/permission denied for function book_appointment/);
-        await expect(asAnon("insert into messages (merchant_id, body) values ('sunny', 'spam')")).rejects.toThrow(/row-level security/);
+        await expect(asAnon("insert into messages (merchant_id, body) values ('sunny', 'spam')")).rejects.toThrow(
+          /row-level security/,
+        );
         expect((await a.db.query('select count(*)::int as n from calls'))[0]).toEqual({ n: 1 });
-        const [ext] = await a.db.query("select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'btree_gist'");
+        const [ext] = await a.db.query(
+          "select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'btree_gist'",
+        );
         expect(ext).toEqual({ nspname: 'extensions' });
       });
     }

@@ -141,9 +141,19 @@ describe('SupabaseStore REST requests', () => {
   it('upserts a merchant through the upsert_merchant RPC, sending calendar keys only when given', async () => {
     reply = () => ({ body: [merchantRow] });
     await store.upsertMerchant({
-      id: 'sunny', name: 'Sunny Side Dental', timeZone: 'America/New_York', phoneNumbers: ['+15005550006', '+15005550006'],
-      instructions: 'Be brief.', greeting: 'Hello', outboundGreeting: 'Hi', voicemailTemplate: 'This is {business}.',
-      greetingInterruptible: true, slotMinutes: 30, businessHours: { '1': ['09:00-17:00'] }, tools: ['takeMessage'], voice: 'marin',
+      id: 'sunny',
+      name: 'Sunny Side Dental',
+      timeZone: 'America/New_York',
+      phoneNumbers: ['+15005550006', '+15005550006'],
+      instructions: 'Be brief.',
+      greeting: 'Hello',
+      outboundGreeting: 'Hi',
+      voicemailTemplate: 'This is {business}.',
+      greetingInterruptible: true,
+      slotMinutes: 30,
+      businessHours: { '1': ['09:00-17:00'] },
+      tools: ['takeMessage'],
+      voice: 'marin',
     });
     const s = only();
     expect(s.method).toBe('POST');
@@ -152,34 +162,71 @@ describe('SupabaseStore REST requests', () => {
     expectAuth(s);
     expect(s.body).toEqual({
       m: {
-        id: 'sunny', business_name: 'Sunny Side Dental', time_zone: 'America/New_York', phone_numbers: ['+15005550006'],
-        provider: null, voice: 'marin', instructions: 'Be brief.', greeting: 'Hello', outbound_greeting: 'Hi',
-        voicemail_template: 'This is {business}.', greeting_interruptible: true, slot_minutes: 30,
-        business_hours: { '1': ['09:00-17:00'] }, tools: ['takeMessage'],
+        id: 'sunny',
+        business_name: 'Sunny Side Dental',
+        time_zone: 'America/New_York',
+        phone_numbers: ['+15005550006'],
+        provider: null,
+        voice: 'marin',
+        instructions: 'Be brief.',
+        greeting: 'Hello',
+        outbound_greeting: 'Hi',
+        voicemail_template: 'This is {business}.',
+        greeting_interruptible: true,
+        slot_minutes: 30,
+        business_hours: { '1': ['09:00-17:00'] },
+        tools: ['takeMessage'],
       },
     });
   });
 
   it('books through the book_appointment RPC: a row means booked, an empty array means slot taken', async () => {
-    const req = { merchantId: 'sunny', customerId: CUSTOMER, startsAt: new Date('2030-03-05T14:00:00Z'), endsAt: new Date('2030-03-05T14:30:00Z'), notes: 'cleaning', callSid: 'CA1' };
+    const req = {
+      merchantId: 'sunny',
+      customerId: CUSTOMER,
+      startsAt: new Date('2030-03-05T14:00:00Z'),
+      endsAt: new Date('2030-03-05T14:30:00Z'),
+      notes: 'cleaning',
+      callSid: 'CA1',
+    };
     reply = () => ({ body: [appointmentRow] });
     const ok = await store.bookAppointment(req);
     const s = only();
     expect(s.method).toBe('POST');
     expect(s.path).toBe('/rest/v1/rpc/book_appointment');
     expect(s.body).toEqual({
-      p_merchant_id: 'sunny', p_customer_id: CUSTOMER, p_starts_at: '2030-03-05T14:00:00.000Z',
-      p_ends_at: '2030-03-05T14:30:00.000Z', p_notes: 'cleaning', p_call_sid: 'CA1',
+      p_merchant_id: 'sunny',
+      p_customer_id: CUSTOMER,
+      p_starts_at: '2030-03-05T14:00:00.000Z',
+      p_ends_at: '2030-03-05T14:30:00.000Z',
+      p_notes: 'cleaning',
+      p_call_sid: 'CA1',
     });
     expectAuth(s);
-    expect(ok).toEqual({ ok: true, appointment: expect.objectContaining({ id: APPT, startsAt: new Date('2030-03-05T14:00:00Z'), status: 'booked' }) });
+    expect(ok).toEqual({
+      ok: true,
+      appointment: expect.objectContaining({ id: APPT, startsAt: new Date('2030-03-05T14:00:00Z'), status: 'booked' }),
+    });
 
     reply = () => ({ body: [] });
     expect(await store.bookAppointment(req)).toEqual({ ok: false, reason: 'slot_taken' });
   });
 
   it('finds or creates a customer through its RPC', async () => {
-    reply = () => ({ body: [{ id: CUSTOMER, merchant_id: 'sunny', phone: '+14155550123', name: 'Ada', email: null, notes: null, created_at: '2030-01-01T00:00:00Z', updated_at: '2030-01-01T00:00:00Z' }] });
+    reply = () => ({
+      body: [
+        {
+          id: CUSTOMER,
+          merchant_id: 'sunny',
+          phone: '+14155550123',
+          name: 'Ada',
+          email: null,
+          notes: null,
+          created_at: '2030-01-01T00:00:00Z',
+          updated_at: '2030-01-01T00:00:00Z',
+        },
+      ],
+    });
     const c = await store.findOrCreateCustomer('sunny', '+14155550123', 'Ada');
     const s = only();
     expect([s.method, s.path]).toEqual(['POST', '/rest/v1/rpc/find_or_create_customer']);
@@ -189,18 +236,30 @@ describe('SupabaseStore REST requests', () => {
 
   it('lists booked appointments overlapping a window with range filters, ordered by start', async () => {
     reply = () => ({ body: [appointmentRow] });
-    const list = await store.listAppointments('sunny', new Date('2030-03-05T00:00:00Z'), new Date('2030-03-06T00:00:00Z'));
+    const list = await store.listAppointments(
+      'sunny',
+      new Date('2030-03-05T00:00:00Z'),
+      new Date('2030-03-06T00:00:00Z'),
+    );
     const s = only();
     expect([s.method, s.path]).toEqual(['GET', '/rest/v1/appointments']);
     expect(s.query).toEqual({
-      select: '*', merchant_id: 'eq.sunny', status: 'eq.booked',
-      starts_at: 'lt.2030-03-06T00:00:00.000Z', ends_at: 'gt.2030-03-05T00:00:00.000Z', order: 'starts_at.asc',
+      select: '*',
+      merchant_id: 'eq.sunny',
+      status: 'eq.booked',
+      starts_at: 'lt.2030-03-06T00:00:00.000Z',
+      ends_at: 'gt.2030-03-05T00:00:00.000Z',
+      order: 'starts_at.asc',
     });
     expect(list.map((a) => a.id)).toEqual([APPT]);
   });
 
   it('cancels with a PATCH scoped to merchant, id and booked status, returning the row', async () => {
-    reply = (r) => ({ body: [{ ...appointmentRow, status: 'cancelled', cancelled_at: (r.body as { cancelled_at: string }).cancelled_at }] });
+    reply = (r) => ({
+      body: [
+        { ...appointmentRow, status: 'cancelled', cancelled_at: (r.body as { cancelled_at: string }).cancelled_at },
+      ],
+    });
     const a = await store.cancelAppointment('sunny', APPT);
     const s = only();
     expect([s.method, s.path]).toEqual(['PATCH', '/rest/v1/appointments']);
@@ -219,11 +278,17 @@ describe('SupabaseStore REST requests', () => {
 
   it('updates only the given Google token columns', async () => {
     reply = () => ({ body: [{ id: 'sunny' }] });
-    expect(await store.updateGoogleTokens('sunny', { accessToken: 'at-2', expiresAt: new Date('2030-01-01T11:00:00Z') })).toBe(true);
+    expect(
+      await store.updateGoogleTokens('sunny', { accessToken: 'at-2', expiresAt: new Date('2030-01-01T11:00:00Z') }),
+    ).toBe(true);
     const s = only();
     expect([s.method, s.path]).toEqual(['PATCH', '/rest/v1/merchants']);
     expect(s.query).toEqual({ id: 'eq.sunny', select: 'id' });
-    expect(s.body).toEqual({ google_access_token: 'at-2', google_token_expires_at: '2030-01-01T11:00:00.000Z', updated_at: expect.any(String) });
+    expect(s.body).toEqual({
+      google_access_token: 'at-2',
+      google_token_expires_at: '2030-01-01T11:00:00.000Z',
+      updated_at: expect.any(String),
+    });
     reply = () => ({ body: [] });
     expect(await store.updateGoogleTokens('nobody', { accessToken: 'x' })).toBe(false);
   });
@@ -231,10 +296,23 @@ describe('SupabaseStore REST requests', () => {
   it('saves a call record as an upsert on call_sid (merge-duplicates), so a replay updates the same row', async () => {
     reply = () => ({ status: 201 });
     const rec: CallRecord = {
-      callSid: 'CA9', streamSid: 'MZ9', merchantId: 'sunny', callerPhone: '+14155550123', calledNumber: '+15005550006',
-      direction: 'inbound', answeredBy: null, startedAt: new Date('2030-01-01T10:00:00Z'), endedAt: new Date('2030-01-01T10:01:00Z'),
-      durationMs: 60_000, endReason: 'caller_hung_up', provider: 'openai', model: 'gpt-realtime', usage: { totalTokens: 5 }, stats: {},
-      transcript: [{ role: 'caller', text: 'hi', atMs: 1 }], transcriptText: 'Caller: hi',
+      callSid: 'CA9',
+      streamSid: 'MZ9',
+      merchantId: 'sunny',
+      callerPhone: '+14155550123',
+      calledNumber: '+15005550006',
+      direction: 'inbound',
+      answeredBy: null,
+      startedAt: new Date('2030-01-01T10:00:00Z'),
+      endedAt: new Date('2030-01-01T10:01:00Z'),
+      durationMs: 60_000,
+      endReason: 'caller_hung_up',
+      provider: 'openai',
+      model: 'gpt-realtime',
+      usage: { totalTokens: 5 },
+      stats: {},
+      transcript: [{ role: 'caller', text: 'hi', atMs: 1 }],
+      transcriptText: 'Caller: hi',
     };
     await store.saveCallRecord(rec);
     const s = only();
@@ -243,10 +321,23 @@ describe('SupabaseStore REST requests', () => {
     expect(s.headers.prefer).toBe('resolution=merge-duplicates');
     expectAuth(s);
     expect(s.body).toEqual({
-      call_sid: 'CA9', stream_sid: 'MZ9', merchant_id: 'sunny', caller_phone: '+14155550123', called_number: '+15005550006',
-      direction: 'inbound', answered_by: null, started_at: '2030-01-01T10:00:00.000Z', ended_at: '2030-01-01T10:01:00.000Z',
-      duration_ms: 60_000, end_reason: 'caller_hung_up', provider: 'openai', model: 'gpt-realtime', usage: { totalTokens: 5 }, stats: {},
-      transcript: [{ role: 'caller', text: 'hi', atMs: 1 }], transcript_text: 'Caller: hi',
+      call_sid: 'CA9',
+      stream_sid: 'MZ9',
+      merchant_id: 'sunny',
+      caller_phone: '+14155550123',
+      called_number: '+15005550006',
+      direction: 'inbound',
+      answered_by: null,
+      started_at: '2030-01-01T10:00:00.000Z',
+      ended_at: '2030-01-01T10:01:00.000Z',
+      duration_ms: 60_000,
+      end_reason: 'caller_hung_up',
+      provider: 'openai',
+      model: 'gpt-realtime',
+      usage: { totalTokens: 5 },
+      stats: {},
+      transcript: [{ role: 'caller', text: 'hi', atMs: 1 }],
+      transcript_text: 'Caller: hi',
     });
   });
 
@@ -257,12 +348,27 @@ describe('SupabaseStore REST requests', () => {
     expect([s.method, s.path]).toEqual(['POST', '/rest/v1/messages']);
     expect(s.query).toEqual({ select: '*' });
     expect(s.headers.accept).toBe('application/vnd.pgrst.object+json');
-    expect(s.body).toEqual({ merchant_id: 'sunny', caller_name: 'Cy', caller_phone: null, body: 'Call me', urgency: 'urgent', call_sid: null });
+    expect(s.body).toEqual({
+      merchant_id: 'sunny',
+      caller_name: 'Cy',
+      caller_phone: null,
+      body: 'Call me',
+      urgency: 'urgent',
+      call_sid: null,
+    });
     expect(m).toMatchObject({ callerName: 'Cy', urgency: 'urgent' });
   });
 
   it('turns PostgREST errors into StoreErrors that tell a bad record from an outage', async () => {
-    reply = () => ({ status: 400, body: { code: '23514', message: 'new row for relation "calls" violates check constraint', details: null, hint: null } });
+    reply = () => ({
+      status: 400,
+      body: {
+        code: '23514',
+        message: 'new row for relation "calls" violates check constraint',
+        details: null,
+        hint: null,
+      },
+    });
     const bad = await store.getCallRecord('CA1').catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(StoreError);
     expect(bad).toMatchObject({ code: '23514', status: 400 });
@@ -280,11 +386,27 @@ describe('SupabaseStore REST requests', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const gone = new SupabaseStore({ url: `http://127.0.0.1:${port}`, serviceRoleKey: KEY, timeoutMs: 2000 });
-    const err = await gone.saveCallRecord({
-      callSid: 'CA-x', streamSid: null, merchantId: null, callerPhone: null, calledNumber: null, direction: 'inbound', answeredBy: null,
-      startedAt: new Date(), endedAt: null, durationMs: null, endReason: null, provider: null, model: null, usage: {}, stats: {},
-      transcript: [], transcriptText: '',
-    }).catch((e: unknown) => e);
+    const err = await gone
+      .saveCallRecord({
+        callSid: 'CA-x',
+        streamSid: null,
+        merchantId: null,
+        callerPhone: null,
+        calledNumber: null,
+        direction: 'inbound',
+        answeredBy: null,
+        startedAt: new Date(),
+        endedAt: null,
+        durationMs: null,
+        endReason: null,
+        provider: null,
+        model: null,
+        usage: {},
+        stats: {},
+        transcript: [],
+        transcriptText: '',
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
     expect(err).toMatchObject({ status: 0 });
     expect(isPermanentStoreError(err)).toBe(false);
@@ -299,7 +421,10 @@ describe('SupabaseStore REST requests', () => {
     );
     reply = (r) =>
       r.path === '/rest/v1/calls'
-        ? { status: 404, body: { code: 'PGRST205', message: "Could not find the table 'public.calls' in the schema cache" } }
+        ? {
+            status: 404,
+            body: { code: 'PGRST205', message: "Could not find the table 'public.calls' in the schema cache" },
+          }
         : { body: [] };
     await expect(store.migrate()).rejects.toThrow(/calls.*PGRST205.*supabase db push/);
   });
@@ -308,7 +433,12 @@ describe('SupabaseStore REST requests', () => {
 describe('openStore', () => {
   it('picks DATABASE_URL over Supabase, and Supabase over embedded PGlite', async () => {
     await expect(
-      openStore({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', supabaseUrl: baseUrl, supabaseKey: KEY, dataDir: '/proc/not-writable' }),
+      openStore({
+        databaseUrl: 'postgres://postgres@127.0.0.1:1/none',
+        supabaseUrl: baseUrl,
+        supabaseKey: KEY,
+        dataDir: '/proc/not-writable',
+      }),
     ).rejects.toThrow(/ECONNREFUSED/);
     expect(seen).toHaveLength(0);
     const s = await openStore({ supabaseUrl: baseUrl, supabaseKey: KEY, dataDir: '/proc/not-writable' });
@@ -322,7 +452,14 @@ describe('openStore', () => {
   });
 
   it('reads the documented environment variables, ignoring empty ones', () => {
-    expect(storeConfigFromEnv({ DATA_DIR: '/srv/data', DATABASE_URL: ' ', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k' })).toEqual({
+    expect(
+      storeConfigFromEnv({
+        DATA_DIR: '/srv/data',
+        DATABASE_URL: ' ',
+        SUPABASE_URL: 'https://x.supabase.co',
+        SUPABASE_SERVICE_ROLE_KEY: 'k',
+      }),
+    ).toEqual({
       dataDir: '/srv/data',
       supabaseUrl: 'https://x.supabase.co',
       supabaseKey: 'k',

@@ -34,7 +34,7 @@ describe('parseEncryptionKey', () => {
     ['empty', '  '],
     ['16 bytes', randomBytes(16).toString('base64')],
     ['33 bytes', randomBytes(33).toString('base64')],
-    ['not base64', '!!!!' + KEY_B64.slice(4)],
+    ['not base64', `!!!!${KEY_B64.slice(4)}`],
     ['hex instead of base64', randomBytes(32).toString('hex')],
   ])('rejects %s with an error naming ENCRYPTION_KEY', (_label, value) => {
     expect(() => parseEncryptionKey(value)).toThrow(ConfigError);
@@ -103,13 +103,19 @@ describe('mintToken / verifyToken', () => {
   it('rejects a truncated token and one with the tag cut off', () => {
     const t = mintToken(KEY, { ttlSeconds: 60, now: T0 });
     const raw = Buffer.from(t, 'base64url');
-    expect(verifyToken(KEY, raw.subarray(0, raw.length - 16).toString('base64url'), T0)).toEqual({ ok: false, reason: 'tampered' });
+    expect(verifyToken(KEY, raw.subarray(0, raw.length - 16).toString('base64url'), T0)).toEqual({
+      ok: false,
+      reason: 'tampered',
+    });
     expect(verifyToken(KEY, raw.subarray(0, 20).toString('base64url'), T0)).toEqual({ ok: false, reason: 'malformed' });
   });
 
   it('rejects a token made with another key', () => {
     const other = randomBytes(32);
-    expect(verifyToken(KEY, mintToken(other, { ttlSeconds: 60, now: T0 }), T0)).toEqual({ ok: false, reason: 'tampered' });
+    expect(verifyToken(KEY, mintToken(other, { ttlSeconds: 60, now: T0 }), T0)).toEqual({
+      ok: false,
+      reason: 'tampered',
+    });
   });
 
   it('rejects a token whose origin is not client', () => {
@@ -128,7 +134,7 @@ describe('mintToken / verifyToken', () => {
 
   it.each([
     ['empty', ''],
-    ['standard base64 characters', mintToken(KEY, { ttlSeconds: 60, now: T0 }).slice(0, 40) + '+/=='],
+    ['standard base64 characters', `${mintToken(KEY, { ttlSeconds: 60, now: T0 }).slice(0, 40)}+/==`],
     ['spaces', 'abc def'],
     ['percent-encoding', 'abc%20def'],
   ])('rejects malformed base64url: %s', (_label, token) => {
@@ -192,7 +198,11 @@ describe('extractToken', () => {
 
   it('extracts a minted token from every carrier and it verifies', () => {
     const t = mintToken(KEY, { ttlSeconds: 60, now: T0 });
-    for (const [p, q] of [[`/token/${t}`, ''], [`/auth/${t}`, ''], ['/ws', `auth=${t}`]] as const) {
+    for (const [p, q] of [
+      [`/token/${t}`, ''],
+      [`/auth/${t}`, ''],
+      ['/ws', `auth=${t}`],
+    ] as const) {
       const found = extractToken(p, q);
       expect(found).toBe(t);
       expect(verifyToken(KEY, found ?? '', T0).ok).toBe(true);
@@ -214,7 +224,10 @@ describe('token CLI', () => {
     expect(r.err).toBe('');
     expect(r.out).toMatch(/^[A-Za-z0-9_-]+\n$/);
     const v = verifyToken(KEY, r.out.trim(), T0);
-    expect(v).toEqual({ ok: true, claims: { origin: 'client', iat: T0 / 1000, exp: T0 / 1000 + 90, sub: 'u-1', merchantId: 'm-9' } });
+    expect(v).toEqual({
+      ok: true,
+      claims: { origin: 'client', iat: T0 / 1000, exp: T0 / 1000 + 90, sub: 'u-1', merchantId: 'm-9' },
+    });
   });
 
   it('defaults the ttl to 60 seconds', () => {
@@ -236,13 +249,17 @@ describe('token CLI', () => {
     expect(r.err).toMatch(/ENCRYPTION_KEY.*24 bytes/);
   });
 
-  it.each([[['--ttl', 'abc']], [['--ttl', '0']], [['--ttl', '-5']], [['--ttl', '1e3']], [['--bogus']], [['positional']]])(
-    'rejects bad usage %j with exit code 2',
-    (argv) => {
-      const r = run(argv, { ENCRYPTION_KEY: KEY_B64 });
-      expect(r.code).toBe(2);
-      expect(r.out).toBe('');
-      expect(r.err).not.toBe('');
-    },
-  );
+  it.each([
+    [['--ttl', 'abc']],
+    [['--ttl', '0']],
+    [['--ttl', '-5']],
+    [['--ttl', '1e3']],
+    [['--bogus']],
+    [['positional']],
+  ])('rejects bad usage %j with exit code 2', (argv) => {
+    const r = run(argv, { ENCRYPTION_KEY: KEY_B64 });
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).not.toBe('');
+  });
 });

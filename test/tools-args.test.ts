@@ -38,8 +38,17 @@ function executor(store: Store, timeoutMs = 8000) {
 
 describe('tool specs', () => {
   it("declares only the merchant's tools, in a fixed order, as plain JSON object schemas", () => {
-    expect(toolSpecsFor(demoMerchant).map((t) => t.name)).toEqual(['lookupCustomer', 'checkAvailability', 'createBooking', 'cancelBooking', 'takeMessage']);
-    expect(toolSpecsFor({ tools: ['takeMessage', 'noSuchTool', 'lookupCustomer'] }).map((t) => t.name)).toEqual(['lookupCustomer', 'takeMessage']);
+    expect(toolSpecsFor(demoMerchant).map((t) => t.name)).toEqual([
+      'lookupCustomer',
+      'checkAvailability',
+      'createBooking',
+      'cancelBooking',
+      'takeMessage',
+    ]);
+    expect(toolSpecsFor({ tools: ['takeMessage', 'noSuchTool', 'lookupCustomer'] }).map((t) => t.name)).toEqual([
+      'lookupCustomer',
+      'takeMessage',
+    ]);
     expect(toolSpecsFor({ tools: [] })).toEqual([]);
     for (const spec of toolSpecsFor(demoMerchant)) {
       expect(spec.description.length).toBeGreaterThan(20);
@@ -47,10 +56,14 @@ describe('tool specs', () => {
       expect(spec.parameters).not.toHaveProperty('$schema');
       const props = spec.parameters.properties;
       expect(typeof props === 'object' && props !== null).toBe(true);
-      for (const p of Object.values(props as Record<string, { description?: string }>)) expect(p.description).toBeTruthy();
+      for (const p of Object.values(props as Record<string, { description?: string }>))
+        expect(p.description).toBeTruthy();
     }
     const take = toolSpecsFor({ tools: ['takeMessage'] })[0];
-    expect(take?.parameters).toMatchObject({ required: ['message'], properties: { urgency: { enum: ['low', 'normal', 'urgent'] } } });
+    expect(take?.parameters).toMatchObject({
+      required: ['message'],
+      properties: { urgency: { enum: ['low', 'normal', 'urgent'] } },
+    });
   });
 });
 
@@ -60,13 +73,43 @@ describe('invalid arguments', () => {
     ['not an object', 'checkAvailability', '[1, 2]', /JSON object/],
     ['missing day', 'checkAvailability', {}, /day is required: ask the caller which day/],
     ['day of the wrong type', 'checkAvailability', { day: 7 }, /day must be a string/],
-    ['a date in the wrong format', 'createBooking', { date: '31/03/2026', time: '15:00', name: 'A' }, /date "31\/03\/2026" must be YYYY-MM-DD/],
-    ['a date that does not exist', 'createBooking', { date: '2026-02-30', time: '15:00', name: 'A' }, /date 2026-02-30 is not a real date/],
-    ['a time that is not one', 'checkAvailability', { day: 'monday', time: 'quarter past' }, /time: unrecognised time "quarter past"/],
-    ['a bad phone number', 'takeMessage', { message: 'call me', phone: '12' }, /phone "12" is not a valid phone number/],
-    ['an unknown urgency', 'takeMessage', { message: 'hi', urgency: 'very' }, /urgency must be one of low, normal, urgent/],
+    [
+      'a date in the wrong format',
+      'createBooking',
+      { date: '31/03/2026', time: '15:00', name: 'A' },
+      /date "31\/03\/2026" must be YYYY-MM-DD/,
+    ],
+    [
+      'a date that does not exist',
+      'createBooking',
+      { date: '2026-02-30', time: '15:00', name: 'A' },
+      /date 2026-02-30 is not a real date/,
+    ],
+    [
+      'a time that is not one',
+      'checkAvailability',
+      { day: 'monday', time: 'quarter past' },
+      /time: unrecognised time "quarter past"/,
+    ],
+    [
+      'a bad phone number',
+      'takeMessage',
+      { message: 'call me', phone: '12' },
+      /phone "12" is not a valid phone number/,
+    ],
+    [
+      'an unknown urgency',
+      'takeMessage',
+      { message: 'hi', urgency: 'very' },
+      /urgency must be one of low, normal, urgent/,
+    ],
     ['an empty message', 'takeMessage', { message: '   ' }, /message is empty: ask the caller what the message is/],
-    ['a name that is too long', 'createBooking', { date: '2026-03-30', time: '09:00', name: 'x'.repeat(121) }, /name is too long/],
+    [
+      'a name that is too long',
+      'createBooking',
+      { date: '2026-03-30', time: '09:00', name: 'x'.repeat(121) },
+      /name is too long/,
+    ],
   ];
   it.each(cases)('%s → invalid_arguments, store untouched', async (_what, name, args, message) => {
     const { store, touched } = storeWith();
@@ -97,18 +140,23 @@ describe('invalid arguments', () => {
     const { store, touched } = storeWith();
     const run = executor(store);
     const limited = { ...ctx, merchant: { ...merchant, tools: ['takeMessage'] } };
-    expect(body(await run(fnCall('createBooking', { date: 'today', time: '15:00' }), limited))).toMatchObject({ error: 'unknown_tool' });
+    expect(body(await run(fnCall('createBooking', { date: 'today', time: '15:00' }), limited))).toMatchObject({
+      error: 'unknown_tool',
+    });
     expect(body(await run(fnCall('launchRocket', {}), ctx))).toMatchObject({ error: 'unknown_tool' });
     expect(touched).toEqual([]);
   });
 });
 
 describe('failures the model can speak', () => {
-  it("turns an exception into the tool's own \"I wasn't able to …\"", async () => {
+  it('turns an exception into the tool\'s own "I wasn\'t able to …"', async () => {
     const { store } = storeWith({ findCustomerByPhone: async () => Promise.reject(new Error('connection refused')) });
     const out = await executor(store)(fnCall('lookupCustomer', {}), ctx);
     expect(out.ok).toBe(false);
-    expect(body(out)).toEqual({ error: 'tool_failed', message: "I wasn't able to look up the customer record just now." });
+    expect(body(out)).toEqual({
+      error: 'tool_failed',
+      message: "I wasn't able to look up the customer record just now.",
+    });
   });
 
   it('answers at the deadline when the store hangs', async () => {
@@ -153,7 +201,9 @@ describe('phones, days and configuration', () => {
     const tools = installTools(store, { DEFAULT_REGION: 'GB' });
     expect(tools.toolSpecs(merchant)).toHaveLength(5);
     // The caller's number is withheld, so the number they say is used.
-    const b = body(await tools.runTool(fnCall('lookupCustomer', { phone: '020 7946 0018' }), { ...ctx, callerPhone: undefined }));
+    const b = body(
+      await tools.runTool(fnCall('lookupCustomer', { phone: '020 7946 0018' }), { ...ctx, callerPhone: undefined }),
+    );
     expect(b).toMatchObject({ found: false, phone: '+442079460018' });
     expect(asked).toEqual(['+442079460018']);
   });

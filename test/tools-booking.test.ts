@@ -3,7 +3,16 @@ import type { ToolExecutor } from '../src/call/call-session.js';
 import type { Merchant } from '../src/merchants/merchant.js';
 import type { Store } from '../src/store/store.js';
 import { createToolExecutor } from '../src/tools/registry.js';
-import { addMerchant, body, eventually, fnCall, locals, sleep, storeVariants, type OpenedStore } from './support/tools-harness.js';
+import {
+  addMerchant,
+  body,
+  eventually,
+  fnCall,
+  locals,
+  sleep,
+  storeVariants,
+  type OpenedStore,
+} from './support/tools-harness.js';
 
 // The booking tools against a real database (PGlite, and the Postgres server when DATABASE_URL is
 // set): local-time handling across the London clock change, refusals with alternatives, the
@@ -28,27 +37,59 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
   });
 
   const executor = (opts: { now?: Date; timeoutMs?: number; store?: Store } = {}): ToolExecutor =>
-    createToolExecutor({ store: opts.store ?? store, calendarFor: async () => null, now: () => opts.now ?? NOW, timeoutMs: opts.timeoutMs ?? 8000 });
-  const ctx = (merchant: Merchant, callerPhone: string | undefined = CALLER, callSid = 'CA-test') => ({ merchant, callSid, callerPhone });
-  const booked = (m: Merchant) => store.listAppointments(m.id, new Date('2026-03-01T00:00:00Z'), new Date('2026-05-01T00:00:00Z'));
+    createToolExecutor({
+      store: opts.store ?? store,
+      calendarFor: async () => null,
+      now: () => opts.now ?? NOW,
+      timeoutMs: opts.timeoutMs ?? 8000,
+    });
+  const ctx = (merchant: Merchant, callerPhone: string | undefined = CALLER, callSid = 'CA-test') => ({
+    merchant,
+    callSid,
+    callerPhone,
+  });
+  const booked = (m: Merchant) =>
+    store.listAppointments(m.id, new Date('2026-03-01T00:00:00Z'), new Date('2026-05-01T00:00:00Z'));
 
   it('books 09:00 London as 08:00Z after the clock change and 09:00Z before it, and stores who booked', async () => {
     const m = await addMerchant(store);
     const run = executor();
-    const after = body(await run(fnCall('createBooking', { date: '2026-03-30', time: '09:00', name: 'Ada Lovelace', notes: 'check-up' }), ctx(m, CALLER, 'CA-ada')));
-    expect(after).toMatchObject({ booked: true, local: 'Mon 30 Mar 09:00', date: '2026-03-30', time: '09:00', start: '2026-03-30T08:00:00.000Z', calendar: 'not_connected' });
+    const after = body(
+      await run(
+        fnCall('createBooking', { date: '2026-03-30', time: '09:00', name: 'Ada Lovelace', notes: 'check-up' }),
+        ctx(m, CALLER, 'CA-ada'),
+      ),
+    );
+    expect(after).toMatchObject({
+      booked: true,
+      local: 'Mon 30 Mar 09:00',
+      date: '2026-03-30',
+      time: '09:00',
+      start: '2026-03-30T08:00:00.000Z',
+      calendar: 'not_connected',
+    });
     expect(after.message).toContain('Mon 30 Mar 09:00');
     expect(after.message).toContain('no calendar connected');
     // A known caller need not give the name again; "9am" is the same clock time.
     const before = body(await run(fnCall('createBooking', { date: '2026-03-27', time: '9am' }), ctx(m)));
-    expect(before).toMatchObject({ booked: true, local: 'Fri 27 Mar 09:00', start: '2026-03-27T09:00:00.000Z', name: 'Ada Lovelace' });
+    expect(before).toMatchObject({
+      booked: true,
+      local: 'Fri 27 Mar 09:00',
+      start: '2026-03-27T09:00:00.000Z',
+      name: 'Ada Lovelace',
+    });
 
     const rows = await booked(m);
     expect(rows.map((a) => [a.startsAt.toISOString(), a.endsAt.toISOString()])).toEqual([
       ['2026-03-27T09:00:00.000Z', '2026-03-27T09:30:00.000Z'],
       ['2026-03-30T08:00:00.000Z', '2026-03-30T08:30:00.000Z'],
     ]);
-    expect(rows[1]).toMatchObject({ createdByCallSid: 'CA-ada', notes: 'check-up', status: 'booked', calendarEventId: null });
+    expect(rows[1]).toMatchObject({
+      createdByCallSid: 'CA-ada',
+      notes: 'check-up',
+      status: 'booked',
+      calendarEventId: null,
+    });
     const customer = await store.findCustomerByPhone(m.id, CALLER);
     expect(customer?.name).toBe('Ada Lovelace');
     expect(rows.every((a) => a.customerId === customer?.id)).toBe(true);
@@ -68,16 +109,29 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
     const la = await addMerchant(store, { timeZone: 'America/Los_Angeles' });
     const evening = executor({ now: new Date('2026-03-27T03:00:00Z') });
     const slots = body(await evening(fnCall('checkAvailability', { day: 'tomorrow', time: '9' }), ctx(la)));
-    expect(slots).toMatchObject({ day: '2026-03-27', requested: { local: 'Fri 27 Mar 09:00', start: '2026-03-27T16:00:00.000Z', free: true } });
+    expect(slots).toMatchObject({
+      day: '2026-03-27',
+      requested: { local: 'Fri 27 Mar 09:00', start: '2026-03-27T16:00:00.000Z', free: true },
+    });
   });
 
   it('offers the free slots nearest the asked time, without the ones already booked', async () => {
     const m = await addMerchant(store);
     const run = executor();
-    expect(body(await run(fnCall('createBooking', { date: '2026-03-27', time: '15:00', name: 'Cy' }), ctx(m, '+14155550111'))).booked).toBe(true);
+    expect(
+      body(
+        await run(fnCall('createBooking', { date: '2026-03-27', time: '15:00', name: 'Cy' }), ctx(m, '+14155550111')),
+      ).booked,
+    ).toBe(true);
     const avail = body(await run(fnCall('checkAvailability', { day: 'friday', time: '3pm' }), ctx(m)));
     expect(avail).toMatchObject({ day: '2026-03-27', requested: { local: 'Fri 27 Mar 15:00', free: false } });
-    expect(locals(avail, 'slots')).toEqual(['Fri 27 Mar 13:30', 'Fri 27 Mar 14:00', 'Fri 27 Mar 14:30', 'Fri 27 Mar 15:30', 'Fri 27 Mar 16:00']);
+    expect(locals(avail, 'slots')).toEqual([
+      'Fri 27 Mar 13:30',
+      'Fri 27 Mar 14:00',
+      'Fri 27 Mar 14:30',
+      'Fri 27 Mar 15:30',
+      'Fri 27 Mar 16:00',
+    ]);
     expect(avail.message).toContain('is not available');
     // A free time is confirmed as such.
     const free = body(await run(fnCall('checkAvailability', { day: '2026-03-27', time: '14:30' }), ctx(m)));
@@ -144,7 +198,12 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
     });
     const run = executor({ store: racing });
     const outs = await Promise.all(
-      Array.from({ length: n }, (_, i) => run(fnCall('createBooking', { date: '2026-03-31', time: '11:00', name: `Caller ${i}` }), ctx(m, `+1415555020${i}`, `CA-race-${i}`))),
+      Array.from({ length: n }, (_, i) =>
+        run(
+          fnCall('createBooking', { date: '2026-03-31', time: '11:00', name: `Caller ${i}` }),
+          ctx(m, `+1415555020${i}`, `CA-race-${i}`),
+        ),
+      ),
     );
     expect(arrived).toBe(n);
     const bodies = outs.map((o) => body(o));
@@ -162,7 +221,9 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
     expect(rows).toHaveLength(1);
     expect(rows[0]?.startsAt.toISOString()).toBe('2026-03-31T10:00:00.000Z');
     // The next caller sees the slot as taken before touching the database.
-    const late = body(await run(fnCall('createBooking', { date: '2026-03-31', time: '11:00', name: 'Late' }), ctx(m, '+14155550299')));
+    const late = body(
+      await run(fnCall('createBooking', { date: '2026-03-31', time: '11:00', name: 'Late' }), ctx(m, '+14155550299')),
+    );
     expect(late.error).toBe('slot_taken');
   });
 
@@ -187,7 +248,11 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
     expect(b.error).toBe('timeout');
     expect(b.message).toMatch(/^I wasn't able to complete the booking\. It may or may not have gone through/);
     expect(await booked(m)).toHaveLength(0); // the answer came first…
-    const rows = await eventually(async () => ((await booked(m)).length ? booked(m) : undefined), 5000, 'the late booking');
+    const rows = await eventually(
+      async () => ((await booked(m)).length ? booked(m) : undefined),
+      5000,
+      'the late booking',
+    );
     expect(rows[0]?.startsAt.toISOString()).toBe('2026-03-30T12:00:00.000Z'); // …and the booking still landed
   });
 
@@ -205,7 +270,12 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const out = body(await executor({ store: slowCheck, timeoutMs: 100 })(fnCall('createBooking', { date: '2026-03-30', time: '14:00', name: 'Flo' }), ctx(m)));
+    const out = body(
+      await executor({ store: slowCheck, timeoutMs: 100 })(
+        fnCall('createBooking', { date: '2026-03-30', time: '14:00', name: 'Flo' }),
+        ctx(m),
+      ),
+    );
     expect(out.error).toBe('timeout');
     await sleep(900);
     expect(await booked(m)).toHaveLength(0);
@@ -215,7 +285,9 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
     const m = await addMerchant(store);
     const run = executor();
     for (const time of ['09:00', '11:00']) {
-      expect(body(await run(fnCall('createBooking', { date: '2026-03-31', time, name: 'Gus' }), ctx(m))).booked).toBe(true);
+      expect(body(await run(fnCall('createBooking', { date: '2026-03-31', time, name: 'Gus' }), ctx(m))).booked).toBe(
+        true,
+      );
     }
     const which = await run(fnCall('cancelBooking', { date: 'tuesday' }), ctx(m));
     expect(which.ok).toBe(false);
@@ -226,12 +298,17 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
     const left = await booked(m);
     expect(left.map((a) => a.startsAt.toISOString())).toEqual(['2026-03-31T08:00:00.000Z']);
     // One left that day: no time needed.
-    expect(body(await run(fnCall('cancelBooking', { date: '2026-03-31' }), ctx(m)))).toMatchObject({ cancelled: true, local: 'Tue 31 Mar 09:00' });
+    expect(body(await run(fnCall('cancelBooking', { date: '2026-03-31' }), ctx(m)))).toMatchObject({
+      cancelled: true,
+      local: 'Tue 31 Mar 09:00',
+    });
     expect(await booked(m)).toHaveLength(0);
     const none = body(await run(fnCall('cancelBooking', { date: '2026-03-31' }), ctx(m)));
     expect(none).toMatchObject({ error: 'not_found' });
     expect(none.message).toContain('no upcoming appointment on Tue 31 Mar');
-    expect(body(await run(fnCall('cancelBooking', { date: '2026-03-31' }), ctx(m, '+14155550999'))).message).toContain('no bookings under this phone number');
+    expect(body(await run(fnCall('cancelBooking', { date: '2026-03-31' }), ctx(m, '+14155550999'))).message).toContain(
+      'no bookings under this phone number',
+    );
   });
 
   it('looks a caller up with upcoming appointments in local time, or says they are new', async () => {
@@ -252,14 +329,28 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
   it('takes a message with name, number, urgency and the call it came from', async () => {
     const m = await addMerchant(store);
     const run = executor();
-    const out = body(await run(fnCall('takeMessage', { message: 'Please call me about my crown.', name: 'Ivy', urgency: 'urgent' }), ctx(m, CALLER, 'CA-msg')));
+    const out = body(
+      await run(
+        fnCall('takeMessage', { message: 'Please call me about my crown.', name: 'Ivy', urgency: 'urgent' }),
+        ctx(m, CALLER, 'CA-msg'),
+      ),
+    );
     expect(out).toMatchObject({ saved: true, urgency: 'urgent', phone: CALLER });
     const hidden = body(await run(fnCall('takeMessage', { message: 'Running late.' }), ctx(m, 'anonymous', 'CA-anon')));
     expect(hidden).toMatchObject({ saved: true, urgency: 'normal', phone: null });
     expect(hidden.message).toContain('no number to call back on');
-    const rows = await db.query('select caller_name, caller_phone, body, urgency, call_sid from messages where merchant_id = $1 order by created_at', [m.id]);
+    const rows = await db.query(
+      'select caller_name, caller_phone, body, urgency, call_sid from messages where merchant_id = $1 order by created_at',
+      [m.id],
+    );
     expect(rows).toEqual([
-      { caller_name: 'Ivy', caller_phone: CALLER, body: 'Please call me about my crown.', urgency: 'urgent', call_sid: 'CA-msg' },
+      {
+        caller_name: 'Ivy',
+        caller_phone: CALLER,
+        body: 'Please call me about my crown.',
+        urgency: 'urgent',
+        call_sid: 'CA-msg',
+      },
       { caller_name: null, caller_phone: null, body: 'Running late.', urgency: 'normal', call_sid: 'CA-anon' },
     ]);
   });

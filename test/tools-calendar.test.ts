@@ -6,7 +6,15 @@ import { FakeGoogleServer } from '../src/sim/google-server.js';
 import type { Store } from '../src/store/store.js';
 import { createCalendarFor, googleConfigFromEnv, type GoogleConfig } from '../src/tools/calendar-for.js';
 import { createToolExecutor } from '../src/tools/registry.js';
-import { addMerchant, body, eventually, fnCall, locals, storeVariants, type OpenedStore } from './support/tools-harness.js';
+import {
+  addMerchant,
+  body,
+  eventually,
+  fnCall,
+  locals,
+  storeVariants,
+  type OpenedStore,
+} from './support/tools-harness.js';
 
 // The tools with a Google Calendar behind them (the local fake Google, reached by the real
 // googleapis client): events follow bookings and cancellations, the merchant's own events block
@@ -33,7 +41,11 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
   beforeEach(async () => {
     fake = await FakeGoogleServer.start({ clients: { 'cid.apps': 'csecret' }, refreshTokens: ['rt-1'] });
     google = { clientId: 'cid.apps', clientSecret: 'csecret', apiRootUrl: fake.rootUrl, tokenUrl: fake.tokenUrl };
-    run = createToolExecutor({ store, calendarFor: createCalendarFor({ store, google, timeoutMs: 3000 }), now: () => NOW });
+    run = createToolExecutor({
+      store,
+      calendarFor: createCalendarFor({ store, google, timeoutMs: 3000 }),
+      now: () => NOW,
+    });
     m = await addMerchant(store, {}, { tokens: { refreshToken: 'rt-1' } });
   });
   afterEach(async () => {
@@ -41,13 +53,17 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
   });
 
   const ctx = (merchant: Merchant = m) => ({ merchant, callSid: 'CA-cal', callerPhone: CALLER });
-  const appointments = () => store.listAppointments(m.id, new Date('2026-03-01T00:00:00Z'), new Date('2026-05-01T00:00:00Z'));
+  const appointments = () =>
+    store.listAppointments(m.id, new Date('2026-03-01T00:00:00Z'), new Date('2026-05-01T00:00:00Z'));
   const requests = (part: string) => fake.requests.filter((r) => `${r.method} ${r.path}`.includes(part));
 
   it('puts a booking in the calendar in local time, keeps the event id, and stores the refreshed token', async () => {
     const avail = body(await run(fnCall('checkAvailability', { day: 'monday', time: '9' }), ctx()));
     expect(avail).toMatchObject({ requested: { local: 'Mon 30 Mar 09:00', free: true } });
-    const out = await run(fnCall('createBooking', { date: '2026-03-30', time: '09:00', name: 'Jo March', notes: 'filling' }), ctx());
+    const out = await run(
+      fnCall('createBooking', { date: '2026-03-30', time: '09:00', name: 'Jo March', notes: 'filling' }),
+      ctx(),
+    );
     expect(body(out)).toMatchObject({ booked: true, calendar: 'updated', local: 'Mon 30 Mar 09:00' });
 
     const [appt] = await appointments();
@@ -63,10 +79,14 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
 
     // One refresh for both tools (the client is cached), written back to the merchant.
     expect(requests('POST /token')).toHaveLength(1);
-    const rec = await eventually(async () => {
-      const r = await store.getMerchant(m.id);
-      return r?.googleTokens.accessToken ? r : undefined;
-    }, 3000, 'stored access token');
+    const rec = await eventually(
+      async () => {
+        const r = await store.getMerchant(m.id);
+        return r?.googleTokens.accessToken ? r : undefined;
+      },
+      3000,
+      'stored access token',
+    );
     expect(rec.googleTokens.accessToken).toMatch(/^ya29\.fake-/);
     expect(rec.googleTokens.expiresAt?.getTime()).toBeGreaterThan(Date.now() + 60_000);
     expect(rec.googleTokens.refreshToken).toBe('rt-1');
@@ -89,7 +109,9 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
     const shop = 'shop@group.calendar.google.com';
     fake.addCalendar(shop);
     const other = await addMerchant(store, {}, { calendarId: shop, tokens: { refreshToken: 'rt-1' } });
-    expect(body(await run(fnCall('createBooking', { date: '2026-03-27', time: '12:00', name: 'Lu' }), ctx(other)))).toMatchObject({ calendar: 'updated' });
+    expect(
+      body(await run(fnCall('createBooking', { date: '2026-03-27', time: '12:00', name: 'Lu' }), ctx(other))),
+    ).toMatchObject({ calendar: 'updated' });
     expect(fake.events(shop)).toHaveLength(1);
     expect(fake.events('primary')).toHaveLength(0);
   });
@@ -102,7 +124,9 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
     expect(b).toMatchObject({ booked: true, calendar: 'not_updated' });
     expect(b.message).toContain('could not be updated');
     const rows = await appointments();
-    expect(rows.map((a) => [a.startsAt.toISOString(), a.calendarEventId])).toEqual([['2026-03-27T14:00:00.000Z', null]]);
+    expect(rows.map((a) => [a.startsAt.toISOString(), a.calendarEventId])).toEqual([
+      ['2026-03-27T14:00:00.000Z', null],
+    ]);
     expect(fake.events('primary')).toHaveLength(0);
   });
 
@@ -111,7 +135,9 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
     const avail = body(await run(fnCall('checkAvailability', { day: 'friday' }), ctx()));
     expect(locals(avail, 'slots')[0]).toBe('Fri 27 Mar 09:00');
     expect(avail.message).toContain('could not be fully checked');
-    expect(body(await run(fnCall('createBooking', { date: '2026-03-27', time: '09:00', name: 'Ned' }), ctx()))).toMatchObject({ booked: true, calendar: 'not_updated' });
+    expect(
+      body(await run(fnCall('createBooking', { date: '2026-03-27', time: '09:00', name: 'Ned' }), ctx())),
+    ).toMatchObject({ booked: true, calendar: 'not_updated' });
     expect(await appointments()).toHaveLength(1);
   });
 
@@ -130,7 +156,10 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
     await run(fnCall('createBooking', { date: '2026-03-31', time: '09:00', name: 'Pia' }), ctx());
     await run(fnCall('createBooking', { date: '2026-04-01', time: '09:00' }), ctx());
     fake.failNext('DELETE', 410, 1);
-    expect(body(await run(fnCall('cancelBooking', { date: '2026-03-31' }), ctx()))).toMatchObject({ cancelled: true, calendar: 'updated' });
+    expect(body(await run(fnCall('cancelBooking', { date: '2026-03-31' }), ctx()))).toMatchObject({
+      cancelled: true,
+      calendar: 'updated',
+    });
     fake.failNext('DELETE', 503, 5);
     const failing = body(await run(fnCall('cancelBooking', { date: '2026-04-01' }), ctx()));
     expect(failing).toMatchObject({ cancelled: true, calendar: 'not_updated' });
@@ -160,8 +189,18 @@ describe('googleConfigFromEnv', () => {
   it('reads the client and URLs, and names a bad URL', () => {
     expect(googleConfigFromEnv({})).toEqual({ clientId: null, clientSecret: null });
     expect(
-      googleConfigFromEnv({ GOOGLE_CLIENT_ID: ' id ', GOOGLE_CLIENT_SECRET: 's', GOOGLE_API_ROOT_URL: 'http://127.0.0.1:9/', GOOGLE_OAUTH_TOKEN_URL: 'http://127.0.0.1:9/token' }),
-    ).toEqual({ clientId: 'id', clientSecret: 's', apiRootUrl: 'http://127.0.0.1:9/', tokenUrl: 'http://127.0.0.1:9/token' });
+      googleConfigFromEnv({
+        GOOGLE_CLIENT_ID: ' id ',
+        GOOGLE_CLIENT_SECRET: 's',
+        GOOGLE_API_ROOT_URL: 'http://127.0.0.1:9/',
+        GOOGLE_OAUTH_TOKEN_URL: 'http://127.0.0.1:9/token',
+      }),
+    ).toEqual({
+      clientId: 'id',
+      clientSecret: 's',
+      apiRootUrl: 'http://127.0.0.1:9/',
+      tokenUrl: 'http://127.0.0.1:9/token',
+    });
     expect(() => googleConfigFromEnv({ GOOGLE_API_ROOT_URL: 'googleapis.com' })).toThrow(ConfigError);
     expect(() => googleConfigFromEnv({ GOOGLE_OAUTH_TOKEN_URL: 'ftp://x/token' })).toThrow(/GOOGLE_OAUTH_TOKEN_URL/);
   });

@@ -5,11 +5,20 @@ describe('Transcript', () => {
   it('keeps conversation order when the caller transcription arrives after the answer', () => {
     let now = 0;
     const t = new Transcript(0, () => now);
-    t.assistantTurn('a0'); t.assistantText('a0', 'Hello, how can I help?');
-    now = 3000; t.callerTurn('u1');
-    now = 3400; t.assistantTurn('a1'); t.assistantText('a1', 'Sure, let me check.');
-    now = 3900; t.callerText('u1', 'I want to book a cleaning');
-    expect(t.entries().map((e) => `${e.role}:${e.text}`)).toEqual(['assistant:Hello, how can I help?', 'caller:I want to book a cleaning', 'assistant:Sure, let me check.']);
+    t.assistantTurn('a0');
+    t.assistantText('a0', 'Hello, how can I help?');
+    now = 3000;
+    t.callerTurn('u1');
+    now = 3400;
+    t.assistantTurn('a1');
+    t.assistantText('a1', 'Sure, let me check.');
+    now = 3900;
+    t.callerText('u1', 'I want to book a cleaning');
+    expect(t.entries().map((e) => `${e.role}:${e.text}`)).toEqual([
+      'assistant:Hello, how can I help?',
+      'caller:I want to book a cleaning',
+      'assistant:Sure, let me check.',
+    ]);
     expect(t.entries()[1]?.atMs).toBe(3000);
   });
 

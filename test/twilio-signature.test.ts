@@ -49,7 +49,10 @@ describe('verifyTwilioWebhook: form bodies', () => {
   });
 
   it('rejects a signature made with another auth token', () => {
-    expect(verifyTwilioWebhook({ ...base, signature: sign(url, params, 'other-token') })).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyTwilioWebhook({ ...base, signature: sign(url, params, 'other-token') })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('rejects when the URL differs (host, path, query or scheme)', () => {
@@ -85,7 +88,15 @@ describe('verifyTwilioWebhook: form bodies', () => {
 
   it('accepts a GET webhook (no body, query in the signed URL)', () => {
     const getUrl = buildPublicUrl({ publicHost: HOST, path: '/twilio/amd', query: '?CallSid=CA1&AnsweredBy=human' });
-    expect(verifyTwilioWebhook({ authToken: TOKEN, signature: sign(getUrl), url: getUrl, contentType: undefined, rawBody: '' })).toEqual({ ok: true });
+    expect(
+      verifyTwilioWebhook({
+        authToken: TOKEN,
+        signature: sign(getUrl),
+        url: getUrl,
+        contentType: undefined,
+        rawBody: '',
+      }),
+    ).toEqual({ ok: true });
   });
 
   it('fails closed without auth token or signature', () => {
@@ -96,7 +107,10 @@ describe('verifyTwilioWebhook: form bodies', () => {
   });
 
   it('rejects a body of a type Twilio does not sign as params', () => {
-    expect(verifyTwilioWebhook({ ...base, contentType: 'text/plain' })).toEqual({ ok: false, reason: 'unsupported_content_type' });
+    expect(verifyTwilioWebhook({ ...base, contentType: 'text/plain' })).toEqual({
+      ok: false,
+      reason: 'unsupported_content_type',
+    });
   });
 
   it('rejects an unparsable URL', () => {
@@ -116,22 +130,38 @@ describe('verifyTwilioWebhook: JSON bodies (bodySHA256)', () => {
   });
 
   it('rejects a tampered body with body_hash_mismatch', () => {
-    expect(verifyTwilioWebhook({ ...base, rawBody: rawBody.replace('héllo', 'hello') })).toEqual({ ok: false, reason: 'body_hash_mismatch' });
+    expect(verifyTwilioWebhook({ ...base, rawBody: rawBody.replace('héllo', 'hello') })).toEqual({
+      ok: false,
+      reason: 'body_hash_mismatch',
+    });
   });
 
   it('rejects a swapped bodySHA256 (matching the new body) as a bad signature', () => {
     const forged = '{"Body":"pay me"}';
-    const forgedUrl = buildPublicUrl({ publicHost: HOST, path: '/twilio/conversations', query: `bodySHA256=${twilio.getExpectedBodyHash(forged)}` });
-    expect(verifyTwilioWebhook({ ...base, url: forgedUrl, rawBody: forged })).toEqual({ ok: false, reason: 'bad_signature' });
+    const forgedUrl = buildPublicUrl({
+      publicHost: HOST,
+      path: '/twilio/conversations',
+      query: `bodySHA256=${twilio.getExpectedBodyHash(forged)}`,
+    });
+    expect(verifyTwilioWebhook({ ...base, url: forgedUrl, rawBody: forged })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('rejects a wrong token', () => {
-    expect(verifyTwilioWebhook({ ...base, signature: sign(url, {}, 'nope') })).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyTwilioWebhook({ ...base, signature: sign(url, {}, 'nope') })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('rejects JSON with no bodySHA256 in the URL, even if the URL signature is valid', () => {
     const bare = buildPublicUrl({ publicHost: HOST, path: '/twilio/conversations' });
-    expect(verifyTwilioWebhook({ ...base, url: bare, signature: sign(bare) })).toEqual({ ok: false, reason: 'missing_body_hash' });
+    expect(verifyTwilioWebhook({ ...base, url: bare, signature: sign(bare) })).toEqual({
+      ok: false,
+      reason: 'missing_body_hash',
+    });
   });
 });
 
@@ -139,38 +169,73 @@ describe('verifyTwilioUpgrade (Media Streams)', () => {
   const signed = sign(`wss://${HOST}/media-stream`);
 
   it('accepts the wss:// URL with empty params', () => {
-    expect(verifyTwilioUpgrade({ authToken: TOKEN, signature: signed, publicHost: HOST, path: '/media-stream' })).toEqual({ ok: true });
+    expect(
+      verifyTwilioUpgrade({ authToken: TOKEN, signature: signed, publicHost: HOST, path: '/media-stream' }),
+    ).toEqual({ ok: true });
   });
 
   it('rejects a signature over the https:// form of the same URL', () => {
     const httpsSig = sign(`https://${HOST}/media-stream`);
-    expect(verifyTwilioUpgrade({ authToken: TOKEN, signature: httpsSig, publicHost: HOST, path: '/media-stream' })).toEqual({
+    expect(
+      verifyTwilioUpgrade({ authToken: TOKEN, signature: httpsSig, publicHost: HOST, path: '/media-stream' }),
+    ).toEqual({
       ok: false,
       reason: 'bad_signature',
     });
   });
 
   it('rejects another path, host or token', () => {
-    expect(verifyTwilioUpgrade({ authToken: TOKEN, signature: signed, publicHost: HOST, path: '/other' }).ok).toBe(false);
-    expect(verifyTwilioUpgrade({ authToken: TOKEN, signature: signed, publicHost: 'evil.example.com', path: '/media-stream' }).ok).toBe(false);
-    expect(verifyTwilioUpgrade({ authToken: 'other', signature: signed, publicHost: HOST, path: '/media-stream' }).ok).toBe(false);
+    expect(verifyTwilioUpgrade({ authToken: TOKEN, signature: signed, publicHost: HOST, path: '/other' }).ok).toBe(
+      false,
+    );
+    expect(
+      verifyTwilioUpgrade({
+        authToken: TOKEN,
+        signature: signed,
+        publicHost: 'evil.example.com',
+        path: '/media-stream',
+      }).ok,
+    ).toBe(false);
+    expect(
+      verifyTwilioUpgrade({ authToken: 'other', signature: signed, publicHost: HOST, path: '/media-stream' }).ok,
+    ).toBe(false);
   });
 
   it('fails closed on missing pieces and malformed hosts', () => {
-    expect(verifyTwilioUpgrade({ authToken: undefined, signature: signed, publicHost: HOST, path: '/media-stream' })).toEqual({ ok: false, reason: 'missing_auth_token' });
-    expect(verifyTwilioUpgrade({ authToken: TOKEN, signature: undefined, publicHost: HOST, path: '/media-stream' })).toEqual({ ok: false, reason: 'missing_signature' });
-    expect(verifyTwilioUpgrade({ authToken: TOKEN, signature: signed, publicHost: `https://${HOST}`, path: '/media-stream' })).toEqual({ ok: false, reason: 'bad_url' });
+    expect(
+      verifyTwilioUpgrade({ authToken: undefined, signature: signed, publicHost: HOST, path: '/media-stream' }),
+    ).toEqual({ ok: false, reason: 'missing_auth_token' });
+    expect(
+      verifyTwilioUpgrade({ authToken: TOKEN, signature: undefined, publicHost: HOST, path: '/media-stream' }),
+    ).toEqual({ ok: false, reason: 'missing_signature' });
+    expect(
+      verifyTwilioUpgrade({
+        authToken: TOKEN,
+        signature: signed,
+        publicHost: `https://${HOST}`,
+        path: '/media-stream',
+      }),
+    ).toEqual({ ok: false, reason: 'bad_url' });
   });
 
   it('accepts a PUBLIC_HOST with an explicit non-default port', () => {
     const s = sign('wss://relay.example.com:8443/media-stream');
-    expect(verifyTwilioUpgrade({ authToken: TOKEN, signature: s, publicHost: 'relay.example.com:8443', path: '/media-stream' })).toEqual({ ok: true });
+    expect(
+      verifyTwilioUpgrade({
+        authToken: TOKEN,
+        signature: s,
+        publicHost: 'relay.example.com:8443',
+        path: '/media-stream',
+      }),
+    ).toEqual({ ok: true });
   });
 });
 
 describe('buildPublicUrl / parseFormBody', () => {
   it('builds from PUBLIC_HOST, never from request headers, and keeps the raw query', () => {
-    expect(buildPublicUrl({ publicHost: HOST, path: '/a', query: 'x=%27y%27&z' })).toBe('https://relay.example.com/a?x=%27y%27&z');
+    expect(buildPublicUrl({ publicHost: HOST, path: '/a', query: 'x=%27y%27&z' })).toBe(
+      'https://relay.example.com/a?x=%27y%27&z',
+    );
     expect(buildPublicUrl({ publicHost: HOST, path: '/a', query: '' })).toBe('https://relay.example.com/a');
     expect(buildPublicUrl({ publicHost: HOST, path: '/m', scheme: 'wss' })).toBe('wss://relay.example.com/m');
   });
@@ -188,7 +253,7 @@ describe('buildPublicUrl / parseFormBody', () => {
     const p = parseFormBody('Body=hello+world%21&Media=1&Media=2&__proto__=x');
     expect(p.Body).toBe('hello world!');
     expect(p.Media).toEqual(['1', '2']);
-    expect(p.__proto__).toBe('x');
+    expect(Object.getOwnPropertyDescriptor(p, '__proto__')?.value).toBe('x');
     expect(Object.keys(p).sort()).toEqual(['Body', 'Media', '__proto__']);
   });
 });

@@ -7,9 +7,15 @@ import { speechLike } from '../src/audio/speechlike.js';
 import { WavError, mulawToWav, readWavFile, wavInfo, wavToMulaw, writeWavFile } from '../src/audio/wav.js';
 
 /** A plain PCM16 WAV built by hand (independent of the writer under test). */
-function pcm16Wav(rate: number, channels: number, frames: number, sample: (frame: number, ch: number) => number): Buffer {
+function pcm16Wav(
+  rate: number,
+  channels: number,
+  frames: number,
+  sample: (frame: number, ch: number) => number,
+): Buffer {
   const data = Buffer.alloc(frames * channels * 2);
-  for (let f = 0; f < frames; f++) for (let c = 0; c < channels; c++) data.writeInt16LE(sample(f, c), (f * channels + c) * 2);
+  for (let f = 0; f < frames; f++)
+    for (let c = 0; c < channels; c++) data.writeInt16LE(sample(f, c), (f * channels + c) * 2);
   const h = Buffer.alloc(44);
   h.write('RIFF', 0, 'latin1');
   h.writeUInt32LE(36 + data.length, 4);
@@ -42,7 +48,14 @@ describe('WAV', () => {
     const mu = speechLike({ ms: 700, seed: 11 });
     const wav = mulawToWav(mu);
     expect(wav.toString('latin1', 0, 4)).toBe('RIFF');
-    expect(wavInfo(wav)).toMatchObject({ format: 1, channels: 1, sampleRate: 8000, bitsPerSample: 16, frames: 5600, durationMs: 700 });
+    expect(wavInfo(wav)).toMatchObject({
+      format: 1,
+      channels: 1,
+      sampleRate: 8000,
+      bitsPerSample: 16,
+      frames: 5600,
+      durationMs: 700,
+    });
     expect(wav.length).toBe(44 + 5600 * 2);
     const back = wavToMulaw(wav);
     expect(back).toHaveLength(mu.length);
@@ -54,14 +67,22 @@ describe('WAV', () => {
     const mu = Buffer.concat([speechLike({ ms: 333, seed: 5 }), Buffer.from([0x12])]); // odd length: pad byte
     expect(mu.length % 2).toBe(1);
     const wav = mulawToWav(mu, 'mulaw');
-    expect(wavInfo(wav)).toMatchObject({ format: 7, channels: 1, sampleRate: 8000, bitsPerSample: 8, frames: mu.length });
+    expect(wavInfo(wav)).toMatchObject({
+      format: 7,
+      channels: 1,
+      sampleRate: 8000,
+      bitsPerSample: 8,
+      frames: mu.length,
+    });
     expect(wavToMulaw(wav).equals(mu)).toBe(true);
   });
 
   it('converts a 16 kHz stereo PCM16 file to 8 kHz mono with the right duration and pitch', () => {
     const rate = 16000;
     const frames = rate * 1.5; // 1.5 s
-    const wav = pcm16Wav(rate, 2, frames, (f, ch) => Math.round((ch === 0 ? 10000 : 8000) * Math.sin((2 * Math.PI * 400 * f) / rate)));
+    const wav = pcm16Wav(rate, 2, frames, (f, ch) =>
+      Math.round((ch === 0 ? 10000 : 8000) * Math.sin((2 * Math.PI * 400 * f) / rate)),
+    );
     const mu = wavToMulaw(wav);
     expect(mu.length).toBe(12000); // 1.5 s at 8 kHz
     const pcm = decodeBuffer(mu);

@@ -55,7 +55,7 @@ function parseWav(buf: Buffer): Parsed {
       };
     } else if (id === 'data') {
       // Streamed WAVs carry a placeholder size (e.g. 0xFFFFFFFF) that overshoots: take what the file has.
-      const end = body + size > buf.length ? buf.length : body + size;
+      const end = Math.min(body + size, buf.length);
       data = buf.subarray(body, end);
       if (fmt) break;
     }
@@ -65,7 +65,8 @@ function parseWav(buf: Buffer): Parsed {
   if (!data) throw new WavError('WAV has no data chunk');
   const { format, channels, sampleRate, bits } = fmt;
   if (channels < 1 || channels > 8) throw new WavError(`WAV has an unsupported channel count (${channels})`);
-  if (sampleRate < 1000 || sampleRate > 384_000) throw new WavError(`WAV has an unsupported sample rate (${sampleRate} Hz)`);
+  if (sampleRate < 1000 || sampleRate > 384_000)
+    throw new WavError(`WAV has an unsupported sample rate (${sampleRate} Hz)`);
   const pcm16 = format === FORMAT_PCM && bits === 16;
   const mulaw = format === FORMAT_MULAW && bits === 8;
   if (!pcm16 && !mulaw) {
@@ -203,6 +204,10 @@ export function mulawToWav(mulaw: Buffer | Uint8Array, format: WavOutputFormat =
   return Buffer.concat([header(FORMAT_PCM, 16, body.length, false), body]);
 }
 
-export async function writeWavFile(path: string, mulaw: Buffer | Uint8Array, format: WavOutputFormat = 'pcm16'): Promise<void> {
+export async function writeWavFile(
+  path: string,
+  mulaw: Buffer | Uint8Array,
+  format: WavOutputFormat = 'pcm16',
+): Promise<void> {
   await writeFile(path, mulawToWav(mulaw, format));
 }

@@ -34,7 +34,11 @@ export function browserEndpointResolver(config: Config, simUrl?: string): Endpoi
   };
   return (requested) => {
     const name = requested === undefined || requested === '' ? config.provider : requested;
-    if (!isProvider(name)) return { ok: false, error: `unknown provider ${JSON.stringify(name.slice(0, 32))} (expected openai, xai or sim)` };
+    if (!isProvider(name))
+      return {
+        ok: false,
+        error: `unknown provider ${JSON.stringify(name.slice(0, 32))} (expected openai, xai or sim)`,
+      };
     if (!available(name)) return { ok: false, error: `provider ${name} is not configured on this relay` };
     return { ok: true, endpoint: endpointFor(name, config, simUrl) };
   };

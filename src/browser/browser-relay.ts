@@ -4,7 +4,15 @@ import { log as rootLog, maskPhone, type Logger } from '../log.js';
 import type { TrustProxy } from '../security/client-ip.js';
 import type { Limiters } from '../security/limiters.js';
 import { extractToken, verifyToken, type TokenClaims } from '../security/token.js';
-import { guardedUpgrade, mountUpgradeRequired, rateLimit, rateLimitedRoute, refusal, type EdgeRequest, type UpgradeDecision } from '../http/edge-guard.js';
+import {
+  guardedUpgrade,
+  mountUpgradeRequired,
+  rateLimit,
+  rateLimitedRoute,
+  refusal,
+  type EdgeRequest,
+  type UpgradeDecision,
+} from '../http/edge-guard.js';
 import type { EndpointResolver, RelayEndpoint } from './browser-endpoint.js';
 import { BrowserSession, DEFAULT_SESSION_LIMITS, type BrowserSocket, type SessionLimits } from './browser-session.js';
 
@@ -128,10 +136,20 @@ export function browserRelayRoutes(app: uWS.TemplatedApp, deps: BrowserRelayDeps
         bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
       };
       const { endpoint, claims } = data;
-      const sessionLog = log.child({ sid: data.sid, provider: endpoint.provider, sub: maskPhone(claims.sub), merchantId: claims.merchantId });
+      const sessionLog = log.child({
+        sid: data.sid,
+        provider: endpoint.provider,
+        sub: maskPhone(claims.sub),
+        merchantId: claims.merchantId,
+      });
       sessionLog.info({ ip: data.ip, model: endpoint.model }, 'browser session started');
       try {
-        data.session = new BrowserSession(browser, { endpoint, maxSessionMs: deps.maxSessionSeconds * 1000, limits, log: sessionLog });
+        data.session = new BrowserSession(browser, {
+          endpoint,
+          maxSessionMs: deps.maxSessionSeconds * 1000,
+          limits,
+          log: sessionLog,
+        });
       } catch (err) {
         // `ws` throws synchronously on a URL it cannot dial; an exception here would take uWS down.
         sessionLog.error({ err }, 'could not open the model socket');

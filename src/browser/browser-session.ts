@@ -91,7 +91,10 @@ export class BrowserSession {
     this.upstream.on('close', (code, reason) => this.onUpstreamClose(code, reason.toString('utf8')));
     // The message says what failed ("Unexpected server response: 401", ECONNREFUSED); never a header.
     this.upstream.on('error', (err) => opts.log.warn({ err: err.message }, 'model socket error'));
-    this.lifetime = setTimeout(() => this.endByRelay({ code: 1000, reason: SESSION_TIME_LIMIT_REASON }), opts.maxSessionMs);
+    this.lifetime = setTimeout(
+      () => this.endByRelay({ code: 1000, reason: SESSION_TIME_LIMIT_REASON }),
+      opts.maxSessionMs,
+    );
     this.lifetime.unref();
   }
 
@@ -119,8 +122,14 @@ export class BrowserSession {
     }
     const { maxQueuedMessages, maxQueuedBytes } = this.opts.limits;
     if (this.queue.length >= maxQueuedMessages || this.queuedBytes + n > maxQueuedBytes) {
-      this.opts.log.warn({ queued: this.queue.length, queuedBytes: this.queuedBytes }, 'browser sent too much before the model connected');
-      this.endByRelay({ code: 1009, reason: `too much sent before the model connected (limit ${maxQueuedMessages} messages / ${maxQueuedBytes >> 20} MiB)` });
+      this.opts.log.warn(
+        { queued: this.queue.length, queuedBytes: this.queuedBytes },
+        'browser sent too much before the model connected',
+      );
+      this.endByRelay({
+        code: 1009,
+        reason: `too much sent before the model connected (limit ${maxQueuedMessages} messages / ${maxQueuedBytes >> 20} MiB)`,
+      });
       return;
     }
     this.queue.push({ data: Buffer.from(new Uint8Array(data)), isBinary });
@@ -129,7 +138,11 @@ export class BrowserSession {
 
   /** uWS drained the browser socket: read the model again once the backlog is small. */
   onBrowserDrain(): void {
-    if (this.paused && this.state === 'open' && this.browser.bufferedAmount() < this.opts.limits.downstreamHighWaterBytes / 2) {
+    if (
+      this.paused &&
+      this.state === 'open' &&
+      this.browser.bufferedAmount() < this.opts.limits.downstreamHighWaterBytes / 2
+    ) {
       this.paused = false;
       this.upstream.resume();
     }
@@ -138,7 +151,11 @@ export class BrowserSession {
   /** The browser socket closed (any reason); close the model socket with a code a client may send. */
   onBrowserClose(code: number): void {
     if (this.state === 'closed') return;
-    this.finish({ by: 'browser', browserCode: code, modelCode: modelCloseForBrowserClose(code) }, null, 'client closed');
+    this.finish(
+      { by: 'browser', browserCode: code, modelCode: modelCloseForBrowserClose(code) },
+      null,
+      'client closed',
+    );
   }
 
   /** Ends both sides from the relay's side (time limit, overflow, shutdown). */
@@ -161,7 +178,10 @@ export class BrowserSession {
     this.queuedBytes = 0;
     this.state = 'open';
     this.stopHeartbeat = startHeartbeat(this.upstream, this.opts.limits.pingIntervalMs, () => {
-      this.opts.log.warn({ pingIntervalMs: this.opts.limits.pingIntervalMs }, 'model socket did not answer a ping; ending the session');
+      this.opts.log.warn(
+        { pingIntervalMs: this.opts.limits.pingIntervalMs },
+        'model socket did not answer a ping; ending the session',
+      );
       this.upstream.terminate();
       this.endByRelay({ code: 1011, reason: 'model connection lost' });
     });

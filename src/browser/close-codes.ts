@@ -6,7 +6,9 @@
 function isSendableServerCode(code: number): boolean {
   if (code >= 3000 && code <= 4999) return true; // registered libraries / application-private
   // 1010 (mandatory extension) is a client-only code; 1004-1006 and 1015 are reserved.
-  return code === 1000 || code === 1001 || code === 1003 || (code >= 1007 && code <= 1009) || (code >= 1011 && code <= 1014);
+  return (
+    code === 1000 || code === 1001 || code === 1003 || (code >= 1007 && code <= 1009) || (code >= 1011 && code <= 1014)
+  );
 }
 
 /** A close frame reason is at most 123 bytes of UTF-8; cut on a character boundary. */

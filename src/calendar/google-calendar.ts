@@ -117,7 +117,8 @@ class GoogleCalendar implements CalendarClient {
     const firstErr = cal.errors?.[0];
     if (firstErr) {
       const reason = firstErr.reason ?? 'unknown';
-      const kind: CalendarErrorKind = reason === 'notFound' ? 'not_found' : reason === 'forbidden' ? 'auth' : 'unavailable';
+      const kind: CalendarErrorKind =
+        reason === 'notFound' ? 'not_found' : reason === 'forbidden' ? 'auth' : 'unavailable';
       throw new CalendarError(kind, `freeBusy for calendar ${id} failed: ${reason}`);
     }
     const busy: BusyInterval[] = [];
@@ -172,7 +173,8 @@ class GoogleCalendar implements CalendarClient {
       () => ctrl.abort(new CalendarError('unavailable', `Google Calendar ${op} timed out after ${this.timeoutMs} ms`)),
       this.timeoutMs,
     );
-    const onOuterAbort = (): void => ctrl.abort(new CalendarError('unavailable', `Google Calendar ${op} was cancelled`));
+    const onOuterAbort = (): void =>
+      ctrl.abort(new CalendarError('unavailable', `Google Calendar ${op} was cancelled`));
     outer?.addEventListener('abort', onOuterAbort, { once: true });
     // The token refresh inside googleapis cannot take our signal, so the deadline also races it.
     const deadline = new Promise<never>((_, reject) => {

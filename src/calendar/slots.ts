@@ -52,9 +52,7 @@ export function freeSlots(args: FreeSlotsArgs): Slot[] {
   if (!Number.isInteger(days) || days < 1 || days > 92) throw new SlotInputError(`days must be 1..92, got ${days}`);
   const first = parseDate(args.fromDate);
   const earliest = now.getTime() + (args.minLeadMinutes ?? 0) * MINUTE;
-  const busy = args.busy
-    .map((b) => [b.start.getTime(), b.end.getTime()] as const)
-    .filter(([s, e]) => e > s);
+  const busy = args.busy.map((b) => [b.start.getTime(), b.end.getTime()] as const).filter(([s, e]) => e > s);
 
   const seen = new Set<number>();
   const out: Slot[] = [];
@@ -104,7 +102,9 @@ export function isWithinBusinessHours(merchant: SlotMerchant, start: Date, end?:
   const s = start.getTime();
   const e = end ? end.getTime() : s + slotLength(merchant) * MINUTE;
   const date = localDate(s, zone);
-  return rangesFor(merchant, date).some(([from, to]) => s >= instantAt(date, from, zone) && e <= instantAt(date, to, zone));
+  return rangesFor(merchant, date).some(
+    ([from, to]) => s >= instantAt(date, from, zone) && e <= instantAt(date, to, zone),
+  );
 }
 
 /** "Tue 12 Mar 15:00" in the given zone; fixed English, whatever the server's locale. */
@@ -134,7 +134,12 @@ export interface RequestedTime {
  * "3", "3pm", "3:30 p.m.", "noon". A bare 1–12 hour means whichever of am/pm falls in business
  * hours, else pm for 1–7 (nobody books a 3 a.m. haircut).
  */
-export function resolveRequestedTime(args: { merchant: SlotMerchant; now: Date; day: string; time: string }): RequestedTime {
+export function resolveRequestedTime(args: {
+  merchant: SlotMerchant;
+  now: Date;
+  day: string;
+  time: string;
+}): RequestedTime {
   const { merchant, now } = args;
   const zone = zoneOf(merchant.timeZone);
   const { hour, minute, meridiem } = parseSpokenTime(args.time);
@@ -204,7 +209,8 @@ function rangesFor(merchant: SlotMerchant, date: YMD): Array<[number, number]> {
     const m = /^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$/.exec(r);
     const from = m?.[1] ? parseClock(m[1]) : NaN;
     const to = m?.[2] ? parseClock(m[2]) : NaN;
-    if (!(from < to)) throw new SlotInputError(`business hours range "${r}" is not "HH:MM-HH:MM" with start before end`);
+    if (!(from < to))
+      throw new SlotInputError(`business hours range "${r}" is not "HH:MM-HH:MM" with start before end`);
     return [from, to];
   });
 }
@@ -264,7 +270,8 @@ function parseDate(text: string): YMD {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   const ymd: YMD = { year: Number(m?.[1]), month: Number(m?.[2]), day: Number(m?.[3]) };
   // Date.UTC rolls 30 Feb over to March; a real date survives the round trip.
-  if (!m || ymdText(addDays(ymd, 0)) !== text) throw new SlotInputError(`date must be a real YYYY-MM-DD, got "${text}"`);
+  if (!m || ymdText(addDays(ymd, 0)) !== text)
+    throw new SlotInputError(`date must be a real YYYY-MM-DD, got "${text}"`);
   return ymd;
 }
 
@@ -273,7 +280,8 @@ function parseClock(text: string): number {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
   const h = Number(m?.[1]);
   const min = Number(m?.[2]);
-  if (!m || h > 24 || min > 59 || (h === 24 && min !== 0)) throw new SlotInputError(`time must be HH:MM, got "${text}"`);
+  if (!m || h > 24 || min > 59 || (h === 24 && min !== 0))
+    throw new SlotInputError(`time must be HH:MM, got "${text}"`);
   return h * 60 + min;
 }
 

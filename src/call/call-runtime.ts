@@ -52,7 +52,11 @@ export const callRuntimeMachine = callMachine.provide({
     runTool: fromPromise<ToolOutput, { call: FunctionCall; callSid: string }>(async ({ input }) => {
       const p = ports.get(input.callSid);
       if (p) return p.runTool(input.call);
-      return { callId: input.call.callId, ok: false, output: JSON.stringify({ error: 'call_ended', message: 'The call has ended.' }) };
+      return {
+        callId: input.call.callId,
+        ok: false,
+        output: JSON.stringify({ error: 'call_ended', message: 'The call has ended.' }),
+      };
     }),
   },
 });

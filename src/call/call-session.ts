@@ -15,7 +15,14 @@ import { RecentIds } from './recent-ids.js';
 import { DtmfBatcher } from './dtmf-batcher.js';
 import type { CallRecorder, CallStart, CallStats, CallSummary } from './recorder.js';
 import type { HotCounters, RelayMetrics } from '../obs/metrics.js';
-import { greetingInstructions, voicemailInstructions, WRAP_UP_NOTE, SHUTDOWN_NOTE, FILLER_INSTRUCTIONS, dtmfNote } from './prompts.js';
+import {
+  greetingInstructions,
+  voicemailInstructions,
+  WRAP_UP_NOTE,
+  SHUTDOWN_NOTE,
+  FILLER_INSTRUCTIONS,
+  dtmfNote,
+} from './prompts.js';
 
 // The data plane of one call. Audio frames go straight through here (caller → model, model →
 // caller) without touching the actor; only control events are sent to it. The actor's `audioOut`
@@ -90,8 +97,15 @@ export class CallSession {
   private warned = new Set<string>();
   private usage: Required<Usage> = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
   readonly stats: CallStats = {
-    framesIn: 0, framesOut: 0, bargeIns: 0, assistantAudioMs: 0, droppedCallerAudioMs: 0,
-    lateDeltasDropped: 0, modelConnectMs: null, badTwilioMessages: 0, twilioSendRefused: 0,
+    framesIn: 0,
+    framesOut: 0,
+    bargeIns: 0,
+    assistantAudioMs: 0,
+    droppedCallerAudioMs: 0,
+    lateDeltasDropped: 0,
+    modelConnectMs: null,
+    badTwilioMessages: 0,
+    twilioSendRefused: 0,
   };
   /** Milliseconds from each speech_started to the Twilio `clear` leaving the relay. */
   readonly bargeInReactionMs: number[] = [];
@@ -100,7 +114,11 @@ export class CallSession {
   /** When the caller last stopped talking; cleared by the first assistant audio after it. */
   private speechStoppedAt = 0;
 
-  constructor(readonly info: CallInfo, private readonly twilio: TwilioPort, private readonly deps: CallSessionDeps) {
+  constructor(
+    readonly info: CallInfo,
+    private readonly twilio: TwilioPort,
+    private readonly deps: CallSessionDeps,
+  ) {
     this.model = deps.model.connection;
     this.hot = deps.metrics?.hot ?? { framesIn: 0, framesOut: 0 };
     this.log = log.child({ callSid: info.callSid, streamSid: info.streamSid });
@@ -158,10 +176,22 @@ export class CallSession {
       },
       error: (err) => this.log.error({ err }, 'call actor failed'),
     });
-    this.log.info({ merchant: info.merchant.id, caller: maskPhone(info.callerPhone), direction: info.direction, answeredBy: info.answeredBy, provider: deps.model.endpoint.provider }, 'call started');
+    this.log.info(
+      {
+        merchant: info.merchant.id,
+        caller: maskPhone(info.callerPhone),
+        direction: info.direction,
+        answeredBy: info.answeredBy,
+        provider: deps.model.endpoint.provider,
+      },
+      'call started',
+    );
     deps.recorder.started?.(this.callStart());
     this.actor.start();
-    this.model.attach({ onEvent: (e) => this.onModelEvent(e), onClose: (code, reason) => this.onModelClose(code, reason) });
+    this.model.attach({
+      onEvent: (e) => this.onModelEvent(e),
+      onClose: (code, reason) => this.onModelClose(code, reason),
+    });
   }
 
   get isEnded(): boolean {
@@ -174,7 +204,8 @@ export class CallSession {
   onCallerAudio(payload: string): void {
     this.stats.framesIn++;
     this.hot.framesIn++;
-    if (!ModelConnection.isBase64(payload)) return this.warnOnce('bad-payload', 'media payload is not base64; frame dropped');
+    if (!ModelConnection.isBase64(payload))
+      return this.warnOnce('bad-payload', 'media payload is not base64; frame dropped');
     this.model.appendAudio(payload);
   }
 
@@ -222,7 +253,10 @@ export class CallSession {
       case 'sessionUpdated':
         if (this.stats.modelConnectMs === null) {
           this.stats.modelConnectMs = (this.model.readyAt ?? Date.now()) - this.model.openedAt;
-          this.deps.metrics?.modelConnect.observe({ provider: this.deps.model.endpoint.provider }, this.stats.modelConnectMs / 1000);
+          this.deps.metrics?.modelConnect.observe(
+            { provider: this.deps.model.endpoint.provider },
+            this.stats.modelConnectMs / 1000,
+          );
           this.actor.send({ type: 'model.ready' });
         }
         return;
@@ -245,9 +279,15 @@ export class CallSession {
         if (e.responseId === this.currentResponse) this.responseOpen = false;
         addUsage(this.usage, e.usage);
         // The end mark's echo tells the chart when the caller has heard the whole response.
-        if (!this.cancelled.has(e.responseId)) this.twilio.send(outbound.mark(this.info.streamSid, this.playback.endMark()));
+        if (!this.cancelled.has(e.responseId))
+          this.twilio.send(outbound.mark(this.info.streamSid, this.playback.endMark()));
         for (const c of e.functionCalls) this.transcript.note('tool', `${c.name}(${c.arguments})`);
-        this.actor.send({ type: 'model.responseDone', responseId: e.responseId, status: e.status, functionCalls: e.functionCalls });
+        this.actor.send({
+          type: 'model.responseDone',
+          responseId: e.responseId,
+          status: e.status,
+          functionCalls: e.functionCalls,
+        });
         return;
       }
       case 'speechStarted':
@@ -346,10 +386,14 @@ export class CallSession {
     this.model.createResponse(instructions);
   }
 
-
   private async runTool(call: FunctionCall): Promise<ToolOutput> {
     const started = performance.now();
-    const out = await runToolSafely(this.deps.runTool, call, { merchant: this.info.merchant, callSid: this.info.callSid, callerPhone: this.info.callerPhone }, this.log);
+    const out = await runToolSafely(
+      this.deps.runTool,
+      call,
+      { merchant: this.info.merchant, callSid: this.info.callSid, callerPhone: this.info.callerPhone },
+      this.log,
+    );
     const ms = performance.now() - started;
     this.log.info({ tool: call.name, ok: out.ok, ms: Math.round(ms) }, 'tool call');
     this.deps.metrics?.toolLatency.observe({ tool: call.name, outcome: out.ok ? 'ok' : 'error' }, ms / 1000);
@@ -362,14 +406,21 @@ export class CallSession {
     this.twilio.send(outbound.clear(this.info.streamSid));
     this.playback.interrupt(Date.now());
     const clip = this.deps.apologyClip;
-    for (let i = 0; i < clip.length; i += 160) this.twilio.send(outbound.media(this.info.streamSid, clip.subarray(i, i + 160).toString('base64')));
+    for (let i = 0; i < clip.length; i += 160)
+      this.twilio.send(outbound.media(this.info.streamSid, clip.subarray(i, i + 160).toString('base64')));
     this.twilio.send(outbound.mark(this.info.streamSid, 'apology'));
     this.transcript.note('system', 'The model connection was lost; the caller heard an apology.');
   }
 
   private callStart(): CallStart {
     const { merchant, ...ids } = this.info;
-    return { ...ids, merchantId: merchant.id, provider: this.deps.model.endpoint.provider, model: this.deps.model.endpoint.model, startedAt: new Date(this.startedAt) };
+    return {
+      ...ids,
+      merchantId: merchant.id,
+      provider: this.deps.model.endpoint.provider,
+      model: this.deps.model.endpoint.model,
+      startedAt: new Date(this.startedAt),
+    };
   }
 
   private finish(context: CallContext): void {
@@ -390,11 +441,20 @@ export class CallSession {
       transcript: this.transcript.entries(),
       transcriptText: this.transcript.text(),
       usage: { ...this.usage },
-      stats: { ...this.stats, assistantAudioMs: Math.round(this.playback.totalSentMs), droppedCallerAudioMs: Math.round(this.model.droppedAudioBytes / 8) },
+      stats: {
+        ...this.stats,
+        assistantAudioMs: Math.round(this.playback.totalSentMs),
+        droppedCallerAudioMs: Math.round(this.model.droppedAudioBytes / 8),
+      },
     };
-    this.log.info({ endReason: summary.endReason, durationMs: summary.durationMs, bargeIns: this.stats.bargeIns }, 'call ended');
+    this.log.info(
+      { endReason: summary.endReason, durationMs: summary.durationMs, bargeIns: this.stats.bargeIns },
+      'call ended',
+    );
     this.deps.metrics?.callsEnded.inc({ reason: summary.endReason });
-    this.deps.recorder.record(summary).catch((err: unknown) => this.log.error({ err }, 'call record could not be saved'));
+    this.deps.recorder
+      .record(summary)
+      .catch((err: unknown) => this.log.error({ err }, 'call record could not be saved'));
     this.deps.onEnded?.(this);
   }
 }

@@ -5,7 +5,10 @@ export class DtmfBatcher {
   private digits = '';
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly gapMs: number, private readonly flush: (digits: string) => void) {}
+  constructor(
+    private readonly gapMs: number,
+    private readonly flush: (digits: string) => void,
+  ) {}
 
   push(digit: string): void {
     this.digits += digit;

@@ -104,7 +104,12 @@ export class Playback {
     for (const it of this.items) {
       if (it.playedMs >= it.sentMs) continue;
       const heard = first ? this.heardMs(it, now) : it.playedMs;
-      out.push({ itemId: it.itemId, responseId: it.responseId, audioEndMs: Math.floor(Math.min(heard, it.sentMs)), sentMs: it.sentMs });
+      out.push({
+        itemId: it.itemId,
+        responseId: it.responseId,
+        audioEndMs: Math.floor(Math.min(heard, it.sentMs)),
+        sentMs: it.sentMs,
+      });
       first = false;
     }
     this.generation += 1;

@@ -29,7 +29,10 @@ export interface CallSummary {
 }
 
 /** What is known when a call begins: a crash-safe recorder notes it (see store/live-call-journal.ts). */
-export type CallStart = Omit<CallSummary, 'endedAt' | 'durationMs' | 'endReason' | 'transcript' | 'transcriptText' | 'usage' | 'stats'>;
+export type CallStart = Omit<
+  CallSummary,
+  'endedAt' | 'durationMs' | 'endReason' | 'transcript' | 'transcriptText' | 'usage' | 'stats'
+>;
 
 export interface CallStats {
   framesIn: number;
@@ -62,7 +65,15 @@ export class MemoryCallRecorder implements CallRecorder {
   async record(summary: CallSummary): Promise<void> {
     this.records.push(summary);
     if (this.records.length > this.keep) this.records.shift();
-    log.info({ callSid: summary.callSid, endReason: summary.endReason, durationMs: summary.durationMs, turns: summary.transcript.length }, 'call record');
+    log.info(
+      {
+        callSid: summary.callSid,
+        endReason: summary.endReason,
+        durationMs: summary.durationMs,
+        turns: summary.transcript.length,
+      },
+      'call record',
+    );
     for (const w of this.waiters.filter((x) => x.callSid === summary.callSid)) w.resolve(summary);
     this.waiters = this.waiters.filter((x) => x.callSid !== summary.callSid);
   }
@@ -73,7 +84,13 @@ export class MemoryCallRecorder implements CallRecorder {
     if (have) return Promise.resolve(have);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no call record for ${callSid} within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({ callSid, resolve: (s) => { clearTimeout(t); resolve(s); } });
+      this.waiters.push({
+        callSid,
+        resolve: (s) => {
+          clearTimeout(t);
+          resolve(s);
+        },
+      });
     });
   }
 }

@@ -5,7 +5,11 @@ export function stateName(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null) {
     const [k, v] = Object.entries(value)[0] ?? [];
-    return k === undefined ? '' : v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0) ? k : `${k}.${stateName(v)}`;
+    return k === undefined
+      ? ''
+      : v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0)
+        ? k
+        : `${k}.${stateName(v)}`;
   }
   return '';
 }

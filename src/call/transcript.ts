@@ -30,7 +30,10 @@ export class Transcript {
   private slots: Slot[] = [];
   private byItem = new Map<string, Slot>();
 
-  constructor(private readonly startedAt: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly startedAt: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private at(): number {
     return this.now() - this.startedAt;
@@ -89,7 +92,12 @@ export class Transcript {
     for (const s of this.slots) {
       if (s.text === null || s.text.trim() === '') continue;
       if (s.heardFraction !== undefined) {
-        out.push({ role: s.role, text: trimToFraction(s.text.trim(), s.heardFraction), atMs: s.atMs, interrupted: true });
+        out.push({
+          role: s.role,
+          text: trimToFraction(s.text.trim(), s.heardFraction),
+          atMs: s.atMs,
+          interrupted: true,
+        });
       } else {
         out.push({ role: s.role, text: s.text.trim(), atMs: s.atMs });
       }
@@ -99,7 +107,10 @@ export class Transcript {
 
   text(): string {
     return this.entries()
-      .map((e) => `${e.role === 'caller' ? 'Caller' : e.role === 'assistant' ? 'Assistant' : e.role === 'tool' ? 'Tool' : 'System'}: ${e.text}${e.interrupted ? ' [interrupted]' : ''}`)
+      .map(
+        (e) =>
+          `${e.role === 'caller' ? 'Caller' : e.role === 'assistant' ? 'Assistant' : e.role === 'tool' ? 'Tool' : 'System'}: ${e.text}${e.interrupted ? ' [interrupted]' : ''}`,
+      )
       .join('\n');
   }
 }

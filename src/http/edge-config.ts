@@ -55,7 +55,10 @@ export function loadEdgeConfig(env: Env, config: Config): EdgeConfig {
   const encryptionKey = keyRaw === undefined ? null : parseEncryptionKey(keyRaw);
   const twilioAuthToken = read(env, 'TWILIO_AUTH_TOKEN');
   if (config.nodeEnv === 'production' && twilioAuthToken === undefined) {
-    throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required in production (every Twilio webhook and media stream is signature-checked with it)');
+    throw new ConfigError(
+      'TWILIO_AUTH_TOKEN',
+      'is required in production (every Twilio webhook and media stream is signature-checked with it)',
+    );
   }
   const redisUrl = read(env, 'REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
@@ -75,16 +78,25 @@ export function loadEdgeConfig(env: Env, config: Config): EdgeConfig {
 /** The start-up lines about the edge, logged once: what is disabled or unverified is said out loud. */
 export function logEdgeConfig(edge: EdgeConfig, logger: Logger): void {
   if (edge.encryptionKey === null) {
-    logger.warn('browser relay DISABLED: ENCRYPTION_KEY is not set (set 32 random bytes as base64: `openssl rand -base64 32`)');
+    logger.warn(
+      'browser relay DISABLED: ENCRYPTION_KEY is not set (set 32 random bytes as base64: `openssl rand -base64 32`)',
+    );
   }
   if (edge.twilioAuthToken === undefined) {
-    logger.warn('Twilio signature validation is OFF (TWILIO_AUTH_TOKEN not set): development only, anyone can reach /media-stream and the webhooks');
+    logger.warn(
+      'Twilio signature validation is OFF (TWILIO_AUTH_TOKEN not set): development only, anyone can reach /media-stream and the webhooks',
+    );
   }
   logger.info(
     {
       browserRelay: edge.encryptionKey !== null,
       twilioValidation: edge.twilioAuthToken !== undefined,
-      trustProxy: edge.trustProxy.kind === 'none' ? 'none' : edge.trustProxy.kind === 'xff' ? `x-forwarded-for:${edge.trustProxy.hops}` : edge.trustProxy.header,
+      trustProxy:
+        edge.trustProxy.kind === 'none'
+          ? 'none'
+          : edge.trustProxy.kind === 'xff'
+            ? `x-forwarded-for:${edge.trustProxy.hops}`
+            : edge.trustProxy.header,
       rateLimits: edge.redisUrl === undefined ? 'memory' : 'redis',
       allowedOrigins: edge.allowedOrigins.length,
       maxSessionSeconds: edge.maxSessionSeconds,

@@ -58,7 +58,7 @@ export function readEdgeRequest(res: HttpResponse, req: HttpRequest, trust: Trus
 /** Twilio's traffic: its signature header, its proxy User-Agent, or our `mode=twilio` marker. */
 export function isTwilioRequest(r: EdgeRequest): boolean {
   if (r.twilioSignature !== undefined) return true;
-  if (r.userAgent !== undefined && r.userAgent.startsWith('TwilioProxy/')) return true;
+  if (r.userAgent?.startsWith('TwilioProxy/')) return true;
   return r.query !== '' && new URLSearchParams(r.query).get('mode') === 'twilio';
 }
 
@@ -71,7 +71,9 @@ export function tooManyRequests(retryAfterSeconds: number): Reply {
 }
 
 /** 426 for plain HTTP on a WebSocket-only path; RFC 9110 requires the Upgrade header. */
-export const UPGRADE_REQUIRED: Reply = refusal(426, 'this path only accepts WebSocket connections', { Upgrade: 'websocket' });
+export const UPGRADE_REQUIRED: Reply = refusal(426, 'this path only accepts WebSocket connections', {
+  Upgrade: 'websocket',
+});
 
 /**
  * One take from `limiter` for the request's client IP (IPv6 by /64). A limiter failure lets the
@@ -115,7 +117,13 @@ export function verifyTwilioHttp(edge: TwilioEdge, r: EdgeRequest, rawBody: Buff
     edgeLog.warn({ path: r.path }, 'twilio webhook refused: cannot build the signed URL');
     return FORBIDDEN_SIGNATURE;
   }
-  const v = verifyTwilioWebhook({ authToken: edge.twilioAuthToken, signature: r.twilioSignature, url, contentType: r.contentType, rawBody });
+  const v = verifyTwilioWebhook({
+    authToken: edge.twilioAuthToken,
+    signature: r.twilioSignature,
+    url,
+    contentType: r.contentType,
+    rawBody,
+  });
   if (v.ok) return null;
   edgeLog.warn({ reason: v.reason, path: r.path, ip: r.ip }, 'twilio webhook refused');
   return FORBIDDEN_SIGNATURE;
@@ -125,7 +133,12 @@ export function verifyTwilioHttp(edge: TwilioEdge, r: EdgeRequest, rawBody: Buff
  * Whole guard for a webhook POST after its body was read: signed traffic is verified (403 on a bad
  * or missing signature) and exempt from the HTTP limit; with validation off, the HTTP limit applies.
  */
-export function guardTwilioWebhook(edge: TwilioEdge, httpPerIp: RateLimiter, r: EdgeRequest, rawBody: Buffer | string): Promise<Reply | null> {
+export function guardTwilioWebhook(
+  edge: TwilioEdge,
+  httpPerIp: RateLimiter,
+  r: EdgeRequest,
+  rawBody: Buffer | string,
+): Promise<Reply | null> {
   if (edge.twilioAuthToken !== undefined) return Promise.resolve(verifyTwilioHttp(edge, r, rawBody));
   return rateLimit(httpPerIp, r);
 }
@@ -136,7 +149,12 @@ export function guardTwilioWebhook(edge: TwilioEdge, httpPerIp: RateLimiter, r: 
  */
 export function verifyTwilioStreamUpgrade(edge: TwilioEdge, r: EdgeRequest): Reply | null {
   if (edge.twilioAuthToken === undefined) return null;
-  const v = verifyTwilioUpgrade({ authToken: edge.twilioAuthToken, signature: r.twilioSignature, publicHost: edge.publicHost, path: r.path });
+  const v = verifyTwilioUpgrade({
+    authToken: edge.twilioAuthToken,
+    signature: r.twilioSignature,
+    publicHost: edge.publicHost,
+    path: r.path,
+  });
   if (v.ok) return null;
   edgeLog.warn({ reason: v.reason, path: r.path, ip: r.ip }, 'media stream upgrade refused');
   return FORBIDDEN_SIGNATURE;
@@ -216,7 +234,12 @@ export function rateLimitedRoute(
  * Mounts the 426 answer for non-upgrade requests on WebSocket-only paths, e.g. ['/media-stream'].
  * uWS hands a non-upgrade GET on an app.ws() path to the next matching route, so this catches it.
  */
-export function mountUpgradeRequired(app: TemplatedApp, paths: readonly string[], httpPerIp: RateLimiter, trust: TrustProxy): void {
+export function mountUpgradeRequired(
+  app: TemplatedApp,
+  paths: readonly string[],
+  httpPerIp: RateLimiter,
+  trust: TrustProxy,
+): void {
   const handler = rateLimitedRoute(httpPerIp, trust, () => UPGRADE_REQUIRED);
   for (const p of paths) app.any(p, handler);
 }

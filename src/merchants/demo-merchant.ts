@@ -15,6 +15,12 @@ export const demoMerchant: Merchant = {
   voicemailTemplate: 'Hello, this is {business}. Sorry we missed you. Please call us back when you can. Goodbye.',
   greetingInterruptible: true,
   slotMinutes: 30,
-  businessHours: { '1': ['09:00-17:00'], '2': ['09:00-17:00'], '3': ['09:00-17:00'], '4': ['09:00-17:00'], '5': ['09:00-17:00'] },
+  businessHours: {
+    '1': ['09:00-17:00'],
+    '2': ['09:00-17:00'],
+    '3': ['09:00-17:00'],
+    '4': ['09:00-17:00'],
+    '5': ['09:00-17:00'],
+  },
   tools: ['lookupCustomer', 'checkAvailability', 'createBooking', 'cancelBooking', 'takeMessage'],
 };

@@ -10,7 +10,10 @@ export interface MerchantDirectory {
 }
 
 export class StaticMerchantDirectory implements MerchantDirectory {
-  constructor(private readonly merchants: Merchant[], private readonly defaultId?: string) {}
+  constructor(
+    private readonly merchants: Merchant[],
+    private readonly defaultId?: string,
+  ) {}
 
   async byNumber(e164: string): Promise<Merchant | undefined> {
     return this.merchants.find((m) => m.phoneNumbers.includes(e164));

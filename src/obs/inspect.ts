@@ -52,17 +52,31 @@ export function parseInspectEnv(env: Env = process.env): InspectSettings {
   const off = raw === undefined || ['0', 'off', 'false', 'no'].includes(raw.toLowerCase());
   if (off) return { mode: { kind: 'off' }, calls: null };
   if (value(env, 'NODE_ENV') === 'production') {
-    throw new ConfigError('INSPECT', 'is not allowed in production: inspection exposes call state and costs CPU on every event; unset it');
+    throw new ConfigError(
+      'INSPECT',
+      'is not allowed in production: inspection exposes call state and costs CPU on every event; unset it',
+    );
   }
   const list = value(env, 'INSPECT_CALLS');
-  const calls = list === undefined ? null : new Set(list.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  const calls =
+    list === undefined
+      ? null
+      : new Set(
+          list
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+        );
   if (raw.startsWith('jsonl:')) {
     const dir = raw.slice('jsonl:'.length).trim();
     if (dir === '') throw new ConfigError('INSPECT', 'jsonl: needs a directory, e.g. INSPECT=jsonl:./data/inspect');
     return { mode: { kind: 'jsonl', dir: resolve(dir) }, calls };
   }
   if (!['1', 'on', 'true', 'yes', 'ws'].includes(raw.toLowerCase())) {
-    throw new ConfigError('INSPECT', `unknown value ${JSON.stringify(raw)} (expected 1 for the WebSocket inspector or jsonl:<dir>)`);
+    throw new ConfigError(
+      'INSPECT',
+      `unknown value ${JSON.stringify(raw)} (expected 1 for the WebSocket inspector or jsonl:<dir>)`,
+    );
   }
   const url = value(env, 'INSPECT_URL') ?? DEFAULT_INSPECT_URL;
   let parsed: URL;
@@ -71,9 +85,13 @@ export function parseInspectEnv(env: Env = process.env): InspectSettings {
   } catch {
     throw new ConfigError('INSPECT_URL', `not a URL: ${JSON.stringify(url)}`);
   }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new ConfigError('INSPECT_URL', 'must be a ws:// URL');
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:')
+    throw new ConfigError('INSPECT_URL', 'must be a ws:// URL');
   if (!isLoopbackHost(parsed.hostname)) {
-    throw new ConfigError('INSPECT_URL', `must be on loopback (127.0.0.1, localhost or ::1), got ${parsed.hostname}: call state must not leave this machine`);
+    throw new ConfigError(
+      'INSPECT_URL',
+      `must be on loopback (127.0.0.1, localhost or ::1), got ${parsed.hostname}: call state must not leave this machine`,
+    );
   }
   return { mode: { kind: 'ws', url }, calls };
 }
@@ -81,7 +99,17 @@ export function parseInspectEnv(env: Env = process.env): InspectSettings {
 // ---- scrubbing -----------------------------------------------------------------------------------
 
 /** Keys whose string values are what people said or typed: replaced by their length. */
-const TEXT_KEYS = new Set(['text', 'transcript', 'delta', 'body', 'content', 'arguments', 'output', 'instructions', 'caption']);
+const TEXT_KEYS = new Set([
+  'text',
+  'transcript',
+  'delta',
+  'body',
+  'content',
+  'arguments',
+  'output',
+  'instructions',
+  'caption',
+]);
 /** Keys whose string values are phone numbers, whatever their format. */
 const PHONE_KEY = /phone|number|^from$|^to$|caller|callee|msisdn/i;
 const E164 = /\+\d{7,15}\b/g;
@@ -169,13 +197,27 @@ export function flightRecord(e: InspectionEvent, t: number): Record<string, unkn
       return { ...base, source: e.sourceRef ? e.sourceRef.sessionId : undefined, event: scrubEvent(e.event) };
     case '@xstate.snapshot': {
       const s: Record<string, unknown> = { ...e.snapshot };
-      return { ...base, event: e.event.type, snapshot: scrubForInspection({ status: s.status, value: s.value, context: s.context, output: s.output, error: s.error }) };
+      return {
+        ...base,
+        event: e.event.type,
+        snapshot: scrubForInspection({
+          status: s.status,
+          value: s.value,
+          context: s.context,
+          output: s.output,
+          error: s.error,
+        }),
+      };
     }
     case '@xstate.microstep':
       return {
         ...base,
         event: e.event.type,
-        transitions: e._transitions.map((tr) => ({ source: tr.source.id, target: tr.target?.map((n) => n.id) ?? [], event: tr.eventType })),
+        transitions: e._transitions.map((tr) => ({
+          source: tr.source.id,
+          target: tr.target?.map((n) => n.id) ?? [],
+          event: tr.eventType,
+        })),
       };
     case '@xstate.action':
       return { ...base, action: e.action.type, params: scrubForInspection(e.action.params) };
@@ -230,24 +272,40 @@ export async function createCallInspector(env: Env = process.env): Promise<CallI
   const { mode, calls } = parseInspectEnv(env);
   const wanted = (callSid: string): boolean => calls === null || calls.has(callSid);
   if (mode.kind === 'off') {
-    return Object.assign((_callSid: string): Observer<InspectionEvent> | undefined => undefined, { close: async () => {} });
+    return Object.assign((_callSid: string): Observer<InspectionEvent> | undefined => undefined, {
+      close: async () => {},
+    });
   }
   if (mode.kind === 'jsonl') {
     const recorder = new FlightRecorder(mode.dir);
-    log.warn({ dir: mode.dir, calls: calls ? [...calls] : 'all' }, 'INSPECT: writing a JSONL flight record of every inspected call');
-    return Object.assign((callSid: string) => (wanted(callSid) ? recorder.observer(callSid) : undefined), { close: () => recorder.close() });
+    log.warn(
+      { dir: mode.dir, calls: calls ? [...calls] : 'all' },
+      'INSPECT: writing a JSONL flight record of every inspected call',
+    );
+    return Object.assign((callSid: string) => (wanted(callSid) ? recorder.observer(callSid) : undefined), {
+      close: () => recorder.close(),
+    });
   }
   const { createWebSocketInspector } = await import('@statelyai/inspect').catch((err: unknown) => {
-    throw new ConfigError('INSPECT', `needs the @statelyai/inspect package, a dev dependency (npm install without --omit=dev): ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(
+      'INSPECT',
+      `needs the @statelyai/inspect package, a dev dependency (npm install without --omit=dev): ${err instanceof Error ? err.message : String(err)}`,
+    );
   });
   const inspector = createWebSocketInspector({
     url: mode.url,
     // Applied to every message, including the actor registrations and snapshots of child actors
     // (tool calls carry arguments and results in their input/output, not in the context) and the
     // machine definition, whose static context/input would otherwise go out as written.
-    serialize: (e) => (e.type === '@xstate.actor' ? { ...scrubForInspection(e), definition: scrubDefinition(e.definition) } : scrubForInspection(e)),
+    serialize: (e) =>
+      e.type === '@xstate.actor'
+        ? { ...scrubForInspection(e), definition: scrubDefinition(e.definition) }
+        : scrubForInspection(e),
   });
-  log.warn({ url: mode.url, calls: calls ? [...calls] : 'all' }, 'INSPECT: call actors are sent to the Stately inspector relay (development only)');
+  log.warn(
+    { url: mode.url, calls: calls ? [...calls] : 'all' },
+    'INSPECT: call actors are sent to the Stately inspector relay (development only)',
+  );
   return Object.assign((callSid: string) => (wanted(callSid) ? inspector.inspect : undefined), {
     close: async () => inspector.stop(),
   });

@@ -87,7 +87,12 @@ function cleanLabel(text: string): string {
   return text.replace(/[:;#\n\r{}"]/g, '_');
 }
 
-function transitionEdges(machine: AnyStateMachine, node: AnyStateNode, ts: readonly AnyTransitionDefinition[], siblingsOf: (t: AnyTransitionDefinition) => readonly AnyTransitionDefinition[]): ChartEdge[] {
+function transitionEdges(
+  machine: AnyStateMachine,
+  node: AnyStateNode,
+  ts: readonly AnyTransitionDefinition[],
+  siblingsOf: (t: AnyTransitionDefinition) => readonly AnyTransitionDefinition[],
+): ChartEdge[] {
   const out: ChartEdge[] = [];
   for (const t of ts) {
     const label = cleanLabel(eventLabel(machine, t.eventType) + guardSuffix(t, siblingsOf(t)));
@@ -131,7 +136,8 @@ export function toMermaid(machine: AnyStateMachine): string {
   const idOf = (node: AnyStateNode): string => {
     const id = mermaidId(node.id);
     const prev = seen.get(id);
-    if (prev !== undefined && prev !== node.id) throw new Error(`state ids ${prev} and ${node.id} both become ${id} in Mermaid`);
+    if (prev !== undefined && prev !== node.id)
+      throw new Error(`state ids ${prev} and ${node.id} both become ${id} in Mermaid`);
     seen.set(id, node.id);
     return id;
   };
@@ -157,7 +163,7 @@ export function toMermaid(machine: AnyStateMachine): string {
     });
     lines.push(`${pad}}`);
   };
-  root.children.forEach((c) => declare(c, 1));
+  for (const c of root.children) declare(c, 1);
 
   const edges = chartEdges(machine);
   const rootId = root.stateNode.id;

@@ -32,7 +32,11 @@ function bearerMatches(header: string, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
-export async function mountMetrics(app: uWS.TemplatedApp, config: Config, metrics: RelayMetrics): Promise<MetricsEndpoint> {
+export async function mountMetrics(
+  app: uWS.TemplatedApp,
+  config: Config,
+  metrics: RelayMetrics,
+): Promise<MetricsEndpoint> {
   const token = config.metricsToken;
   if (token) {
     app.get('/metrics', (res, req) => {
@@ -49,9 +53,14 @@ export async function mountMetrics(app: uWS.TemplatedApp, config: Config, metric
   side.any('/*', (res) => {
     res.writeStatus('404 Not Found').end();
   });
-  const listen = await new Promise<uWS.us_listen_socket | false>((resolve) => side.listen('127.0.0.1', config.metricsPort, resolve));
+  const listen = await new Promise<uWS.us_listen_socket | false>((resolve) =>
+    side.listen('127.0.0.1', config.metricsPort, resolve),
+  );
   if (!listen) {
-    log.warn({ port: config.metricsPort }, 'metrics port busy; /metrics is not served (set METRICS_TOKEN or another METRICS_PORT)');
+    log.warn(
+      { port: config.metricsPort },
+      'metrics port busy; /metrics is not served (set METRICS_TOKEN or another METRICS_PORT)',
+    );
     return { port: null, close: () => {} };
   }
   return { port: uWS.us_socket_local_port(listen), close: () => uWS.us_listen_socket_close(listen) };

@@ -43,39 +43,81 @@ export class RelayMetrics {
       },
     });
     this.liveCalls = new Gauge({
-      name: 'callrelay_live_calls', help: 'Calls in progress.', registers,
-      collect() { if (opts.liveCalls) this.set(opts.liveCalls()); },
+      name: 'callrelay_live_calls',
+      help: 'Calls in progress.',
+      registers,
+      collect() {
+        if (opts.liveCalls) this.set(opts.liveCalls());
+      },
     });
-    this.callsEnded = new Counter({ name: 'callrelay_calls_total', help: 'Finished calls by end reason.', labelNames: ['reason'], registers });
-    this.bargeIns = new Counter({ name: 'callrelay_barge_ins_total', help: 'Times a caller talked over the assistant.', registers });
+    this.callsEnded = new Counter({
+      name: 'callrelay_calls_total',
+      help: 'Finished calls by end reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.bargeIns = new Counter({
+      name: 'callrelay_barge_ins_total',
+      help: 'Times a caller talked over the assistant.',
+      registers,
+    });
     this.bargeInReaction = new Histogram({
-      name: 'callrelay_barge_in_reaction_seconds', help: 'From the model speech_started event to the Twilio clear leaving the relay.',
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05], registers,
+      name: 'callrelay_barge_in_reaction_seconds',
+      help: 'From the model speech_started event to the Twilio clear leaving the relay.',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
+      registers,
     });
     this.toolLatency = new Histogram({
-      name: 'callrelay_tool_seconds', help: 'Tool call duration by tool and outcome.', labelNames: ['tool', 'outcome'],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8], registers,
+      name: 'callrelay_tool_seconds',
+      help: 'Tool call duration by tool and outcome.',
+      labelNames: ['tool', 'outcome'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8],
+      registers,
     });
     this.modelConnect = new Histogram({
-      name: 'callrelay_model_connect_seconds', help: 'From opening the model socket to session.updated.', labelNames: ['provider'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8], registers,
+      name: 'callrelay_model_connect_seconds',
+      help: 'From opening the model socket to session.updated.',
+      labelNames: ['provider'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8],
+      registers,
     });
     this.firstAudio = new Histogram({
-      name: 'callrelay_response_latency_seconds', help: "From the caller's end of speech to the first assistant audio sent to Twilio.",
-      buckets: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5], registers,
+      name: 'callrelay_response_latency_seconds',
+      help: "From the caller's end of speech to the first assistant audio sent to Twilio.",
+      buckets: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5],
+      registers,
     });
     this.relayFrameLatency = new Histogram({
-      name: 'callrelay_frame_relay_seconds', help: 'Time the relay adds to a frame (sampled), by direction.', labelNames: ['direction'],
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01], registers,
+      name: 'callrelay_frame_relay_seconds',
+      help: 'Time the relay adds to a frame (sampled), by direction.',
+      labelNames: ['direction'],
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
+      registers,
     });
     this.outboxDepth = new Gauge({
-      name: 'callrelay_outbox_depth', help: 'Call records waiting in the durable outbox.', registers,
-      collect() { if (opts.outboxDepth) this.set(opts.outboxDepth()); },
+      name: 'callrelay_outbox_depth',
+      help: 'Call records waiting in the durable outbox.',
+      registers,
+      collect() {
+        if (opts.outboxDepth) this.set(opts.outboxDepth());
+      },
     });
-    this.rateLimited = new Counter({ name: 'callrelay_rate_limited_total', help: 'Requests refused by a rate limit.', labelNames: ['limit'], registers });
-    this.badMessages = new Counter({ name: 'callrelay_bad_messages_total', help: 'Malformed messages dropped, by source.', labelNames: ['source'], registers });
+    this.rateLimited = new Counter({
+      name: 'callrelay_rate_limited_total',
+      help: 'Requests refused by a rate limit.',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.badMessages = new Counter({
+      name: 'callrelay_bad_messages_total',
+      help: 'Malformed messages dropped, by source.',
+      labelNames: ['source'],
+      registers,
+    });
     this.twilioStalled = new Counter({
-      name: 'callrelay_twilio_stalled_total', help: 'Media streams closed because Twilio stopped reading (uWS backpressure limit).', registers,
+      name: 'callrelay_twilio_stalled_total',
+      help: 'Media streams closed because Twilio stopped reading (uWS backpressure limit).',
+      registers,
     });
   }
 

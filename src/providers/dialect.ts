@@ -28,7 +28,14 @@ export interface Dialect {
 
 // Barge-in is decided by the relay (the call chart), not by the server: interrupt_response is
 // off so a non-interruptible greeting stays uninterrupted, and the relay sends response.cancel.
-const turnDetection = { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: false };
+const turnDetection = {
+  type: 'server_vad',
+  threshold: 0.5,
+  prefix_padding_ms: 300,
+  silence_duration_ms: 500,
+  create_response: true,
+  interrupt_response: false,
+};
 
 function bearer(apiKey: string | undefined): Record<string, string> {
   return apiKey ? { Authorization: `Bearer ${apiKey}` } : {};
@@ -60,7 +67,12 @@ export const openaiDialect: Dialect = {
         },
         output: { format: { type: 'audio/pcmu' }, voice: spec.voice },
       },
-      tools: spec.tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters })),
+      tools: spec.tools.map((t) => ({
+        type: 'function',
+        name: t.name,
+        description: t.description,
+        parameters: t.parameters,
+      })),
       tool_choice: 'auto',
     },
   }),
@@ -78,10 +90,18 @@ export const xaiDialect: Dialect = {
       voice: spec.voice,
       turn_detection: turnDetection,
       audio: {
-        input: { format: { type: 'audio/pcmu' }, ...(spec.transcription ? { transcription: { model: 'grok-transcribe' } } : {}) },
+        input: {
+          format: { type: 'audio/pcmu' },
+          ...(spec.transcription ? { transcription: { model: 'grok-transcribe' } } : {}),
+        },
         output: { format: { type: 'audio/pcmu' } },
       },
-      tools: spec.tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters })),
+      tools: spec.tools.map((t) => ({
+        type: 'function',
+        name: t.name,
+        description: t.description,
+        parameters: t.parameters,
+      })),
     },
   }),
 };

@@ -19,16 +19,42 @@ export interface ModelEndpoint {
 export function endpointFor(provider: ProviderName, config: Config, simUrl?: string): ModelEndpoint {
   switch (provider) {
     case 'openai':
-      return { provider, dialect: openaiDialect, baseUrl: config.openai.realtimeUrl, apiKey: config.openai.apiKey, model: config.openai.model, voice: config.openai.voice, transcription: config.openai.transcriptionModel };
+      return {
+        provider,
+        dialect: openaiDialect,
+        baseUrl: config.openai.realtimeUrl,
+        apiKey: config.openai.apiKey,
+        model: config.openai.model,
+        voice: config.openai.voice,
+        transcription: config.openai.transcriptionModel,
+      };
     case 'xai':
-      return { provider, dialect: xaiDialect, baseUrl: config.xai.realtimeUrl, apiKey: config.xai.apiKey, model: config.xai.model, voice: config.xai.voice, transcription: 'grok-transcribe' };
+      return {
+        provider,
+        dialect: xaiDialect,
+        baseUrl: config.xai.realtimeUrl,
+        apiKey: config.xai.apiKey,
+        model: config.xai.model,
+        voice: config.xai.voice,
+        transcription: 'grok-transcribe',
+      };
     case 'sim':
       if (!simUrl) throw new Error('the simulated agent is not running');
-      return { provider, dialect: openaiDialect, baseUrl: simUrl, model: 'simulated-agent', voice: 'sim', transcription: 'sim-transcribe' };
+      return {
+        provider,
+        dialect: openaiDialect,
+        baseUrl: simUrl,
+        model: 'simulated-agent',
+        voice: 'sim',
+        transcription: 'sim-transcribe',
+      };
   }
 }
 
-export type ModelOpener = (merchant: Merchant, tools: ToolSpec[]) => { connection: ModelConnection; endpoint: ModelEndpoint };
+export type ModelOpener = (
+  merchant: Merchant,
+  tools: ToolSpec[],
+) => { connection: ModelConnection; endpoint: ModelEndpoint };
 
 export function createModelOpener(config: Config, simUrl?: string): ModelOpener {
   return (merchant, tools) => {
@@ -39,7 +65,13 @@ export function createModelOpener(config: Config, simUrl?: string): ModelOpener 
       tools,
       transcription: endpoint.transcription,
     };
-    const connection = new ModelConnection({ dialect: endpoint.dialect, baseUrl: endpoint.baseUrl, model: endpoint.model, apiKey: endpoint.apiKey, session });
+    const connection = new ModelConnection({
+      dialect: endpoint.dialect,
+      baseUrl: endpoint.baseUrl,
+      model: endpoint.model,
+      apiKey: endpoint.apiKey,
+      session,
+    });
     return { connection, endpoint };
   };
 }

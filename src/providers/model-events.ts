@@ -28,7 +28,14 @@ export type ModelEvent =
   | { type: 'audio'; responseId: string; itemId: string; delta: string }
   | { type: 'audioDone'; responseId: string; itemId: string }
   | { type: 'responseCreated'; responseId: string }
-  | { type: 'responseDone'; responseId: string; status: string; reason?: string; functionCalls: FunctionCall[]; usage?: Usage }
+  | {
+      type: 'responseDone';
+      responseId: string;
+      status: string;
+      reason?: string;
+      functionCalls: FunctionCall[];
+      usage?: Usage;
+    }
   | { type: 'functionCall'; responseId: string; call: FunctionCall }
   | { type: 'speechStarted'; itemId?: string; audioStartMs?: number }
   | { type: 'speechStopped'; itemId?: string }
@@ -57,7 +64,13 @@ export function isBase64(s: string): boolean {
   return s.length % 4 === 0 && BASE64.test(s);
 }
 
-const FATAL_CODES = new Set(['session_expired', 'invalid_api_key', 'beta_api_shape_disabled', 'insufficient_quota', 'model_not_found']);
+const FATAL_CODES = new Set([
+  'session_expired',
+  'invalid_api_key',
+  'beta_api_shape_disabled',
+  'insufficient_quota',
+  'model_not_found',
+]);
 const BENIGN_CODES = new Set(['response_cancel_not_active']);
 
 /** Error text is logged; a model may quote what the caller said, phone numbers included. */
@@ -102,7 +115,8 @@ export function parseModelEvent(text: string): ModelEvent {
     case 'response.output_audio.delta':
     case 'response.audio.delta': {
       const delta = raw.delta;
-      if (typeof delta !== 'string' || !isBase64(delta)) return { type: 'invalid', reason: `${t}: delta is not base64` };
+      if (typeof delta !== 'string' || !isBase64(delta))
+        return { type: 'invalid', reason: `${t}: delta is not base64` };
       return { type: 'audio', responseId: s(raw, 'response_id'), itemId: s(raw, 'item_id'), delta };
     }
     case 'response.output_audio.done':
@@ -137,13 +151,23 @@ export function parseModelEvent(text: string): ModelEvent {
     // same id is dropped by the call session.
     case 'response.cancelled': {
       const r = isObj(raw.response) ? raw.response : {};
-      return { type: 'responseDone', responseId: s(r, 'id') || s(raw, 'response_id'), status: 'cancelled', functionCalls: [] };
+      return {
+        type: 'responseDone',
+        responseId: s(r, 'id') || s(raw, 'response_id'),
+        status: 'cancelled',
+        functionCalls: [],
+      };
     }
     case 'response.function_call_arguments.done':
-      return { type: 'functionCall', responseId: s(raw, 'response_id'), call: { callId: s(raw, 'call_id'), name: s(raw, 'name'), arguments: s(raw, 'arguments') } };
+      return {
+        type: 'functionCall',
+        responseId: s(raw, 'response_id'),
+        call: { callId: s(raw, 'call_id'), name: s(raw, 'name'), arguments: s(raw, 'arguments') },
+      };
     case 'response.output_item.added': {
       const item = isObj(raw.item) ? raw.item : {};
-      if (item.type === 'message') return { type: 'assistantItem', responseId: s(raw, 'response_id'), itemId: s(item, 'id') };
+      if (item.type === 'message')
+        return { type: 'assistantItem', responseId: s(raw, 'response_id'), itemId: s(item, 'id') };
       return { type: 'ignored', eventType: t };
     }
     case 'input_audio_buffer.speech_started':
@@ -161,7 +185,12 @@ export function parseModelEvent(text: string): ModelEvent {
       return { type: 'assistantTranscriptDelta', itemId: s(raw, 'item_id'), delta: s(raw, 'delta') };
     case 'response.output_audio_transcript.done':
     case 'response.audio_transcript.done':
-      return { type: 'assistantTranscript', responseId: s(raw, 'response_id'), itemId: s(raw, 'item_id'), text: s(raw, 'transcript') };
+      return {
+        type: 'assistantTranscript',
+        responseId: s(raw, 'response_id'),
+        itemId: s(raw, 'item_id'),
+        text: s(raw, 'transcript'),
+      };
     case 'conversation.item.truncated':
       return { type: 'truncated', itemId: s(raw, 'item_id'), audioEndMs: n(raw, 'audio_end_ms') ?? 0 };
     case 'error': {

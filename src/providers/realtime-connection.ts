@@ -91,7 +91,12 @@ export class ModelConnection {
       this.finish(4000 + Math.min(999, res.statusCode ?? 0), `HTTP ${res.statusCode ?? '?'} on upgrade`);
       this.ws.terminate();
     });
-    this.ws.on('close', (code, reason) => this.finish(code, reason.toString() || this.terminatedFor || (this.closedByUs ? 'closed by relay' : 'closed by model')));
+    this.ws.on('close', (code, reason) =>
+      this.finish(
+        code,
+        reason.toString() || this.terminatedFor || (this.closedByUs ? 'closed by relay' : 'closed by model'),
+      ),
+    );
   }
 
   /** Handlers are attached once the call actor exists; anything that arrived before is replayed. */
@@ -133,7 +138,10 @@ export class ModelConnection {
     // One line per stall, not one per frame.
     if (!this.stallLogged) {
       this.stallLogged = true;
-      this.log.warn({ bufferedBytes: this.ws.bufferedAmount, limit: this.maxBufferedBytes }, 'model socket is not draining; dropping caller audio until it does');
+      this.log.warn(
+        { bufferedBytes: this.ws.bufferedAmount, limit: this.maxBufferedBytes },
+        'model socket is not draining; dropping caller audio until it does',
+      );
     }
     return false;
   }
@@ -151,11 +159,19 @@ export class ModelConnection {
   }
 
   truncate(itemId: string, audioEndMs: number): void {
-    this.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: Math.max(0, Math.floor(audioEndMs)) });
+    this.send({
+      type: 'conversation.item.truncate',
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: Math.max(0, Math.floor(audioEndMs)),
+    });
   }
 
   addText(role: 'user' | 'system', text: string): void {
-    this.send({ type: 'conversation.item.create', item: { type: 'message', role, content: [{ type: 'input_text', text }] } });
+    this.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role, content: [{ type: 'input_text', text }] },
+    });
   }
 
   sendFunctionOutput(callId: string, output: string): void {
@@ -183,11 +199,13 @@ export class ModelConnection {
   }
 
   private handle(e: ModelEvent): void {
-    if (e.type === 'conversationCreated' && this.opts.dialect.updateOn === 'conversationCreated') this.sendSessionUpdate();
+    if (e.type === 'conversationCreated' && this.opts.dialect.updateOn === 'conversationCreated')
+      this.sendSessionUpdate();
     if (e.type === 'sessionUpdated' && !this.ready) {
       this.ready = true;
       this.readyAt = Date.now();
-      for (const b64 of this.pendingAudio.splice(0)) this.ws.send(`{"type":"input_audio_buffer.append","audio":"${b64}"}`);
+      for (const b64 of this.pendingAudio.splice(0))
+        this.ws.send(`{"type":"input_audio_buffer.append","audio":"${b64}"}`);
       this.pendingAudioBytes = 0;
     }
     this.emit(e);

@@ -14,10 +14,7 @@ import { ConfigError } from '../config.js';
 // Only set TRUST_PROXY when the relay is reachable solely through that proxy; otherwise a client
 // that connects directly can send the header itself.
 
-export type TrustProxy =
-  | { kind: 'none' }
-  | { kind: 'whole'; header: string }
-  | { kind: 'xff'; hops: number };
+export type TrustProxy = { kind: 'none' } | { kind: 'whole'; header: string } | { kind: 'xff'; hops: number };
 
 /** Header getter: case-insensitive lookup (pass lowercase names to uWS `req.getHeader`). */
 export type HeaderGetter = (lowercaseName: string) => string | undefined;
@@ -29,14 +26,20 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
   const v = (value ?? '').trim();
   if (v === '' || /^(false|0|none|off)$/i.test(v)) return { kind: 'none' };
   const [name = '', hopsText] = v.split(':').map((s) => s.trim());
-  if (!HEADER_NAME.test(name)) throw new ConfigError('TRUST_PROXY', `expected a header name like Fly-Client-IP or X-Forwarded-For[:hops], got ${JSON.stringify(v)}`);
+  if (!HEADER_NAME.test(name))
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `expected a header name like Fly-Client-IP or X-Forwarded-For[:hops], got ${JSON.stringify(v)}`,
+    );
   const header = name.toLowerCase();
   if (header === 'x-forwarded-for') {
     const hops = hopsText === undefined ? 1 : Number(hopsText);
-    if (!Number.isInteger(hops) || hops < 1 || hops > 10) throw new ConfigError('TRUST_PROXY', `X-Forwarded-For hop count must be 1..10, got ${JSON.stringify(hopsText)}`);
+    if (!Number.isInteger(hops) || hops < 1 || hops > 10)
+      throw new ConfigError('TRUST_PROXY', `X-Forwarded-For hop count must be 1..10, got ${JSON.stringify(hopsText)}`);
     return { kind: 'xff', hops };
   }
-  if (hopsText !== undefined) throw new ConfigError('TRUST_PROXY', `a hop count only applies to X-Forwarded-For, got ${JSON.stringify(v)}`);
+  if (hopsText !== undefined)
+    throw new ConfigError('TRUST_PROXY', `a hop count only applies to X-Forwarded-For, got ${JSON.stringify(v)}`);
   return { kind: 'whole', header };
 }
 
@@ -71,7 +74,9 @@ function expandIpv6(addr: string): number[] | undefined {
   const v4 = /(\d{1,3}(?:\.\d{1,3}){3})$/.exec(a);
   if (v4?.[1] !== undefined) {
     const p = v4[1].split('.').map(Number);
-    a = a.slice(0, a.length - v4[1].length) + `${(((p[0] ?? 0) << 8) | (p[1] ?? 0)).toString(16)}:${(((p[2] ?? 0) << 8) | (p[3] ?? 0)).toString(16)}`;
+    a =
+      a.slice(0, a.length - v4[1].length) +
+      `${(((p[0] ?? 0) << 8) | (p[1] ?? 0)).toString(16)}:${(((p[2] ?? 0) << 8) | (p[3] ?? 0)).toString(16)}`;
   }
   const [head = '', tail] = a.split('::');
   const h = head === '' ? [] : head.split(':');

@@ -1,6 +1,13 @@
 import { Redis } from 'ioredis';
 import { log } from '../log.js';
-import { CONVERSATION_EVENTS, HTTP_PER_IP, InMemoryRateLimiter, WS_UPGRADE_PER_IP, type RateLimiter, type TokenBucketConfig } from './rate-limit.js';
+import {
+  CONVERSATION_EVENTS,
+  HTTP_PER_IP,
+  InMemoryRateLimiter,
+  WS_UPGRADE_PER_IP,
+  type RateLimiter,
+  type TokenBucketConfig,
+} from './rate-limit.js';
 import { RedisRateLimiter, type RedisWarn } from './rate-limit-redis.js';
 
 // The three limits the server applies, backed by Redis when REDIS_URL is set (shared across

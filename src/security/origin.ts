@@ -98,9 +98,7 @@ export function parseAllowedOrigins(value: string | undefined): OriginRule[] {
 export function isOriginAllowed(origin: string | undefined, rules: readonly OriginRule[]): boolean {
   const o = parseOrigin(origin);
   if (!o) return false;
-  return rules.some(
-    (r) => r.scheme === o.scheme && r.host === o.host && (r.kind === 'any-port' || r.port === o.port),
-  );
+  return rules.some((r) => r.scheme === o.scheme && r.host === o.host && (r.kind === 'any-port' || r.port === o.port));
 }
 
 /** Convenience: `const allowed = createOriginCheck(process.env.ALLOWED_ORIGINS); allowed(req.origin)`. */

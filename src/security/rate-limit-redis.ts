@@ -77,7 +77,8 @@ function parseReply(reply: unknown): { allowed: boolean; tokens: number } {
   if (!Array.isArray(reply) || reply.length !== 2) throw new Error('unexpected rate-limit script reply');
   const [allowed, tokensText]: unknown[] = reply;
   const tokens = typeof tokensText === 'string' ? Number(tokensText) : Number.NaN;
-  if ((allowed !== 0 && allowed !== 1) || !Number.isFinite(tokens)) throw new Error('unexpected rate-limit script reply');
+  if ((allowed !== 0 && allowed !== 1) || !Number.isFinite(tokens))
+    throw new Error('unexpected rate-limit script reply');
   return { allowed: allowed === 1, tokens };
 }
 
@@ -115,20 +116,32 @@ export class RedisRateLimiter implements RateLimiter {
     try {
       const { allowed, tokens } = parseReply(await this.withTimeout(this.run(this.prefix + key, now)));
       if (allowed) return { allowed: true, retryAfterSeconds: 0, remaining: Math.floor(tokens + 1e-9) };
-      return { allowed: false, retryAfterSeconds: retryAfterSeconds(tokens, this.config.refillPerSecond), remaining: 0 };
+      return {
+        allowed: false,
+        retryAfterSeconds: retryAfterSeconds(tokens, this.config.refillPerSecond),
+        remaining: 0,
+      };
     } catch (err) {
       this.fallbackCount++;
       const wallNow = Date.now();
       if (wallNow - this.lastWarnAt >= this.warnIntervalMs) {
         this.lastWarnAt = wallNow;
-        this.warn({ err: errorText(err), prefix: this.prefix }, 'redis rate limiter unavailable; using per-instance in-memory limits');
+        this.warn(
+          { err: errorText(err), prefix: this.prefix },
+          'redis rate limiter unavailable; using per-instance in-memory limits',
+        );
       }
       return this.fallback.take(key, now);
     }
   }
 
   private async run(fullKey: string, now: number | undefined): Promise<unknown> {
-    const args = [this.config.capacity, this.config.refillPerSecond / 1000, now === undefined ? '' : Math.floor(now), this.ttlMs];
+    const args = [
+      this.config.capacity,
+      this.config.refillPerSecond / 1000,
+      now === undefined ? '' : Math.floor(now),
+      this.ttlMs,
+    ];
     try {
       return await this.redis.evalsha(LUA_SHA, 1, fullKey, ...args);
     } catch (err) {

@@ -34,7 +34,8 @@ export const CONVERSATION_EVENTS: TokenBucketConfig = { capacity: 12, refillPerS
 const EPSILON = 1e-9;
 
 export function assertBucketConfig(c: TokenBucketConfig): void {
-  if (!Number.isInteger(c.capacity) || c.capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${c.capacity}`);
+  if (!Number.isInteger(c.capacity) || c.capacity < 1)
+    throw new RangeError(`capacity must be a positive integer, got ${c.capacity}`);
   if (!(c.refillPerSecond > 0) || !Number.isFinite(c.refillPerSecond)) {
     throw new RangeError(`refillPerSecond must be a positive number, got ${c.refillPerSecond}`);
   }
@@ -106,7 +107,8 @@ export class InMemoryRateLimiter implements RateLimiter {
     this.config = { capacity: opts.capacity, refillPerSecond: opts.refillPerSecond };
     assertBucketConfig(this.config);
     this.maxEntries = opts.maxEntries ?? 100_000;
-    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1)
+      throw new RangeError('maxEntries must be a positive integer');
     this.clock = opts.clock ?? Date.now;
   }
 
@@ -132,7 +134,11 @@ export class InMemoryRateLimiter implements RateLimiter {
 
   /** Drops full buckets from the LRU end, then evicts LRU entries until there is room for one more. */
   private prune(now: number): void {
-    for (let o = this.buckets.oldest(); o !== undefined && isFull(o.value, this.config, now); o = this.buckets.oldest()) {
+    for (
+      let o = this.buckets.oldest();
+      o !== undefined && isFull(o.value, this.config, now);
+      o = this.buckets.oldest()
+    ) {
       this.buckets.delete(o.key);
     }
     while (this.buckets.size >= this.maxEntries) {

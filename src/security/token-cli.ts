@@ -54,10 +54,15 @@ export function main(
   const ttlText = values.ttl ?? '60';
   const ttlSeconds = /^\d+$/.test(ttlText) ? Number(ttlText) : Number.NaN;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_TTL_SECONDS) {
-    stderr.write(`token: --ttl must be a whole number of seconds in 1..${MAX_TOKEN_TTL_SECONDS}, got ${JSON.stringify(ttlText)}\n`);
+    stderr.write(
+      `token: --ttl must be a whole number of seconds in 1..${MAX_TOKEN_TTL_SECONDS}, got ${JSON.stringify(ttlText)}\n`,
+    );
     return 2;
   }
-  for (const [flag, v] of [['--sub', values.sub], ['--merchant', values.merchant]] as const) {
+  for (const [flag, v] of [
+    ['--sub', values.sub],
+    ['--merchant', values.merchant],
+  ] as const) {
     if (v !== undefined && (v.length === 0 || v.length > MAX_ID_CHARS)) {
       stderr.write(`token: ${flag} must be 1..${MAX_ID_CHARS} characters\n`);
       return 2;

@@ -53,12 +53,23 @@ const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}
  */
 export function parseEncryptionKey(b64: string | undefined): Buffer {
   const v = (b64 ?? '').trim();
-  if (v === '') throw new ConfigError('ENCRYPTION_KEY', 'is not set (expected 32 random bytes as base64: `openssl rand -base64 32`)');
+  if (v === '')
+    throw new ConfigError(
+      'ENCRYPTION_KEY',
+      'is not set (expected 32 random bytes as base64: `openssl rand -base64 32`)',
+    );
   // Buffer.from(…, 'base64') silently skips invalid characters, so check the alphabet first.
-  if (!STD_BASE64.test(v)) throw new ConfigError('ENCRYPTION_KEY', 'is not valid base64 (expected 32 random bytes as base64: `openssl rand -base64 32`)');
+  if (!STD_BASE64.test(v))
+    throw new ConfigError(
+      'ENCRYPTION_KEY',
+      'is not valid base64 (expected 32 random bytes as base64: `openssl rand -base64 32`)',
+    );
   const key = Buffer.from(v, 'base64');
   if (key.length !== KEY_BYTES) {
-    throw new ConfigError('ENCRYPTION_KEY', `decodes to ${key.length} bytes, expected ${KEY_BYTES} (generate with \`openssl rand -base64 32\`)`);
+    throw new ConfigError(
+      'ENCRYPTION_KEY',
+      `decodes to ${key.length} bytes, expected ${KEY_BYTES} (generate with \`openssl rand -base64 32\`)`,
+    );
   }
   return key;
 }
@@ -83,7 +94,8 @@ export function sealToken(key: Buffer, payload: unknown): string {
 
 function checkId(name: string, value: string | undefined): void {
   if (value === undefined) return;
-  if (value.length === 0 || value.length > MAX_ID_CHARS) throw new RangeError(`${name} must be 1..${MAX_ID_CHARS} characters`);
+  if (value.length === 0 || value.length > MAX_ID_CHARS)
+    throw new RangeError(`${name} must be 1..${MAX_ID_CHARS} characters`);
 }
 
 export function mintToken(key: Buffer, opts: MintOptions): string {

@@ -31,9 +31,15 @@ const PUBLIC_HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$
  * query string exactly as received (with or without '?'); it is not re-encoded because Twilio signs
  * the characters it sent. Throws on a PUBLIC_HOST with a scheme/path or a path not starting with '/'.
  */
-export function buildPublicUrl(opts: { publicHost: string; path: string; query?: string; scheme?: 'https' | 'wss' | 'http' }): string {
+export function buildPublicUrl(opts: {
+  publicHost: string;
+  path: string;
+  query?: string;
+  scheme?: 'https' | 'wss' | 'http';
+}): string {
   const { publicHost, path } = opts;
-  if (!PUBLIC_HOST_RE.test(publicHost)) throw new TypeError(`publicHost must be host[:port], got ${JSON.stringify(publicHost)}`);
+  if (!PUBLIC_HOST_RE.test(publicHost))
+    throw new TypeError(`publicHost must be host[:port], got ${JSON.stringify(publicHost)}`);
   if (!path.startsWith('/') || path.includes('?') || path.includes('#')) {
     throw new TypeError(`path must start with '/' and carry no query or fragment, got ${JSON.stringify(path)}`);
   }
@@ -103,7 +109,10 @@ export function verifyTwilioWebhook(input: TwilioWebhookInput): TwilioVerifyResu
   if (hasBodyHash(url)) {
     if (twilio.validateRequestWithBody(authToken, signature, url, body)) return { ok: true };
     // Tell the two failures apart for the log: forged/misrouted request vs. body altered in transit.
-    return { ok: false, reason: twilio.validateRequest(authToken, signature, url, {}) ? 'body_hash_mismatch' : 'bad_signature' };
+    return {
+      ok: false,
+      reason: twilio.validateRequest(authToken, signature, url, {}) ? 'body_hash_mismatch' : 'bad_signature',
+    };
   }
 
   const type = mediaType(input.contentType);
@@ -113,7 +122,9 @@ export function verifyTwilioWebhook(input: TwilioWebhookInput): TwilioVerifyResu
   else if (body === '') params = {};
   else return { ok: false, reason: 'unsupported_content_type' };
 
-  return twilio.validateRequest(authToken, signature, url, params) ? { ok: true } : { ok: false, reason: 'bad_signature' };
+  return twilio.validateRequest(authToken, signature, url, params)
+    ? { ok: true }
+    : { ok: false, reason: 'bad_signature' };
 }
 
 export interface TwilioUpgradeInput {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { log } from '../log.js';
-import { FrameClock, sharedFrameClock } from './frame-clock.js';
+import { type FrameClock, sharedFrameClock } from './frame-clock.js';
 import { Playback, type EchoedMark, type HeardSegment } from './caller-playback.js';
 import { Speech } from './caller-speech.js';
 import { ConditionWaiters } from './condition-waiters.js';
@@ -120,7 +120,10 @@ export class SimCaller extends EventEmitter<SimCallerEvents> {
     );
 
     // Twilio's requests carry this User-Agent; a relay uses it (with the signature) to tell Twilio apart.
-    this.ws = new WebSocket(opts.url, { headers: { 'User-Agent': 'TwilioProxy/1.1', ...opts.headers }, perMessageDeflate: false });
+    this.ws = new WebSocket(opts.url, {
+      headers: { 'User-Agent': 'TwilioProxy/1.1', ...opts.headers },
+      perMessageDeflate: false,
+    });
     this.ready = new Promise<void>((resolve, reject) => {
       this.ws.once('open', () => {
         this.onOpen();
@@ -346,7 +349,10 @@ export class SimCaller extends EventEmitter<SimCallerEvents> {
     this.protocolErrorCount++;
     const err: ProtocolError = { at, reason, sample: sample.slice(0, 200) };
     if (this.protocolErrors.length < MAX_PROTOCOL_ERRORS_KEPT) this.protocolErrors.push(err);
-    log.debug({ callSid: this.callSid, reason }, 'sim caller: relay sent an invalid frame (Twilio would drop it: 31951)');
+    log.debug(
+      { callSid: this.callSid, reason },
+      'sim caller: relay sent an invalid frame (Twilio would drop it: 31951)',
+    );
     this.emit('protocolError', err);
     this.notify();
   }

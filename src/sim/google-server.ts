@@ -1,9 +1,29 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DateTime, IANAZone } from 'luxon';
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js';
-import { OWNER, SCOPE, EVENT_ID, CODES, HttpError, googleError, eventId, parseEventTime, parseBody, readBody, send, isRecord, str } from './google-wire.js';
+import {
+  OWNER,
+  SCOPE,
+  EVENT_ID,
+  CODES,
+  HttpError,
+  googleError,
+  eventId,
+  parseEventTime,
+  parseBody,
+  readBody,
+  send,
+  isRecord,
+  str,
+} from './google-wire.js';
 
 // A local stand-in for the slice of Google that the relay uses: the OAuth2 token endpoint and
 // Calendar v3 freeBusy / events.insert / events.delete. Request and response shapes follow Google's
@@ -65,7 +85,10 @@ export class FakeGoogleServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   private issued = 0;
 
-  private constructor(private readonly server: Server, private readonly opts: FakeGoogleOptions) {
+  private constructor(
+    private readonly server: Server,
+    private readonly opts: FakeGoogleOptions,
+  ) {
     const { port } = server.address() as AddressInfo;
     this.rootUrl = `http://127.0.0.1:${port}/`;
     this.tokenUrl = `http://127.0.0.1:${port}/token`;
@@ -214,7 +237,11 @@ export class FakeGoogleServer {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     const expiry = m?.[1] ? this.accessTokens.get(m[1]) : undefined;
     if (expiry === undefined || expiry <= Date.now()) {
-      throw googleError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.', 'authError');
+      throw googleError(
+        401,
+        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+        'authError',
+      );
     }
   }
 

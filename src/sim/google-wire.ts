@@ -10,13 +10,22 @@ export const SCOPE = 'https://www.googleapis.com/auth/calendar';
 export const EVENT_ID = /^[a-v0-9]{5,1024}$/;
 /** HTTP code → [envelope status, errors[0].reason an injected fault carries]. */
 export const CODES: Record<number, [string | undefined, string]> = {
-  400: ['INVALID_ARGUMENT', 'badRequest'], 401: ['UNAUTHENTICATED', 'authError'], 403: ['PERMISSION_DENIED', 'forbidden'],
-  404: ['NOT_FOUND', 'notFound'], 409: ['ALREADY_EXISTS', 'duplicate'], 410: [undefined, 'deleted'],
-  429: ['RESOURCE_EXHAUSTED', 'rateLimitExceeded'], 500: ['INTERNAL', 'backendError'], 503: ['UNAVAILABLE', 'backendError'],
+  400: ['INVALID_ARGUMENT', 'badRequest'],
+  401: ['UNAUTHENTICATED', 'authError'],
+  403: ['PERMISSION_DENIED', 'forbidden'],
+  404: ['NOT_FOUND', 'notFound'],
+  409: ['ALREADY_EXISTS', 'duplicate'],
+  410: [undefined, 'deleted'],
+  429: ['RESOURCE_EXHAUSTED', 'rateLimitExceeded'],
+  500: ['INTERNAL', 'backendError'],
+  503: ['UNAVAILABLE', 'backendError'],
 };
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super(`HTTP ${status}`);
   }
 }
@@ -29,7 +38,6 @@ export function googleError(code: number, message: string, reason: string): Http
   return new HttpError(code, { error });
 }
 
-
 export function eventId(): string {
   const alphabet = '0123456789abcdefghijklmnopqrstuv';
   let id = '';
@@ -41,7 +49,8 @@ export function eventId(): string {
 export function parseEventTime(v: unknown): { ms: number; raw: calendar_v3.Schema$EventDateTime } | undefined {
   if (!isRecord(v)) return undefined;
   const zone = str(v.timeZone);
-  if (zone !== undefined && !IANAZone.isValidZone(zone)) throw googleError(400, 'Invalid time zone definition for start time.', 'invalid');
+  if (zone !== undefined && !IANAZone.isValidZone(zone))
+    throw googleError(400, 'Invalid time zone definition for start time.', 'invalid');
   const raw: calendar_v3.Schema$EventDateTime = {};
   if (zone) raw.timeZone = zone;
   const dateTime = str(v.dateTime);
@@ -88,7 +97,10 @@ export function send(res: ServerResponse, status: number, body: unknown): void {
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

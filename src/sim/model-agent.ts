@@ -39,7 +39,8 @@ export const DEFAULT_LINES: readonly string[] = [
   'Is there anything else I can help you with today?',
 ];
 
-const TOOL_RESULT_LINE = 'Thanks for waiting. I have checked that for you, and everything looks fine. (simulated result)';
+const TOOL_RESULT_LINE =
+  'Thanks for waiting. I have checked that for you, and everything looks fine. (simulated result)';
 const TOOL_INTRO_LINE = 'One moment while I check that for you.';
 const STREAM_LINE = 'This is a continuous simulated audio stream for load testing. ';
 const DIGITS = /(?:press(?:ed)?|dtmf|digits?|keys?)\D{0,20}([0-9*#]+)|^\s*([0-9*#]+)\s*$/i;
@@ -48,9 +49,12 @@ const DIGITS = /(?:press(?:ed)?|dtmf|digits?|keys?)\D{0,20}([0-9*#]+)|^\s*([0-9*
 export function simulatedArguments(tool: FunctionTool, digits: string | undefined): string {
   const out: Record<string, string | number | boolean> = {};
   const params = tool.parameters;
-  const props = params && typeof params.properties === 'object' && params.properties !== null && !Array.isArray(params.properties)
-    ? params.properties : {};
-  const required = params && Array.isArray(params.required) ? params.required.filter((r): r is string => typeof r === 'string') : [];
+  const props =
+    params && typeof params.properties === 'object' && params.properties !== null && !Array.isArray(params.properties)
+      ? params.properties
+      : {};
+  const required =
+    params && Array.isArray(params.required) ? params.required.filter((r): r is string => typeof r === 'string') : [];
   for (const name of required) {
     const spec = props[name];
     const type = spec && typeof spec === 'object' && !Array.isArray(spec) ? spec.type : undefined;
@@ -115,14 +119,20 @@ export class AgentBrain {
     if (tool && (byDigits || byTurn)) {
       const digits = this.pendingDigits;
       this.pendingDigits = undefined;
-      return { text: TOOL_INTRO_LINE, functionCalls: [{ name: tool.name, arguments: simulatedArguments(tool, digits) }] };
+      return {
+        text: TOOL_INTRO_LINE,
+        functionCalls: [{ name: tool.name, arguments: simulatedArguments(tool, digits) }],
+      };
     }
     return { text: this.line() };
   }
 
   private line(): string {
     const lines = this.opts.lines && this.opts.lines.length > 0 ? this.opts.lines : DEFAULT_LINES;
-    const i = this.nextLine < lines.length ? this.nextLine : lines.length - 2 + ((this.nextLine - lines.length) % Math.min(2, lines.length));
+    const i =
+      this.nextLine < lines.length
+        ? this.nextLine
+        : lines.length - 2 + ((this.nextLine - lines.length) % Math.min(2, lines.length));
     this.nextLine++;
     return lines[Math.max(0, i)] ?? DEFAULT_GREETING;
   }

@@ -58,8 +58,13 @@ export function itemFromClient(item: Exclude<ClientItem, { type: 'force_message'
   switch (item.type) {
     case 'message':
       return {
-        ...base, type: 'message', role: item.role,
-        content: item.content.map((p): ConvContent => (p.type === 'input_audio' ? { type: 'input_audio', transcript: p.transcript ?? null } : p)),
+        ...base,
+        type: 'message',
+        role: item.role,
+        content: item.content.map(
+          (p): ConvContent =>
+            p.type === 'input_audio' ? { type: 'input_audio', transcript: p.transcript ?? null } : p,
+        ),
       };
     case 'function_call':
       return { ...base, type: 'function_call', call_id: item.call_id, name: item.name, arguments: item.arguments };
@@ -88,12 +93,20 @@ export class Conversation {
     else if (previousItemId !== undefined && previousItemId !== null) {
       const i = this.items.findIndex((x) => x.id === previousItemId);
       if (i < 0) {
-        throw new ProtocolError('invalid_value', `Error adding item: the previous item with id '${previousItemId}' does not exist.`, 'previous_item_id');
+        throw new ProtocolError(
+          'invalid_value',
+          `Error adding item: the previous item with id '${previousItemId}' does not exist.`,
+          'previous_item_id',
+        );
       }
       at = i + 1;
     }
     if (this.items.some((x) => x.id === item.id)) {
-      throw new ProtocolError('invalid_value', `Error adding item: an item with id '${item.id}' already exists.`, 'item.id');
+      throw new ProtocolError(
+        'invalid_value',
+        `Error adding item: an item with id '${item.id}' already exists.`,
+        'item.id',
+      );
     }
     this.items.splice(at, 0, item);
     return at === 0 ? null : (this.items[at - 1]?.id ?? null);
@@ -132,22 +145,42 @@ export class Conversation {
   /** Applies a truncate to an assistant audio item; throws the real API's error when it cannot. */
   truncate(itemId: string, contentIndex: number, audioEndMs: number): void {
     const item = this.get(itemId);
-    if (!item) throw new ProtocolError('invalid_value', `Error truncating item: the item with id '${itemId}' does not exist.`, 'item_id');
+    if (!item)
+      throw new ProtocolError(
+        'invalid_value',
+        `Error truncating item: the item with id '${itemId}' does not exist.`,
+        'item_id',
+      );
     if (item.type !== 'message' || item.role !== 'assistant') {
-      throw new ProtocolError('invalid_value', 'Error truncating item: only assistant messages can be truncated.', 'item_id');
+      throw new ProtocolError(
+        'invalid_value',
+        'Error truncating item: only assistant messages can be truncated.',
+        'item_id',
+      );
     }
     const part = item.content[contentIndex];
-    if (!part || part.type !== 'output_audio') {
-      throw new ProtocolError('invalid_value', `Error truncating item: content index ${contentIndex} is not an audio content part.`, 'content_index');
+    if (part?.type !== 'output_audio') {
+      throw new ProtocolError(
+        'invalid_value',
+        `Error truncating item: content index ${contentIndex} is not an audio content part.`,
+        'content_index',
+      );
     }
     const audio = this.audio.get(itemId);
     const have = audio?.sentMs ?? 0;
     if (audioEndMs > have) {
-      throw new ProtocolError('invalid_value', `Audio content of ${Math.floor(have)}ms is already shorter than ${audioEndMs}ms`, 'audio_end_ms');
+      throw new ProtocolError(
+        'invalid_value',
+        `Audio content of ${Math.floor(have)}ms is already shorter than ${audioEndMs}ms`,
+        'audio_end_ms',
+      );
     }
     const full = audio?.fullTranscript ?? part.transcript;
     const total = audio?.totalMs ?? have;
-    item.content[contentIndex] = { type: 'output_audio', transcript: trimTranscript(full, total > 0 ? audioEndMs / total : 0) };
+    item.content[contentIndex] = {
+      type: 'output_audio',
+      transcript: trimTranscript(full, total > 0 ? audioEndMs / total : 0),
+    };
     if (audio) audio.sentMs = audioEndMs;
   }
 }

@@ -3,7 +3,14 @@
 import { itemFromClient, type Conversation, type TruncateRecord } from './model-conversation.js';
 import type { IdGen } from './model-ids.js';
 import {
-  ProtocolError, type ClientItem, type Dialect, type ItemCreateEvent, type ItemDeleteEvent, type ItemRetrieveEvent, type ItemTruncateEvent, type ServerEvent,
+  ProtocolError,
+  type ClientItem,
+  type Dialect,
+  type ItemCreateEvent,
+  type ItemDeleteEvent,
+  type ItemRetrieveEvent,
+  type ItemTruncateEvent,
+  type ServerEvent,
 } from './model-protocol.js';
 
 export interface ItemHost {
@@ -40,27 +47,50 @@ export class ItemEvents {
   }
 
   truncate(ev: ItemTruncateEvent): void {
-    const record: TruncateRecord = { itemId: ev.item_id, contentIndex: ev.content_index, audioEndMs: ev.audio_end_ms,
-      sentMs: this.host.conversation.audioOf(ev.item_id)?.sentMs, accepted: false, receivedAt: Date.now() };
+    const record: TruncateRecord = {
+      itemId: ev.item_id,
+      contentIndex: ev.content_index,
+      audioEndMs: ev.audio_end_ms,
+      sentMs: this.host.conversation.audioOf(ev.item_id)?.sentMs,
+      accepted: false,
+      receivedAt: Date.now(),
+    };
     this.truncates.push(record);
     if (!this.host.truncateSupported) {
-      throw new ProtocolError('invalid_value', "Unsupported event type: 'conversation.item.truncate'. Truncation is not supported by this model.", 'type');
+      throw new ProtocolError(
+        'invalid_value',
+        "Unsupported event type: 'conversation.item.truncate'. Truncation is not supported by this model.",
+        'type',
+      );
     }
     this.host.conversation.truncate(ev.item_id, ev.content_index, ev.audio_end_ms);
     record.accepted = true;
-    this.send('conversation.item.truncated', { item_id: ev.item_id, content_index: ev.content_index, audio_end_ms: ev.audio_end_ms });
+    this.send('conversation.item.truncated', {
+      item_id: ev.item_id,
+      content_index: ev.content_index,
+      audio_end_ms: ev.audio_end_ms,
+    });
   }
 
   delete(ev: ItemDeleteEvent): void {
     if (!this.host.conversation.delete(ev.item_id)) {
-      throw new ProtocolError('invalid_value', `Error deleting item: the item with id '${ev.item_id}' does not exist.`, 'item_id');
+      throw new ProtocolError(
+        'invalid_value',
+        `Error deleting item: the item with id '${ev.item_id}' does not exist.`,
+        'item_id',
+      );
     }
     this.send('conversation.item.deleted', { item_id: ev.item_id });
   }
 
   retrieve(ev: ItemRetrieveEvent): void {
     const item = this.host.conversation.get(ev.item_id);
-    if (!item) throw new ProtocolError('invalid_value', `Error retrieving item: the item with id '${ev.item_id}' does not exist.`, 'item_id');
+    if (!item)
+      throw new ProtocolError(
+        'invalid_value',
+        `Error retrieving item: the item with id '${ev.item_id}' does not exist.`,
+        'item_id',
+      );
     this.send('conversation.item.retrieved', { item });
   }
 

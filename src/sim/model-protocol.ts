@@ -55,21 +55,47 @@ export interface ResponseParams {
 interface Base {
   event_id?: string;
 }
-export interface SessionUpdateEvent extends Base { type: 'session.update'; session: JsonObject }
-export interface AppendEvent extends Base { type: 'input_audio_buffer.append'; audio: string }
-export interface CommitEvent extends Base { type: 'input_audio_buffer.commit' }
-export interface ClearEvent extends Base { type: 'input_audio_buffer.clear' }
-export interface ItemCreateEvent extends Base { type: 'conversation.item.create'; previous_item_id?: string | null; item: ClientItem }
+export interface SessionUpdateEvent extends Base {
+  type: 'session.update';
+  session: JsonObject;
+}
+export interface AppendEvent extends Base {
+  type: 'input_audio_buffer.append';
+  audio: string;
+}
+export interface CommitEvent extends Base {
+  type: 'input_audio_buffer.commit';
+}
+export interface ClearEvent extends Base {
+  type: 'input_audio_buffer.clear';
+}
+export interface ItemCreateEvent extends Base {
+  type: 'conversation.item.create';
+  previous_item_id?: string | null;
+  item: ClientItem;
+}
 export interface ItemTruncateEvent extends Base {
   type: 'conversation.item.truncate';
   item_id: string;
   content_index: number;
   audio_end_ms: number;
 }
-export interface ItemDeleteEvent extends Base { type: 'conversation.item.delete'; item_id: string }
-export interface ItemRetrieveEvent extends Base { type: 'conversation.item.retrieve'; item_id: string }
-export interface ResponseCreateEvent extends Base { type: 'response.create'; response?: ResponseParams }
-export interface ResponseCancelEvent extends Base { type: 'response.cancel'; response_id?: string }
+export interface ItemDeleteEvent extends Base {
+  type: 'conversation.item.delete';
+  item_id: string;
+}
+export interface ItemRetrieveEvent extends Base {
+  type: 'conversation.item.retrieve';
+  item_id: string;
+}
+export interface ResponseCreateEvent extends Base {
+  type: 'response.create';
+  response?: ResponseParams;
+}
+export interface ResponseCancelEvent extends Base {
+  type: 'response.cancel';
+  response_id?: string;
+}
 
 export type ClientEvent =
   | SessionUpdateEvent
@@ -103,15 +129,27 @@ const FIELDS: Record<ClientEventType, readonly string[]> = {
 const EVENT_TYPES = Object.keys(FIELDS) as ClientEventType[];
 // Precomputed so the per-append path (50 a second per call) allocates no field lists.
 const ALLOWED = new Map<string, readonly string[]>(EVENT_TYPES.map((t) => [t, ['type', 'event_id', ...FIELDS[t]]]));
-const RESPONSE_FIELDS = ['audio', 'conversation', 'input', 'instructions', 'max_output_tokens', 'metadata', 'output_modalities',
-  'parallel_tool_calls', 'prompt', 'reasoning', 'tool_choice', 'tools'];
+const RESPONSE_FIELDS = [
+  'audio',
+  'conversation',
+  'input',
+  'instructions',
+  'max_output_tokens',
+  'metadata',
+  'output_modalities',
+  'parallel_tool_calls',
+  'prompt',
+  'reasoning',
+  'tool_choice',
+  'tools',
+];
 
 export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isEventType(t: string): t is ClientEventType {
-  return Object.prototype.hasOwnProperty.call(FIELDS, t);
+  return Object.hasOwn(FIELDS, t);
 }
 
 /** "'a', 'b', and 'c'": the real API's enumeration style in "Supported values are: …". */
@@ -136,11 +174,23 @@ export function missing(param: string): ProtocolError {
   return new ProtocolError('missing_required_parameter', `Missing required parameter: '${param}'.`, param);
 }
 export function wrongType(param: string, expected: string, got: unknown): ProtocolError {
-  return new ProtocolError('invalid_type', `Invalid type for '${param}': expected ${expected}, but got ${describeType(got)} instead.`, param);
+  return new ProtocolError(
+    'invalid_type',
+    `Invalid type for '${param}': expected ${expected}, but got ${describeType(got)} instead.`,
+    param,
+  );
 }
-export function invalidValue(param: string, got: string | number, supported: readonly (string | number)[]): ProtocolError {
+export function invalidValue(
+  param: string,
+  got: string | number,
+  supported: readonly (string | number)[],
+): ProtocolError {
   const shown = typeof got === 'string' ? `'${got}'` : String(got);
-  return new ProtocolError('invalid_value', `Invalid value: ${shown}. Supported values are: ${listValues(supported)}.`, param);
+  return new ProtocolError(
+    'invalid_value',
+    `Invalid value: ${shown}. Supported values are: ${listValues(supported)}.`,
+    param,
+  );
 }
 export function unknownParam(param: string): ProtocolError {
   return new ProtocolError('unknown_parameter', `Unknown parameter: '${param}'.`, param);
@@ -167,7 +217,12 @@ function reqInt(obj: JsonObject, key: string, param: string): number {
   const v = obj[key];
   if (v === undefined) throw missing(param);
   if (typeof v !== 'number' || !Number.isInteger(v)) throw wrongType(param, 'an integer', v);
-  if (v < 0) throw new ProtocolError('integer_below_min_value', `Invalid '${param}': integer below minimum value. Expected a value >= 0, but got ${v} instead.`, param);
+  if (v < 0)
+    throw new ProtocolError(
+      'integer_below_min_value',
+      `Invalid '${param}': integer below minimum value. Expected a value >= 0, but got ${v} instead.`,
+      param,
+    );
   return v;
 }
 function reqObject(obj: JsonObject, key: string, param: string): JsonObject {
@@ -212,11 +267,16 @@ function parseItem(raw: JsonObject, dialect: Dialect): ClientItem {
   switch (type) {
     case 'message': {
       const role = reqString(raw, 'role', 'item.role');
-      if (role !== 'user' && role !== 'system' && role !== 'assistant') throw invalidValue('item.role', role, ['user', 'assistant', 'system']);
+      if (role !== 'user' && role !== 'system' && role !== 'assistant')
+        throw invalidValue('item.role', role, ['user', 'assistant', 'system']);
       return withId({ type: 'message', role, content: parseContent(raw.content, role) });
     }
     case 'function_call_output':
-      return withId({ type: 'function_call_output', call_id: reqString(raw, 'call_id', 'item.call_id'), output: reqString(raw, 'output', 'item.output') });
+      return withId({
+        type: 'function_call_output',
+        call_id: reqString(raw, 'call_id', 'item.call_id'),
+        output: reqString(raw, 'output', 'item.output'),
+      });
     case 'function_call':
       return withId({
         type: 'function_call',
@@ -228,7 +288,9 @@ function parseItem(raw: JsonObject, dialect: Dialect): ClientItem {
       if (dialect !== 'xai') break;
       const content = raw.content;
       if (!Array.isArray(content) || content.length === 0) throw missing('item.content');
-      const text = content.map((p, i) => (isJsonObject(p) ? reqString(p, 'text', `item.content[${i}].text`) : '')).join('');
+      const text = content
+        .map((p, i) => (isJsonObject(p) ? reqString(p, 'text', `item.content[${i}].text`) : ''))
+        .join('');
       const interruptible = raw.interruptible;
       const voice = optString(raw, 'voice', 'item.voice');
       const item: ClientItem = { type: 'force_message', text, interruptible: interruptible !== false };
@@ -311,7 +373,10 @@ export function parseClientEvent(text: string, dialect: Dialect): ParseResult {
   try {
     raw = JSON.parse(text);
   } catch {
-    const e = new ProtocolError('invalid_json', "The server could not parse the event as JSON. Check that it is a valid JSON object.");
+    const e = new ProtocolError(
+      'invalid_json',
+      'The server could not parse the event as JSON. Check that it is a valid JSON object.',
+    );
     return { ok: false, error: errorBody(e, null) };
   }
   if (!isJsonObject(raw)) return { ok: false, error: errorBody(wrongType('event', 'an object', raw), null) };

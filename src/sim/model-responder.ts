@@ -37,8 +37,10 @@ export class Responder {
 
   assertIdle(): void {
     if (this.active?.active) {
-      throw new ProtocolError('conversation_already_has_active_response',
-        `Conversation already has an active response in progress: ${this.active.id}. Wait until the response is finished before creating a new one.`);
+      throw new ProtocolError(
+        'conversation_already_has_active_response',
+        `Conversation already has an active response in progress: ${this.active.id}. Wait until the response is finished before creating a new one.`,
+      );
     }
   }
 

@@ -79,18 +79,31 @@ export function responseJson(r: ResponseJsonFields): JsonObject {
   const audioTokens = Math.round(r.audioMs / 50);
   const textTokens = Math.ceil(r.textChars / 4);
   return {
-    object: 'realtime.response', id: r.id, status: r.status, status_details: r.details,
+    object: 'realtime.response',
+    id: r.id,
+    status: r.status,
+    status_details: r.details,
     // A deep copy: later truncation must not rewrite what response.done reported.
     output: done ? (JSON.parse(JSON.stringify(r.output)) as JsonObject[]) : [],
     conversation_id: r.outOfBand ? null : r.conversationId,
-    output_modalities: r.modalities, max_output_tokens: 'inf',
+    output_modalities: r.modalities,
+    max_output_tokens: 'inf',
     audio: { output: { format: formatJson(r.format), voice: r.voice } },
-    usage: done ? {
-      total_tokens: audioTokens + textTokens, input_tokens: 0, output_tokens: audioTokens + textTokens,
-      input_token_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0, cached_tokens: 0,
-        cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 } },
-      output_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
-    } : null,
+    usage: done
+      ? {
+          total_tokens: audioTokens + textTokens,
+          input_tokens: 0,
+          output_tokens: audioTokens + textTokens,
+          input_token_details: {
+            text_tokens: 0,
+            audio_tokens: 0,
+            image_tokens: 0,
+            cached_tokens: 0,
+            cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 },
+          },
+          output_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
+        }
+      : null,
     metadata: r.metadata,
   };
 }

@@ -12,8 +12,13 @@ import type { Dialect, JsonObject, ServerEvent } from './model-protocol.js';
 import type { AudioFormat, SessionView } from './model-session-config.js';
 import { bytesPerMs, fromMulaw, voiceFor } from './model-audio.js';
 import {
-  responseJson, wordsWithin,
-  type CancelReason, type FunctionCallSpec, type RespondOptions, type RespondResult, type ResponseSettings,
+  responseJson,
+  wordsWithin,
+  type CancelReason,
+  type FunctionCallSpec,
+  type RespondOptions,
+  type RespondResult,
+  type ResponseSettings,
 } from './model-response-shape.js';
 
 /** What a response needs from its session. */
@@ -50,7 +55,10 @@ export class ResponseRun {
   private readonly format: AudioFormat;
   private readonly voice: string;
 
-  constructor(private readonly host: ResponseHost, private readonly settings: ResponseSettings) {
+  constructor(
+    private readonly host: ResponseHost,
+    private readonly settings: ResponseSettings,
+  ) {
     this.id = host.ids.next('resp');
     this.format = host.view().outputFormat;
     this.voice = host.view().voice;
@@ -62,7 +70,11 @@ export class ResponseRun {
   }
 
   start(): void {
-    this.host.send({ type: 'response.created', event_id: this.host.ids.next('event'), response: this.responseObject() });
+    this.host.send({
+      type: 'response.created',
+      event_id: this.host.ids.next('event'),
+      response: this.responseObject(),
+    });
   }
 
   /** Streams the response; resolves when response.done went out. */
@@ -95,7 +107,8 @@ export class ResponseRun {
 
   private async run(opts: RespondOptions): Promise<void> {
     const calls = opts.functionCalls ?? [];
-    const speaks = opts.text !== undefined || opts.audio !== undefined || opts.audioMs !== undefined || calls.length === 0;
+    const speaks =
+      opts.text !== undefined || opts.audio !== undefined || opts.audioMs !== undefined || calls.length === 0;
     if (speaks) {
       const text = opts.text ?? DEFAULT_LINE;
       const item = this.openMessage(text);
@@ -118,13 +131,21 @@ export class ResponseRun {
 
   private openMessage(text: string): MessageItem {
     const audio = this.settings.modalities.includes('audio');
-    const item: MessageItem = { id: this.host.ids.next('item'), object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+    const item: MessageItem = {
+      id: this.host.ids.next('item'),
+      object: 'realtime.item',
+      type: 'message',
+      status: 'in_progress',
+      role: 'assistant',
+      content: [],
+    };
     const index = this.addOutput(item);
     const part = audio ? { type: 'audio', transcript: '' } : { type: 'text', text: '' };
     this.send('response.content_part.added', { item_id: item.id, output_index: index, content_index: 0, part });
     item.content.push(audio ? { type: 'output_audio', transcript: '' } : { type: 'output_text', text: '' });
     this.open = { item, index, said: '', audio };
-    if (audio && !this.settings.outOfBand) this.host.conversation.trackAudio(item.id, { sentMs: 0, totalMs: 0, fullTranscript: text });
+    if (audio && !this.settings.outOfBand)
+      this.host.conversation.trackAudio(item.id, { sentMs: 0, totalMs: 0, fullTranscript: text });
     return item;
   }
 
@@ -138,7 +159,7 @@ export class ResponseRun {
     const chunkBytes = Math.max(2, this.wholeSamples(chunkMs * bpm));
     const track = this.host.conversation.audioOf(item.id);
     if (track) track.totalMs = totalBytes / bpm;
-    for (let sent = 0; sent < totalBytes;) {
+    for (let sent = 0; sent < totalBytes; ) {
       const n = Math.min(chunkBytes, totalBytes - sent);
       this.sendAudioDelta(item.id, source, sent, n);
       sent += n;
@@ -182,7 +203,12 @@ export class ResponseRun {
     const delay = opts.paceMs ?? 0;
     for (const w of words) {
       if (!(await this.pause(delay))) return false;
-      this.send('response.output_text.delta', { item_id: item.id, output_index: this.open?.index ?? 0, content_index: 0, delta: w });
+      this.send('response.output_text.delta', {
+        item_id: item.id,
+        output_index: this.open?.index ?? 0,
+        content_index: 0,
+        delta: w,
+      });
       if (this.open) this.open.said += w;
       this.textChars += w.length;
     }
@@ -212,8 +238,10 @@ export class ResponseRun {
     }
     if (hook) hook(bytes);
     const index = this.open?.index ?? 0;
-    this.host.sendText(`{"type":"response.output_audio.delta","event_id":"${this.host.ids.next('event')}","response_id":"${this.id}",` +
-      `"item_id":"${itemId}","output_index":${index},"content_index":0,"delta":"${bytes.toString('base64')}"}`);
+    this.host.sendText(
+      `{"type":"response.output_audio.delta","event_id":"${this.host.ids.next('event')}","response_id":"${this.id}",` +
+        `"item_id":"${itemId}","output_index":${index},"content_index":0,"delta":"${bytes.toString('base64')}"}`,
+    );
   }
 
   private sendTranscriptUpTo(chars: number, text: string): void {
@@ -222,7 +250,12 @@ export class ResponseRun {
     const delta = text.slice(o.said.length, chars);
     o.said += delta;
     this.textChars += delta.length;
-    this.send('response.output_audio_transcript.delta', { item_id: o.item.id, output_index: o.index, content_index: 0, delta });
+    this.send('response.output_audio_transcript.delta', {
+      item_id: o.item.id,
+      output_index: o.index,
+      content_index: 0,
+      delta,
+    });
   }
 
   private finishMessage(status: 'completed' | 'incomplete'): void {
@@ -246,8 +279,15 @@ export class ResponseRun {
 
   private emitFunctionCall(call: FunctionCallSpec): void {
     const callId = call.callId ?? this.host.ids.next('call');
-    const item: FunctionCallItem = { id: this.host.ids.next('item'), object: 'realtime.item', type: 'function_call', status: 'in_progress',
-      call_id: callId, name: call.name, arguments: '' };
+    const item: FunctionCallItem = {
+      id: this.host.ids.next('item'),
+      object: 'realtime.item',
+      type: 'function_call',
+      status: 'in_progress',
+      call_id: callId,
+      name: call.name,
+      arguments: '',
+    };
     const index = this.addOutput(item);
     const base = { item_id: item.id, output_index: index, call_id: callId };
     const half = Math.ceil(call.arguments.length / 2);
@@ -267,20 +307,34 @@ export class ResponseRun {
     this.send('response.output_item.added', { output_index: index, item });
     if (!this.settings.outOfBand) {
       const prev = this.host.conversation.insert(item);
-      this.host.send({ type: 'conversation.item.added', event_id: this.host.ids.next('event'), previous_item_id: this.host.dialect === 'xai' ? null : prev, item });
+      this.host.send({
+        type: 'conversation.item.added',
+        event_id: this.host.ids.next('event'),
+        previous_item_id: this.host.dialect === 'xai' ? null : prev,
+        item,
+      });
     }
     return index;
   }
 
   private closeOutput(item: ConvItem, index: number): void {
     this.send('response.output_item.done', { output_index: index, item });
-    if (!this.settings.outOfBand) this.host.send({ type: 'conversation.item.done', event_id: this.host.ids.next('event'), item });
+    if (!this.settings.outOfBand)
+      this.host.send({ type: 'conversation.item.done', event_id: this.host.ids.next('event'), item });
   }
 
   private finish(details: JsonObject | null): void {
     this.stopPacing();
-    this.host.send({ type: 'response.done', event_id: this.host.ids.next('event'), response: this.responseObject(details) });
-    this.resolveDone({ responseId: this.id, itemIds: this.itemIds, status: this.status === 'completed' ? 'completed' : 'cancelled' });
+    this.host.send({
+      type: 'response.done',
+      event_id: this.host.ids.next('event'),
+      response: this.responseObject(details),
+    });
+    this.resolveDone({
+      responseId: this.id,
+      itemIds: this.itemIds,
+      status: this.status === 'completed' ? 'completed' : 'cancelled',
+    });
   }
 
   private send(type: string, fields: Record<string, unknown>): void {
@@ -319,9 +373,18 @@ export class ResponseRun {
 
   private responseObject(details: JsonObject | null = null): JsonObject {
     return responseJson({
-      id: this.id, status: this.status, details, output: this.output, outOfBand: this.settings.outOfBand,
-      conversationId: this.host.conversationId, modalities: this.settings.modalities, format: this.format, voice: this.voice,
-      audioMs: this.audioMs, textChars: this.textChars, metadata: this.settings.metadata,
+      id: this.id,
+      status: this.status,
+      details,
+      output: this.output,
+      outOfBand: this.settings.outOfBand,
+      conversationId: this.host.conversationId,
+      modalities: this.settings.modalities,
+      format: this.format,
+      voice: this.voice,
+      audioMs: this.audioMs,
+      textChars: this.textChars,
+      metadata: this.settings.metadata,
     });
   }
 }

@@ -62,13 +62,20 @@ const PATH = '/v1/realtime';
 
 function rejectUpgrade(socket: Duplex, status: number, body: object): void {
   const text = JSON.stringify(body);
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 function offeredProtocols(req: IncomingMessage): string[] {
   const h = req.headers['sec-websocket-protocol'];
-  return typeof h === 'string' ? h.split(',').map((p) => p.trim()).filter(Boolean) : [];
+  return typeof h === 'string'
+    ? h
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /** The key a client presented: `Authorization: Bearer …`, or a browser-style key subprotocol. */
@@ -77,7 +84,8 @@ function presentedKey(req: IncomingMessage): string | undefined {
   const m = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
   if (m) return m[1];
   for (const p of offeredProtocols(req)) {
-    for (const prefix of ['openai-insecure-api-key.', 'xai-client-secret.']) if (p.startsWith(prefix)) return p.slice(prefix.length);
+    for (const prefix of ['openai-insecure-api-key.', 'xai-client-secret.'])
+      if (p.startsWith(prefix)) return p.slice(prefix.length);
   }
   return undefined;
 }
@@ -108,13 +116,21 @@ export class FakeModelServer {
     const http = createServer((req, res) => {
       const upgradeRequired = new URL(req.url ?? '/', 'http://x').pathname === PATH;
       res.writeHead(upgradeRequired ? 426 : 404, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: upgradeRequired ? 'Expected a WebSocket upgrade.' : 'Not found.', type: 'invalid_request_error' } }));
+      res.end(
+        JSON.stringify({
+          error: {
+            message: upgradeRequired ? 'Expected a WebSocket upgrade.' : 'Not found.',
+            type: 'invalid_request_error',
+          },
+        }),
+      );
     });
     const wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
       // Browser clients offer `realtime` next to the key subprotocol; echo it as the real API does.
-      handleProtocols: (protocols) => (protocols.has('realtime') ? 'realtime' : (protocols.values().next().value ?? false)),
+      handleProtocols: (protocols) =>
+        protocols.has('realtime') ? 'realtime' : (protocols.values().next().value ?? false),
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -154,13 +170,15 @@ export class FakeModelServer {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await Promise.all(this.sessions.map(async (s) => {
-      if (!s.isOpen) return;
-      s.drop(1001, 'server shutting down');
-      const timer = setTimeout(() => s.drop(), 500);
-      await s.closed;
-      clearTimeout(timer);
-    }));
+    await Promise.all(
+      this.sessions.map(async (s) => {
+        if (!s.isOpen) return;
+        s.drop(1001, 'server shutting down');
+        const timer = setTimeout(() => s.drop(), 500);
+        await s.closed;
+        clearTimeout(timer);
+      }),
+    );
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     this.http.closeAllConnections();
@@ -172,15 +190,21 @@ export class FakeModelServer {
     const url = new URL(req.url ?? '/', 'http://x');
     if (this.closing || url.pathname !== PATH) {
       this.rejectedUpgrades++;
-      rejectUpgrade(socket, 404, { error: { message: `Invalid URL (GET ${url.pathname})`, type: 'invalid_request_error', code: null, param: null } });
+      rejectUpgrade(socket, 404, {
+        error: { message: `Invalid URL (GET ${url.pathname})`, type: 'invalid_request_error', code: null, param: null },
+      });
       return;
     }
     if (this.opts.apiKey !== undefined && presentedKey(req) !== this.opts.apiKey) {
       this.rejectedUpgrades++;
-      rejectUpgrade(socket, 401, { error: {
-        message: 'Incorrect API key provided. You can find your API key in your account settings.',
-        type: 'invalid_request_error', code: 'invalid_api_key', param: null,
-      } });
+      rejectUpgrade(socket, 401, {
+        error: {
+          message: 'Incorrect API key provided. You can find your API key in your account settings.',
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+          param: null,
+        },
+      });
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, url));
@@ -192,8 +216,19 @@ export class FakeModelServer {
     if (this.dialect === 'openai' && typeof beta === 'string' && beta.includes('realtime=v1')) {
       // The beta interface is shut down: the real API answers with this error and closes (4000).
       this.rejectedUpgrades++;
-      ws.send(JSON.stringify({ type: 'error', event_id: null, error: { type: 'invalid_request_error', code: 'beta_api_shape_disabled',
-        message: 'The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.', param: null, event_id: null } }));
+      ws.send(
+        JSON.stringify({
+          type: 'error',
+          event_id: null,
+          error: {
+            type: 'invalid_request_error',
+            code: 'beta_api_shape_disabled',
+            message: 'The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.',
+            param: null,
+            event_id: null,
+          },
+        }),
+      );
       ws.close(4000, 'beta_api_shape_disabled');
       return;
     }
@@ -201,7 +236,10 @@ export class FakeModelServer {
     const sessionOpts: FakeSessionOptions = {
       dialect: this.dialect,
       mode,
-      model: url.searchParams.get('model') ?? opts.defaultModel ?? (this.dialect === 'xai' ? 'grok-voice-latest' : 'gpt-realtime'),
+      model:
+        url.searchParams.get('model') ??
+        opts.defaultModel ??
+        (this.dialect === 'xai' ? 'grok-voice-latest' : 'gpt-realtime'),
       truncateSupported: opts.truncateSupported ?? this.dialect === 'openai',
       pingIntervalMs: this.dialect === 'xai' ? (opts.pingIntervalMs ?? 15_000) : 0,
       vad: opts.vad ?? false,

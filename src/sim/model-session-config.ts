@@ -3,8 +3,15 @@
 // fields rejected; xAI lenient: `voice`/`turn_detection` at the top level), merging, and a typed view
 // of what the rest of the fake needs (formats, VAD, tools, transcription).
 import {
-  ProtocolError, invalidValue, isJsonObject, missing, rejectUnknown, wrongType,
-  type Dialect, type Json, type JsonObject,
+  ProtocolError,
+  invalidValue,
+  isJsonObject,
+  missing,
+  rejectUnknown,
+  wrongType,
+  type Dialect,
+  type Json,
+  type JsonObject,
 } from './model-protocol.js';
 
 export type AudioFormatType = 'audio/pcm' | 'audio/pcmu' | 'audio/pcma';
@@ -42,28 +49,68 @@ export interface SessionView {
 export const DEFAULT_SILENCE_MS = 500;
 const DEFAULT_PREFIX_MS = 300;
 const FORMAT_TYPES: readonly AudioFormatType[] = ['audio/pcm', 'audio/pcmu', 'audio/pcma'];
-const GA_SESSION_FIELDS = ['type', 'model', 'output_modalities', 'instructions', 'audio', 'include', 'max_output_tokens', 'prompt',
-  'tool_choice', 'tools', 'tracing', 'truncation', 'reasoning', 'parallel_tool_calls'];
+const GA_SESSION_FIELDS = [
+  'type',
+  'model',
+  'output_modalities',
+  'instructions',
+  'audio',
+  'include',
+  'max_output_tokens',
+  'prompt',
+  'tool_choice',
+  'tools',
+  'tracing',
+  'truncation',
+  'reasoning',
+  'parallel_tool_calls',
+];
 /** Nested objects session.update merges field by field; every other field is replaced whole. */
 const MERGED_CONTAINERS = new Set(['audio', 'input', 'output']);
 // Semantic VAD has no silence setting; approximate its eagerness with an energy-VAD silence length.
 const EAGERNESS_SILENCE_MS: Record<string, number> = { low: 1200, medium: 700, auto: 700, high: 350 };
 
 function serverVad(): JsonObject {
-  return { type: 'server_vad', threshold: 0.5, prefix_padding_ms: DEFAULT_PREFIX_MS, silence_duration_ms: DEFAULT_SILENCE_MS,
-    idle_timeout_ms: null, create_response: true, interrupt_response: true };
+  return {
+    type: 'server_vad',
+    threshold: 0.5,
+    prefix_padding_ms: DEFAULT_PREFIX_MS,
+    silence_duration_ms: DEFAULT_SILENCE_MS,
+    idle_timeout_ms: null,
+    create_response: true,
+    interrupt_response: true,
+  };
 }
 
 function defaultSession(dialect: Dialect, id: string, model: string, expiresAt: number): JsonObject {
   const pcm24: JsonObject = { type: 'audio/pcm', rate: 24000 };
   if (dialect === 'xai') {
-    return { id, object: 'realtime.session', model, voice: 'ara', instructions: '', turn_detection: serverVad(),
-      audio: { input: { format: { ...pcm24 } }, output: { format: { ...pcm24 } } }, tools: [] };
+    return {
+      id,
+      object: 'realtime.session',
+      model,
+      voice: 'ara',
+      instructions: '',
+      turn_detection: serverVad(),
+      audio: { input: { format: { ...pcm24 } }, output: { format: { ...pcm24 } } },
+      tools: [],
+    };
   }
   return {
-    type: 'realtime', object: 'realtime.session', id, model, output_modalities: ['audio'],
-    instructions: "You are a helpful, witty, and friendly AI. (simulated model)",
-    tools: [], tool_choice: 'auto', max_output_tokens: 'inf', tracing: null, truncation: 'auto', prompt: null, include: null, expires_at: expiresAt,
+    type: 'realtime',
+    object: 'realtime.session',
+    id,
+    model,
+    output_modalities: ['audio'],
+    instructions: 'You are a helpful, witty, and friendly AI. (simulated model)',
+    tools: [],
+    tool_choice: 'auto',
+    max_output_tokens: 'inf',
+    tracing: null,
+    truncation: 'auto',
+    prompt: null,
+    include: null,
+    expires_at: expiresAt,
     audio: {
       input: { format: { ...pcm24 }, transcription: null, noise_reduction: null, turn_detection: serverVad() },
       output: { format: { ...pcm24 }, voice: 'marin', speed: 1 },
@@ -98,7 +145,8 @@ function validateFormat(v: Json | undefined, param: string, dialect: Dialect): v
   if (rate === undefined || t !== 'audio/pcm') return;
   if (typeof rate !== 'number') throw wrongType(`${param}.rate`, 'an integer', rate);
   if (dialect === 'openai' && rate !== 24000) throw invalidValue(`${param}.rate`, rate, [24000]);
-  if (dialect === 'xai' && (rate < 8000 || rate > 48000)) throw invalidValue(`${param}.rate`, rate, [8000, 16000, 24000, 32000, 44100, 48000]);
+  if (dialect === 'xai' && (rate < 8000 || rate > 48000))
+    throw invalidValue(`${param}.rate`, rate, [8000, 16000, 24000, 32000, 44100, 48000]);
 }
 
 function validateTurnDetection(v: Json | undefined, param: string): void {
@@ -106,8 +154,10 @@ function validateTurnDetection(v: Json | undefined, param: string): void {
   const td = obj(v, param);
   if (!td) return;
   const t = td.type;
-  if (typeof t !== 'string') throw t === undefined ? missing(`${param}.type`) : wrongType(`${param}.type`, 'a string', t);
-  if (t !== 'server_vad' && t !== 'semantic_vad') throw invalidValue(`${param}.type`, t, ['server_vad', 'semantic_vad']);
+  if (typeof t !== 'string')
+    throw t === undefined ? missing(`${param}.type`) : wrongType(`${param}.type`, 'a string', t);
+  if (t !== 'server_vad' && t !== 'semantic_vad')
+    throw invalidValue(`${param}.type`, t, ['server_vad', 'semantic_vad']);
   for (const k of ['threshold', 'prefix_padding_ms', 'silence_duration_ms']) {
     const n = td[k];
     if (n !== undefined && typeof n !== 'number') throw wrongType(`${param}.${k}`, 'a number', n);
@@ -145,21 +195,36 @@ function validateGa(patch: JsonObject, current: JsonObject, assistantAudioPresen
   const t = patch.type;
   if (t === undefined) throw missing('session.type');
   if (typeof t !== 'string') throw wrongType('session.type', 'a string', t);
-  if (t === 'transcription') throw new ProtocolError('invalid_value', "Cannot change a session's type from 'realtime' to 'transcription'.", 'session.type');
+  if (t === 'transcription')
+    throw new ProtocolError(
+      'invalid_value',
+      "Cannot change a session's type from 'realtime' to 'transcription'.",
+      'session.type',
+    );
   if (t !== 'realtime') throw invalidValue('session.type', t, ['realtime', 'transcription']);
   rejectUnknown(patch, GA_SESSION_FIELDS, 'session');
   if (patch.model !== undefined && patch.model !== current.model) {
-    throw new ProtocolError('invalid_value', "The session's model cannot be changed after the session has been created.", 'session.model');
+    throw new ProtocolError(
+      'invalid_value',
+      "The session's model cannot be changed after the session has been created.",
+      'session.model',
+    );
   }
-  if (patch.instructions !== undefined && typeof patch.instructions !== 'string') throw wrongType('session.instructions', 'a string', patch.instructions);
+  if (patch.instructions !== undefined && typeof patch.instructions !== 'string')
+    throw wrongType('session.instructions', 'a string', patch.instructions);
   const mods = patch.output_modalities;
   if (mods !== undefined) {
     if (!Array.isArray(mods)) throw wrongType('session.output_modalities', 'an array', mods);
     mods.forEach((m, i) => {
-      if (m !== 'audio' && m !== 'text') throw invalidValue(`session.output_modalities[${i}]`, String(m), ['text', 'audio']);
+      if (m !== 'audio' && m !== 'text')
+        throw invalidValue(`session.output_modalities[${i}]`, String(m), ['text', 'audio']);
     });
     if (mods.length !== 1) {
-      throw new ProtocolError('invalid_value', `Invalid modalities: ${JSON.stringify(mods)}. Supported combinations are: ['text'] and ['audio'].`, 'session.output_modalities');
+      throw new ProtocolError(
+        'invalid_value',
+        `Invalid modalities: ${JSON.stringify(mods)}. Supported combinations are: ['text'] and ['audio'].`,
+        'session.output_modalities',
+      );
     }
   }
   const audio = obj(patch.audio, 'session.audio');
@@ -170,16 +235,22 @@ function validateGa(patch: JsonObject, current: JsonObject, assistantAudioPresen
       rejectUnknown(input, ['format', 'noise_reduction', 'transcription', 'turn_detection'], 'session.audio.input');
       validateFormat(input.format, 'session.audio.input.format', 'openai');
       validateTurnDetection(input.turn_detection, 'session.audio.input.turn_detection');
-      if (input.transcription !== undefined && input.transcription !== null) obj(input.transcription, 'session.audio.input.transcription');
+      if (input.transcription !== undefined && input.transcription !== null)
+        obj(input.transcription, 'session.audio.input.transcription');
     }
     const output = obj(audio.output, 'session.audio.output');
     if (output) {
       rejectUnknown(output, ['format', 'voice', 'speed'], 'session.audio.output');
       validateFormat(output.format, 'session.audio.output.format', 'openai');
-      if (output.voice !== undefined && voiceName(output.voice) === undefined) throw wrongType('session.audio.output.voice', 'a string', output.voice);
+      if (output.voice !== undefined && voiceName(output.voice) === undefined)
+        throw wrongType('session.audio.output.voice', 'a string', output.voice);
       const curOut = isJsonObject(current.audio) && isJsonObject(current.audio.output) ? current.audio.output : {};
       if (output.voice !== undefined && assistantAudioPresent && voiceName(output.voice) !== voiceName(curOut.voice)) {
-        throw new ProtocolError('cannot_update_voice', "Cannot update a conversation's voice if assistant audio is present.", 'session.audio.output.voice');
+        throw new ProtocolError(
+          'cannot_update_voice',
+          "Cannot update a conversation's voice if assistant audio is present.",
+          'session.audio.output.voice',
+        );
       }
     }
   }
@@ -187,8 +258,10 @@ function validateGa(patch: JsonObject, current: JsonObject, assistantAudioPresen
 }
 
 function validateXai(patch: JsonObject): void {
-  if (patch.instructions !== undefined && typeof patch.instructions !== 'string') throw wrongType('session.instructions', 'a string', patch.instructions);
-  if (patch.voice !== undefined && typeof patch.voice !== 'string') throw wrongType('session.voice', 'a string', patch.voice);
+  if (patch.instructions !== undefined && typeof patch.instructions !== 'string')
+    throw wrongType('session.instructions', 'a string', patch.instructions);
+  if (patch.voice !== undefined && typeof patch.voice !== 'string')
+    throw wrongType('session.voice', 'a string', patch.voice);
   validateTurnDetection(patch.turn_detection, 'session.turn_detection');
   const audio = obj(patch.audio, 'session.audio');
   const input = audio ? obj(audio.input, 'session.audio.input') : undefined;
@@ -219,8 +292,11 @@ function toTurnDetection(v: Json | undefined): TurnDetection | null {
   return {
     type: semantic ? 'semantic_vad' : 'server_vad',
     prefixPaddingMs: typeof v.prefix_padding_ms === 'number' ? v.prefix_padding_ms : DEFAULT_PREFIX_MS,
-    silenceMs: semantic ? (EAGERNESS_SILENCE_MS[eagerness] ?? 700)
-      : typeof v.silence_duration_ms === 'number' ? v.silence_duration_ms : DEFAULT_SILENCE_MS,
+    silenceMs: semantic
+      ? (EAGERNESS_SILENCE_MS[eagerness] ?? 700)
+      : typeof v.silence_duration_ms === 'number'
+        ? v.silence_duration_ms
+        : DEFAULT_SILENCE_MS,
     createResponse: v.create_response !== false,
     interruptResponse: v.interrupt_response !== false,
   };
@@ -231,7 +307,11 @@ function toTools(v: Json | undefined): FunctionTool[] {
   const out: FunctionTool[] = [];
   for (const t of v) {
     if (!isJsonObject(t) || t.type !== 'function' || typeof t.name !== 'string') continue;
-    out.push({ name: t.name, description: typeof t.description === 'string' ? t.description : '', parameters: isJsonObject(t.parameters) ? t.parameters : null });
+    out.push({
+      name: t.name,
+      description: typeof t.description === 'string' ? t.description : '',
+      parameters: isJsonObject(t.parameters) ? t.parameters : null,
+    });
   }
   return out;
 }
@@ -244,7 +324,12 @@ export class SessionConfig {
   private session: JsonObject;
   private cachedView: SessionView;
 
-  constructor(readonly dialect: Dialect, model: string, sessionId: string, expiresAt: number) {
+  constructor(
+    readonly dialect: Dialect,
+    model: string,
+    sessionId: string,
+    expiresAt: number,
+  ) {
     this.session = defaultSession(dialect, sessionId, model, expiresAt);
     this.cachedView = this.computeView();
   }

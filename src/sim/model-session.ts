@@ -11,8 +11,14 @@ import { Conversation, type ConvItem, type TruncateRecord } from './model-conver
 import { IdGen } from './model-ids.js';
 import { ItemEvents } from './model-items.js';
 import {
-  ProtocolError, errorBody, parseClientEvent,
-  type ClientEvent, type Dialect, type ErrorBody, type JsonObject, type ServerEvent,
+  ProtocolError,
+  errorBody,
+  parseClientEvent,
+  type ClientEvent,
+  type Dialect,
+  type ErrorBody,
+  type JsonObject,
+  type ServerEvent,
 } from './model-protocol.js';
 import { Responder, type ResponseDecision } from './model-responder.js';
 import type { RespondOptions, RespondResult } from './model-response-shape.js';
@@ -22,7 +28,10 @@ import { EventWaiters, type EventOf, type WaitableType } from './model-waiters.j
 
 export type { ResponseRequest } from './model-agent.js';
 export type { ResponseDecision } from './model-responder.js';
-export type ResponseHandler = (req: ResponseRequest, session: FakeModelSession) => ResponseDecision | Promise<ResponseDecision>;
+export type ResponseHandler = (
+  req: ResponseRequest,
+  session: FakeModelSession,
+) => ResponseDecision | Promise<ResponseDecision>;
 
 export interface FakeSessionOptions {
   dialect: Dialect;
@@ -78,47 +87,68 @@ export class FakeModelSession {
   private sessionUpdated = false;
   private pingTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ws: WebSocket, private readonly opts: FakeSessionOptions) {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly opts: FakeSessionOptions,
+  ) {
     this.dialect = opts.dialect;
     this.mode = opts.mode;
     this.model = opts.model;
     this.requestHeaders = opts.requestHeaders;
     const expiresAt = Math.floor((Date.now() + (opts.maxSessionMs > 0 ? opts.maxSessionMs : 3_600_000)) / 1000);
     this.config = new SessionConfig(opts.dialect, opts.model, this.id, expiresAt);
-    this.turns = new InputTurns({
-      ids: this.ids, dialect: this.dialect, conversation: this.conversation,
-      view: () => this.config.view,
-      send: (ev) => this.send(ev),
-      // Caller speech cancels the playing response when interrupt_response allows.
-      onSpeechStarted: () => {
-        if (this.config.view.turnDetection?.interruptResponse) this.responder.bargeIn();
+    this.turns = new InputTurns(
+      {
+        ids: this.ids,
+        dialect: this.dialect,
+        conversation: this.conversation,
+        view: () => this.config.view,
+        send: (ev) => this.send(ev),
+        // Caller speech cancels the playing response when interrupt_response allows.
+        onSpeechStarted: () => {
+          if (this.config.view.turnDetection?.interruptResponse) this.responder.bargeIn();
+        },
+        onCommitted: (itemId, ms, byVad) => this.onCommitted(itemId, ms, byVad),
       },
-      onCommitted: (itemId, ms, byVad) => this.onCommitted(itemId, ms, byVad),
-    }, opts.recordAudioBytes);
+      opts.recordAudioBytes,
+    );
     const brain = opts.mode === 'agent' ? new AgentBrain(opts.agent) : undefined;
     this.brain = brain;
     this.handler = brain ? (req) => brain.decide(req, this.config.view.tools) : () => ({ text: SCRIPTED_LINE });
     this.log = log.child({ component: 'fake-model', dialect: opts.dialect, session: this.id });
     const beforeSendDelta = opts.beforeSendDelta;
-    this.responder = new Responder({
-      ids: this.ids, dialect: this.dialect, conversation: this.conversation, conversationId: this.ids.next('conv'),
-      view: () => this.config.view,
-      send: (ev) => this.send(ev),
-      sendText: (json) => this.sendText(json),
-      clock: () => opts.clock,
-      beforeSendDelta: beforeSendDelta ? (bytes) => beforeSendDelta(bytes, this) : undefined,
-      defaults: { chunkMs: opts.chunkMs, realtimeFactor: opts.realtimeFactor },
-    }, (req) => this.handler(req, this), () => this.refreshVad(), this.log);
+    this.responder = new Responder(
+      {
+        ids: this.ids,
+        dialect: this.dialect,
+        conversation: this.conversation,
+        conversationId: this.ids.next('conv'),
+        view: () => this.config.view,
+        send: (ev) => this.send(ev),
+        sendText: (json) => this.sendText(json),
+        clock: () => opts.clock,
+        beforeSendDelta: beforeSendDelta ? (bytes) => beforeSendDelta(bytes, this) : undefined,
+        defaults: { chunkMs: opts.chunkMs, realtimeFactor: opts.realtimeFactor },
+      },
+      (req) => this.handler(req, this),
+      () => this.refreshVad(),
+      this.log,
+    );
     this.itemEvents = new ItemEvents({
-      ids: this.ids, dialect: this.dialect, conversation: this.conversation, truncateSupported: opts.truncateSupported,
+      ids: this.ids,
+      dialect: this.dialect,
+      conversation: this.conversation,
+      truncateSupported: opts.truncateSupported,
       send: (ev) => this.send(ev),
       noteItem: (item) => brain?.noteItem(item),
       speak: (text) => void this.responder.play({ text }),
     });
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => {
-      this.cleanup();
-      resolve({ code, reason: reason.toString() });
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => {
+        this.cleanup();
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('error', (err) => this.log.debug({ err }, 'fake model socket error'));
     this.refreshVad();
@@ -165,7 +195,11 @@ export class FakeModelSession {
     return this.responder.activeId;
   }
 
-  waitFor<T extends WaitableType>(type: T, predicate?: (e: EventOf<T>) => boolean, timeoutMs = 2000): Promise<EventOf<T>> {
+  waitFor<T extends WaitableType>(
+    type: T,
+    predicate?: (e: EventOf<T>) => boolean,
+    timeoutMs = 2000,
+  ): Promise<EventOf<T>> {
     return this.waiters.waitFor(type, predicate, timeoutMs);
   }
 
@@ -220,8 +254,11 @@ export class FakeModelSession {
   // ---- protocol ------------------------------------------------------------------------------------
 
   private greet(): void {
-    const conversation = { type: 'conversation.created', event_id: this.ids.next('event'),
-      conversation: { id: this.responder.conversationId, object: 'realtime.conversation' } };
+    const conversation = {
+      type: 'conversation.created',
+      event_id: this.ids.next('event'),
+      conversation: { id: this.responder.conversationId, object: 'realtime.conversation' },
+    };
     const session = { type: 'session.created', event_id: this.ids.next('event'), session: this.config.value };
     // xAI announces the conversation first; GA leads with the session.
     if (this.dialect === 'xai') this.send(conversation);
@@ -235,7 +272,13 @@ export class FakeModelSession {
       this.later(this.opts.maxSessionMs, () => {
         const mins = this.opts.maxSessionMs / 60_000;
         const message = `Your session hit the maximum duration of ${mins >= 1 ? `${mins} minutes` : `${this.opts.maxSessionMs / 1000} seconds`}.`;
-        this.sendError({ type: 'invalid_request_error', code: 'session_expired', message, param: null, event_id: null });
+        this.sendError({
+          type: 'invalid_request_error',
+          code: 'session_expired',
+          message,
+          param: null,
+          event_id: null,
+        });
         this.ws.close(1001, message);
       }).unref();
     }
@@ -243,7 +286,13 @@ export class FakeModelSession {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (isBinary) {
-      this.sendError({ type: 'invalid_request_error', code: 'invalid_event', message: 'Binary frames are not supported; send JSON text frames.', param: null, event_id: null });
+      this.sendError({
+        type: 'invalid_request_error',
+        code: 'invalid_event',
+        message: 'Binary frames are not supported; send JSON text frames.',
+        param: null,
+        event_id: null,
+      });
       return;
     }
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -262,8 +311,17 @@ export class FakeModelSession {
     try {
       this.dispatch(ev);
     } catch (err) {
-      if (!(err instanceof ProtocolError)) this.log.error({ err, type: ev.type }, 'fake model failed handling a client event');
-      const e = err instanceof ProtocolError ? err : new ProtocolError('server_error', 'The server had an error while processing your request.', null, 'server_error');
+      if (!(err instanceof ProtocolError))
+        this.log.error({ err, type: ev.type }, 'fake model failed handling a client event');
+      const e =
+        err instanceof ProtocolError
+          ? err
+          : new ProtocolError(
+              'server_error',
+              'The server had an error while processing your request.',
+              null,
+              'server_error',
+            );
       this.sendError(errorBody(e, ev.event_id ?? null));
     }
     this.waiters.notify(ev);
@@ -277,14 +335,22 @@ export class FakeModelSession {
         this.refreshVad();
         this.send({ type: 'session.updated', event_id: this.ids.next('event'), session: this.config.value });
         return;
-      case 'input_audio_buffer.commit': return this.turns.commit();
-      case 'input_audio_buffer.clear': return this.turns.clear();
-      case 'conversation.item.create': return this.itemEvents.create(ev);
-      case 'conversation.item.truncate': return this.itemEvents.truncate(ev);
-      case 'conversation.item.delete': return this.itemEvents.delete(ev);
-      case 'conversation.item.retrieve': return this.itemEvents.retrieve(ev);
-      case 'response.create': return this.responder.start({ trigger: 'client', event: ev }, ev.response);
-      case 'response.cancel': return this.responder.cancel(ev.response_id);
+      case 'input_audio_buffer.commit':
+        return this.turns.commit();
+      case 'input_audio_buffer.clear':
+        return this.turns.clear();
+      case 'conversation.item.create':
+        return this.itemEvents.create(ev);
+      case 'conversation.item.truncate':
+        return this.itemEvents.truncate(ev);
+      case 'conversation.item.delete':
+        return this.itemEvents.delete(ev);
+      case 'conversation.item.retrieve':
+        return this.itemEvents.retrieve(ev);
+      case 'response.create':
+        return this.responder.start({ trigger: 'client', event: ev }, ev.response);
+      case 'response.cancel':
+        return this.responder.cancel(ev.response_id);
     }
   }
 
@@ -302,15 +368,23 @@ export class FakeModelSession {
       this.later(brain.transcriptDelayMs, () => this.turns.transcript(itemId, brain.callerTranscript(ms)));
     }
     const td = this.config.view.turnDetection;
-    if (byVad && td?.createResponse && this.responder.activeId === undefined) this.responder.start({ trigger: 'turn', itemId }, undefined);
+    if (byVad && td?.createResponse && this.responder.activeId === undefined)
+      this.responder.start({ trigger: 'turn', itemId }, undefined);
   }
 
   private refreshVad(): void {
     const td = this.config.view.turnDetection;
     // Continuous load streams run for the whole call: no VAD (and so no barge-in) while they play.
     const on = (this.mode === 'agent' || this.opts.vad) && td !== null && !this.responder.streaming;
-    this.turns.vadParams = on && td ? { thresholdDbfs: this.opts.vadThresholdDbfs, startMs: this.opts.speechStartMs,
-      silenceMs: td.silenceMs, prefixPaddingMs: td.prefixPaddingMs } : null;
+    this.turns.vadParams =
+      on && td
+        ? {
+            thresholdDbfs: this.opts.vadThresholdDbfs,
+            startMs: this.opts.speechStartMs,
+            silenceMs: td.silenceMs,
+            prefixPaddingMs: td.prefixPaddingMs,
+          }
+        : null;
   }
 
   // ---- plumbing ------------------------------------------------------------------------------------

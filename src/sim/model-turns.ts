@@ -31,7 +31,10 @@ export class InputTurns {
   private speechItemId: string | undefined;
   private readonly turnMs = new Map<string, number>();
 
-  constructor(private readonly host: TurnHost, recordLimitBytes: number) {
+  constructor(
+    private readonly host: TurnHost,
+    recordLimitBytes: number,
+  ) {
     this.buffer = new InputBuffer(recordLimitBytes);
   }
 
@@ -43,8 +46,10 @@ export class InputTurns {
   commit(): void {
     const ms = this.buffer.bufferedMs;
     if (ms < MIN_COMMIT_MS) {
-      throw new ProtocolError('input_audio_buffer_commit_empty',
-        `Error committing input audio buffer: buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`);
+      throw new ProtocolError(
+        'input_audio_buffer_commit_empty',
+        `Error committing input audio buffer: buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+      );
     }
     const itemId = this.speechItemId ?? this.host.ids.next('item');
     this.speechItemId = undefined;
@@ -76,16 +81,28 @@ export class InputTurns {
     if (!id) throw new Error('no committed user item to transcribe');
     const item = this.host.conversation.get(id);
     if (item?.type === 'message') {
-      item.content = item.content.map((p) => (p.type === 'input_audio' ? { type: 'input_audio', transcript: text } : p));
+      item.content = item.content.map((p) =>
+        p.type === 'input_audio' ? { type: 'input_audio', transcript: text } : p,
+      );
     }
     const { ids, dialect } = this.host;
     const base = { item_id: id, content_index: 0 };
     if (dialect === 'openai') {
-      this.host.send({ type: 'conversation.item.input_audio_transcription.delta', event_id: ids.next('event'), ...base, delta: text });
+      this.host.send({
+        type: 'conversation.item.input_audio_transcription.delta',
+        event_id: ids.next('event'),
+        ...base,
+        delta: text,
+      });
     }
     const seconds = Math.round((this.turnMs.get(id) ?? 0) / 100) / 10;
-    this.host.send({ type: 'conversation.item.input_audio_transcription.completed', event_id: ids.next('event'), ...base, transcript: text,
-      ...(dialect === 'openai' ? { usage: { type: 'duration', seconds } } : {}) });
+    this.host.send({
+      type: 'conversation.item.input_audio_transcription.completed',
+      event_id: ids.next('event'),
+      ...base,
+      transcript: text,
+      ...(dialect === 'openai' ? { usage: { type: 'duration', seconds } } : {}),
+    });
   }
 
   private readonly onVad = (e: VadEvent): void => {
@@ -97,7 +114,12 @@ export class InputTurns {
     if (this.speechItemId) return this.speechItemId;
     const itemId = this.host.ids.next('item');
     this.speechItemId = itemId;
-    this.host.send({ type: 'input_audio_buffer.speech_started', event_id: this.host.ids.next('event'), audio_start_ms: audioStartMs, item_id: itemId });
+    this.host.send({
+      type: 'input_audio_buffer.speech_started',
+      event_id: this.host.ids.next('event'),
+      audio_start_ms: audioStartMs,
+      item_id: itemId,
+    });
     this.host.onSpeechStarted();
     return itemId;
   }
@@ -105,7 +127,12 @@ export class InputTurns {
   private endSpeech(audioEndMs: number): string {
     const itemId = this.speechItemId ?? this.beginSpeech(audioEndMs);
     this.speechItemId = undefined;
-    this.host.send({ type: 'input_audio_buffer.speech_stopped', event_id: this.host.ids.next('event'), audio_end_ms: audioEndMs, item_id: itemId });
+    this.host.send({
+      type: 'input_audio_buffer.speech_stopped',
+      event_id: this.host.ids.next('event'),
+      audio_end_ms: audioEndMs,
+      item_id: itemId,
+    });
     this.commitTurn(itemId, true);
     return itemId;
   }
@@ -115,14 +142,25 @@ export class InputTurns {
     const ids = this.host.ids;
     const send = (ev: ServerEvent): void => this.host.send(ev);
     const ms = this.buffer.take();
-    const item: MessageItem = { id: itemId, object: 'realtime.item', type: 'message', status: 'completed', role: 'user',
-      content: [{ type: 'input_audio', transcript: null }] };
+    const item: MessageItem = {
+      id: itemId,
+      object: 'realtime.item',
+      type: 'message',
+      status: 'completed',
+      role: 'user',
+      content: [{ type: 'input_audio', transcript: null }],
+    };
     const inserted = this.host.conversation.insert(item);
     // xAI always reports previous_item_id as null.
     const prev = this.host.dialect === 'xai' ? null : inserted;
     this.lastUserItemId = itemId;
     this.turnMs.set(itemId, ms);
-    send({ type: 'input_audio_buffer.committed', event_id: ids.next('event'), previous_item_id: prev, item_id: itemId });
+    send({
+      type: 'input_audio_buffer.committed',
+      event_id: ids.next('event'),
+      previous_item_id: prev,
+      item_id: itemId,
+    });
     send({ type: 'conversation.item.added', event_id: ids.next('event'), previous_item_id: prev, item });
     send({ type: 'conversation.item.done', event_id: ids.next('event'), previous_item_id: prev, item });
     this.host.onCommitted(itemId, ms, byVad);

@@ -33,7 +33,11 @@ export class EventWaiters {
 
   constructor(private readonly received: readonly ClientEvent[]) {}
 
-  waitFor<T extends WaitableType>(type: T, predicate: ((e: EventOf<T>) => boolean) | undefined, timeoutMs: number): Promise<EventOf<T>> {
+  waitFor<T extends WaitableType>(
+    type: T,
+    predicate: ((e: EventOf<T>) => boolean) | undefined,
+    timeoutMs: number,
+  ): Promise<EventOf<T>> {
     const test = (e: ClientEvent): boolean => isType(e, type) && (!predicate || predicate(e)) && !this.consumed.has(e);
     const hit = this.received.find(test);
     if (hit && isType(hit, type)) {
@@ -63,7 +67,9 @@ export class EventWaiters {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise<void>((resolve, reject) => {
       const t: Threshold = {
-        ms, resolve, reject,
+        ms,
+        resolve,
+        reject,
         timer: setTimeout(() => {
           this.thresholds = this.thresholds.filter((x) => x !== t);
           reject(new Error(`timed out after ${timeoutMs} ms waiting for ${ms} ms of appended audio (have ${current})`));

@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -32,7 +38,11 @@ export interface FakeOpenAIOptions {
 function text(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content.map((p: unknown) => (typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '')).join('');
+    return content
+      .map((p: unknown) =>
+        typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '',
+      )
+      .join('');
   }
   return '';
 }
@@ -47,7 +57,9 @@ function readMessages(v: unknown): ChatMessage[] | null {
   return out;
 }
 
-const errorBody = (message: string, type: string, code: string | null, param: string | null = null) => ({ error: { message, type, param, code } });
+const errorBody = (message: string, type: string, code: string | null, param: string | null = null) => ({
+  error: { message, type, param, code },
+});
 
 export class FakeOpenAIServer {
   readonly baseUrl: string;
@@ -56,10 +68,15 @@ export class FakeOpenAIServer {
   reply: (req: RecordedChatRequest) => string;
   private failures: Array<{ status: number; remaining: number }> = [];
 
-  private constructor(private readonly server: Server, private readonly opts: FakeOpenAIOptions) {
+  private constructor(
+    private readonly server: Server,
+    private readonly opts: FakeOpenAIOptions,
+  ) {
     this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
     this.delayMs = opts.delayMs ?? 0;
-    this.reply = opts.reply ?? ((r) => `Simulated model answer to: ${r.messages.filter((m) => m.role === 'user').at(-1)?.content ?? ''}`);
+    this.reply =
+      opts.reply ??
+      ((r) => `Simulated model answer to: ${r.messages.filter((m) => m.role === 'user').at(-1)?.content ?? ''}`);
   }
 
   static async start(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAIServer> {
@@ -88,12 +105,19 @@ export class FakeOpenAIServer {
     for await (const c of req) chunks.push(c as Buffer);
     const send = (status: number, body: unknown) => {
       if (res.destroyed) return;
-      res.writeHead(status, { 'Content-Type': 'application/json', 'x-request-id': `req_${randomBytes(12).toString('hex')}` });
+      res.writeHead(status, {
+        'Content-Type': 'application/json',
+        'x-request-id': `req_${randomBytes(12).toString('hex')}`,
+      });
       res.end(JSON.stringify(body));
     };
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const path = new URL(req.url ?? '/', this.baseUrl).pathname;
-    if (req.method !== 'POST' || path !== '/v1/chat/completions') return send(404, errorBody(`Unknown request URL: ${req.method} ${path}.`, 'invalid_request_error', 'unknown_url'));
+    if (req.method !== 'POST' || path !== '/v1/chat/completions')
+      return send(
+        404,
+        errorBody(`Unknown request URL: ${req.method} ${path}.`, 'invalid_request_error', 'unknown_url'),
+      );
     const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!token || (this.opts.apiKey !== undefined && token !== this.opts.apiKey)) {
       return send(401, errorBody('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
@@ -104,18 +128,37 @@ export class FakeOpenAIServer {
     } catch {
       return send(400, errorBody('We could not parse the JSON body of your request.', 'invalid_request_error', null));
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return send(400, errorBody('The body must be a JSON object.', 'invalid_request_error', null));
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      return send(400, errorBody('The body must be a JSON object.', 'invalid_request_error', null));
     const b = body as Record<string, unknown>;
     const messages = readMessages(b.messages);
-    if (typeof b.model !== 'string' || b.model === '') return send(400, errorBody("you must provide a model parameter", 'invalid_request_error', null, 'model'));
-    if (!messages || messages.length === 0) return send(400, errorBody("Missing required parameter: 'messages'.", 'invalid_request_error', 'missing_required_parameter', 'messages'));
-    if (b.stream === true) return send(400, errorBody('This fake does not stream.', 'invalid_request_error', null, 'stream'));
+    if (typeof b.model !== 'string' || b.model === '')
+      return send(400, errorBody('you must provide a model parameter', 'invalid_request_error', null, 'model'));
+    if (!messages || messages.length === 0)
+      return send(
+        400,
+        errorBody(
+          "Missing required parameter: 'messages'.",
+          'invalid_request_error',
+          'missing_required_parameter',
+          'messages',
+        ),
+      );
+    if (b.stream === true)
+      return send(400, errorBody('This fake does not stream.', 'invalid_request_error', null, 'stream'));
     const recorded: RecordedChatRequest = { headers: req.headers, body: b, model: b.model, messages };
     this.requests.push(recorded);
     const failure = this.failures.find((f) => f.remaining > 0);
     if (failure) {
       failure.remaining--;
-      return send(failure.status, errorBody('The server had an error while processing your request.', failure.status === 429 ? 'requests' : 'server_error', null));
+      return send(
+        failure.status,
+        errorBody(
+          'The server had an error while processing your request.',
+          failure.status === 429 ? 'requests' : 'server_error',
+          null,
+        ),
+      );
     }
     const content = this.reply(recorded);
     const promptTokens = messages.reduce((n, m) => n + Math.ceil(m.content.length / 4), 0);
@@ -125,13 +168,25 @@ export class FakeOpenAIServer {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: b.model,
-      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content, refusal: null, annotations: [] },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
       usage: {
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         total_tokens: promptTokens + completionTokens,
         prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+        completion_tokens_details: {
+          reasoning_tokens: 0,
+          audio_tokens: 0,
+          accepted_prediction_tokens: 0,
+          rejected_prediction_tokens: 0,
+        },
       },
       service_tier: 'default',
       system_fingerprint: null,

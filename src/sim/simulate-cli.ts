@@ -81,7 +81,15 @@ export interface SimulationResult {
   wav?: { path: string; seconds: number };
 }
 
-const ANSWERED_BY = ['human', 'unknown', 'machine_start', 'machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax'];
+const ANSWERED_BY = [
+  'human',
+  'unknown',
+  'machine_start',
+  'machine_end_beep',
+  'machine_end_silence',
+  'machine_end_other',
+  'fax',
+];
 const QUIET_MS = 1500;
 /** How long to wait for an answer to start before deciding none is coming. */
 const ANSWER_WAIT_MS = 8000;
@@ -98,7 +106,11 @@ export function parseDuration(text: string, what = 'duration'): number {
 
 /** argv (after `--`) → options; --audio stays a path (read by main). Throws UsageError. */
 export function parseArgs(argv: string[]): SimulateOptions & { audioPath?: string; help?: boolean } {
-  const opts: SimulateOptions & { audioPath?: string; help?: boolean } = { url: 'ws://localhost:8080/media-stream', dtmf: [], out: 'heard.wav' };
+  const opts: SimulateOptions & { audioPath?: string; help?: boolean } = {
+    url: 'ws://localhost:8080/media-stream',
+    dtmf: [],
+    out: 'heard.wav',
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--help' || arg === '-h') return { ...opts, help: true };
@@ -112,56 +124,93 @@ export function parseArgs(argv: string[]): SimulateOptions & { audioPath?: strin
     switch (flag) {
       case '--url':
         opts.url = val();
-        if (!/^wss?:\/\/[^/\s]+/.test(opts.url)) fail(`--url: expected ws://host:port/path or wss://…, got ${JSON.stringify(opts.url)}`);
+        if (!/^wss?:\/\/[^/\s]+/.test(opts.url))
+          fail(`--url: expected ws://host:port/path or wss://…, got ${JSON.stringify(opts.url)}`);
         break;
-      case '--audio': opts.audioPath = val(); break;
+      case '--audio':
+        opts.audioPath = val();
+        break;
       case '--barge-in': {
         const [, turn, t] = /^(?:(greeting|answer):)?(.*)$/.exec(val()) ?? [];
-        opts.bargeIn = { turn: turn === 'answer' ? 'answer' : 'greeting', afterMs: parseDuration(t ?? '', '--barge-in') };
+        opts.bargeIn = {
+          turn: turn === 'answer' ? 'answer' : 'greeting',
+          afterMs: parseDuration(t ?? '', '--barge-in'),
+        };
         break;
       }
       case '--dtmf':
         for (const part of val().split(',')) {
           const [, digit, t] = /^([0-9*#A-D])@(.+)$/.exec(part.trim()) ?? [];
-          if (!digit || !t) fail(`--dtmf: expected DIGIT@TIME like 1@4s (digits 0-9 * # A-D), got ${JSON.stringify(part)}`);
+          if (!digit || !t)
+            fail(`--dtmf: expected DIGIT@TIME like 1@4s (digits 0-9 * # A-D), got ${JSON.stringify(part)}`);
           else opts.dtmf?.push({ digit, atMs: parseDuration(t, '--dtmf') });
         }
         break;
       case '--answered-by':
         opts.answeredBy = val();
-        if (!ANSWERED_BY.includes(opts.answeredBy)) fail(`--answered-by: expected one of ${ANSWERED_BY.join(', ')}, got ${JSON.stringify(opts.answeredBy)}`);
+        if (!ANSWERED_BY.includes(opts.answeredBy))
+          fail(`--answered-by: expected one of ${ANSWERED_BY.join(', ')}, got ${JSON.stringify(opts.answeredBy)}`);
         break;
       case '--hangup-after':
         opts.hangupAfterMs = parseDuration(val(), '--hangup-after');
         if (opts.hangupAfterMs < 500 || opts.hangupAfterMs > 3_600_000) fail('--hangup-after: between 0.5s and 3600s');
         break;
-      case '--out': opts.out = val(); break;
-      case '--merchant': opts.merchant = val(); break;
+      case '--out':
+        opts.out = val();
+        break;
+      case '--merchant':
+        opts.merchant = val();
+        break;
       case '--calls':
         opts.calls = Number(val());
-        if (!Number.isInteger(opts.calls) || opts.calls < 1 || opts.calls > 500) fail('--calls: a whole number from 1 to 500');
+        if (!Number.isInteger(opts.calls) || opts.calls < 1 || opts.calls > 500)
+          fail('--calls: a whole number from 1 to 500');
         break;
-      default: fail(`unknown option ${JSON.stringify(arg)}`);
+      default:
+        fail(`unknown option ${JSON.stringify(arg)}`);
     }
   }
   const limit = opts.hangupAfterMs ?? 30_000;
-  for (const d of opts.dtmf ?? []) if (d.atMs >= limit) fail(`--dtmf ${d.digit}@${secs(d.atMs)} is after --hangup-after (${secs(limit)})`);
+  for (const d of opts.dtmf ?? [])
+    if (d.atMs >= limit) fail(`--dtmf ${d.digit}@${secs(d.atMs)} is after --hangup-after (${secs(limit)})`);
   return opts;
 }
 
 /** Runs one scripted call; resolves once it has ended. `say` prints a timed line for single-call runs. */
-async function runCall(index: number, opts: SimulateOptions, say: (line: string) => void, status: { live: number; done: number; failed: number }): Promise<{ report: CallReport; heard?: Buffer }> {
-  const params: Record<string, string> = { callerPhone: '+15005550100', calledNumber: '+15005550006', direction: 'inbound' };
+async function runCall(
+  index: number,
+  opts: SimulateOptions,
+  say: (line: string) => void,
+  status: { live: number; done: number; failed: number },
+): Promise<{ report: CallReport; heard?: Buffer }> {
+  const params: Record<string, string> = {
+    callerPhone: '+15005550100',
+    calledNumber: '+15005550006',
+    direction: 'inbound',
+  };
   if (opts.merchant) params.merchantId = opts.merchant;
   if (opts.answeredBy) params.answeredBy = opts.answeredBy;
   const record = index === 0 && opts.out !== undefined;
   const caller = new SimCaller({ url: opts.url, headers: opts.headers ?? {}, customParameters: params, record });
-  const r: CallReport = { index, callSid: caller.callSid, bursts: [], heardMs: 0, marksEchoed: 0, marksCleared: 0, clears: 0, dtmfSent: [] };
+  const r: CallReport = {
+    index,
+    callSid: caller.callSid,
+    bursts: [],
+    heardMs: 0,
+    marksEchoed: 0,
+    marksCleared: 0,
+    clears: 0,
+    dtmfSent: [],
+  };
   const t0 = performance.now();
   const at = () => performance.now() - t0;
-  const failed = await caller.ready.then(() => undefined, (err: unknown) => `connection failed: ${err instanceof Error ? err.message : String(err)}`);
+  const failed = await caller.ready.then(
+    () => undefined,
+    (err: unknown) => `connection failed: ${err instanceof Error ? err.message : String(err)}`,
+  );
   if (failed !== undefined) {
-    say((r.error = failed));
+    r.error = failed;
+    say(failed);
     status.failed++;
     return { report: r };
   }
@@ -182,7 +231,9 @@ async function runCall(index: number, opts: SimulateOptions, say: (line: string)
     r.clears++;
     const since = r.bargeInAtMs !== undefined ? c.at - t0 - r.bargeInAtMs : undefined;
     if (since !== undefined && r.bargeInReactionMs === undefined) r.bargeInReactionMs = since;
-    say(`clear received${since !== undefined ? `: barge-in reaction ${Math.round(since)} ms after the caller started talking` : ''} (${c.echoed.length} marks flushed)`);
+    say(
+      `clear received${since !== undefined ? `: barge-in reaction ${Math.round(since)} ms after the caller started talking` : ''} (${c.echoed.length} marks flushed)`,
+    );
   });
   // Bursts: runs of heard audio with gaps under BURST_GAP_MS, reported when they end.
   const poll = setInterval(() => {
@@ -192,7 +243,12 @@ async function runCall(index: number, opts: SimulateOptions, say: (line: string)
       burstStart = Math.max(last.startAt - t0, r.bursts.at(-1)?.endMs ?? 0);
       say('assistant audio starts');
     }
-    if (burstStart !== undefined && !caller.hearing && caller.queuedPlaybackBytes === 0 && performance.now() - last.endAt > BURST_GAP_MS) {
+    if (
+      burstStart !== undefined &&
+      !caller.hearing &&
+      caller.queuedPlaybackBytes === 0 &&
+      performance.now() - last.endAt > BURST_GAP_MS
+    ) {
       r.bursts.push({ startMs: burstStart, endMs: last.endAt - t0 });
       say(`assistant audio stops: ${secs(last.endAt - t0 - burstStart)} heard, ${r.marksEchoed} marks echoed so far`);
       burstStart = undefined;
@@ -333,9 +389,10 @@ async function main(): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    if (opts.audioPath !== undefined) opts.audio = await readWavFile(opts.audioPath).catch((e: unknown) => {
-      throw new UsageError(`--audio: ${e instanceof Error ? e.message : String(e)}`);
-    });
+    if (opts.audioPath !== undefined)
+      opts.audio = await readWavFile(opts.audioPath).catch((e: unknown) => {
+        throw new UsageError(`--audio: ${e instanceof Error ? e.message : String(e)}`);
+      });
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`simulate: ${err.message}\n\n${USAGE}\n`);

@@ -17,7 +17,10 @@ export function summarize(calls: CallReport[], wav?: { path: string; seconds: nu
   const row = (k: string, v: string) => lines.push(`  ${k.padEnd(20)} ${v}`);
   const ok = calls.filter((c) => !c.error);
   const ending = (c: CallReport) =>
-    c.error ?? (c.end ? `${c.end.by === 'caller' ? 'caller hung up' : 'relay closed the call'} at ${secs(c.end.atMs)} (close ${c.end.code}${c.end.reason ? ` "${c.end.reason}"` : ''})` : 'unknown');
+    c.error ??
+    (c.end
+      ? `${c.end.by === 'caller' ? 'caller hung up' : 'relay closed the call'} at ${secs(c.end.atMs)} (close ${c.end.code}${c.end.reason ? ` "${c.end.reason}"` : ''})`
+      : 'unknown');
   const one = calls.length === 1 ? calls[0] : undefined;
   if (one) {
     // One call in detail.
@@ -27,23 +30,38 @@ export function summarize(calls: CallReport[], wav?: { path: string; seconds: nu
     row('marks echoed', `${one.marksEchoed} after playing, ${one.marksCleared} flushed by clear`);
     row('clear received', String(one.clears));
     if (one.bargeInAtMs !== undefined) {
-      row('barge-in reaction', one.bargeInReactionMs !== undefined
-        ? `${ms(one.bargeInReactionMs)} (caller talked over at ${secs(one.bargeInAtMs)})`
-        : `no clear: the relay did not interrupt (caller talked over at ${secs(one.bargeInAtMs)})`);
+      row(
+        'barge-in reaction',
+        one.bargeInReactionMs !== undefined
+          ? `${ms(one.bargeInReactionMs)} (caller talked over at ${secs(one.bargeInAtMs)})`
+          : `no clear: the relay did not interrupt (caller talked over at ${secs(one.bargeInAtMs)})`,
+      );
     }
     row('DTMF sent', one.dtmfSent.length ? one.dtmfSent.join(', ') : 'none');
     row('ended', ending(one));
   } else {
     lines.push(`Summary (${calls.length} calls, ${ok.length} completed, ${calls.length - ok.length} failed):`);
     const first = ok.map((c) => c.firstAudioMs).filter((x): x is number => x !== undefined);
-    row('time to first audio', first.length ? `p50 ${ms(pct(first, 50))} · p95 ${ms(pct(first, 95))} · max ${ms(Math.max(...first))}` : 'no audio heard');
+    row(
+      'time to first audio',
+      first.length
+        ? `p50 ${ms(pct(first, 50))} · p95 ${ms(pct(first, 95))} · max ${ms(Math.max(...first))}`
+        : 'no audio heard',
+    );
     const barge = ok.map((c) => c.bargeInReactionMs).filter((x): x is number => x !== undefined);
     const tried = ok.filter((c) => c.bargeInAtMs !== undefined).length;
-    if (tried > 0) row('barge-in reaction', barge.length ? `p50 ${ms(pct(barge, 50))} · max ${ms(Math.max(...barge))} (${barge.length}/${tried} interrupted)` : `no clear in ${tried} attempts`);
+    if (tried > 0)
+      row(
+        'barge-in reaction',
+        barge.length
+          ? `p50 ${ms(pct(barge, 50))} · max ${ms(Math.max(...barge))} (${barge.length}/${tried} interrupted)`
+          : `no clear in ${tried} attempts`,
+      );
     row('assistant audio', `${secs(ok.reduce((a, c) => a + c.heardMs, 0) / Math.max(1, ok.length))} heard per call`);
     const endings = new Map<string, number>();
     for (const c of calls) {
-      const k = c.error ?? (c.end ? `${c.end.by === 'caller' ? 'caller hung up' : 'relay closed'} (${c.end.code})` : 'unknown');
+      const k =
+        c.error ?? (c.end ? `${c.end.by === 'caller' ? 'caller hung up' : 'relay closed'} (${c.end.code})` : 'unknown');
       endings.set(k, (endings.get(k) ?? 0) + 1);
     }
     row('endings', [...endings].map(([k, n]) => `${n}× ${k}`).join(', '));

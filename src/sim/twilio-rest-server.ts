@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -87,7 +93,11 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const rfc2822 = (d: Date) => d.toUTCString().replace('GMT', '+0000');
 
 class TwilioError extends Error {
-  constructor(readonly status: number, readonly code: number, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -104,7 +114,10 @@ export class FakeTwilioRestServer {
   private readonly chatServiceSid = sid('IS');
   private readonly messagingServiceSid = sid('MG');
 
-  private constructor(private readonly server: Server, opts: FakeTwilioOptions) {
+  private constructor(
+    private readonly server: Server,
+    opts: FakeTwilioOptions,
+  ) {
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     this.accountSid = opts.accountSid ?? sid('AC');
     this.authToken = opts.authToken ?? randomBytes(16).toString('hex');
@@ -131,24 +144,61 @@ export class FakeTwilioRestServer {
   }
 
   /** A conversation as Twilio would have it after an SMS thread started (not recorded as a request). */
-  createConversation(opts: { participants?: Array<Partial<Omit<FakeParticipant, 'sid' | 'dateCreated'>>>; friendlyName?: string } = {}): FakeConversation {
-    const conv: FakeConversation = { sid: sid('CH'), friendlyName: opts.friendlyName ?? null, uniqueName: null, attributes: '{}', dateCreated: new Date(), participants: [], messages: [] };
+  createConversation(
+    opts: { participants?: Array<Partial<Omit<FakeParticipant, 'sid' | 'dateCreated'>>>; friendlyName?: string } = {},
+  ): FakeConversation {
+    const conv: FakeConversation = {
+      sid: sid('CH'),
+      friendlyName: opts.friendlyName ?? null,
+      uniqueName: null,
+      attributes: '{}',
+      dateCreated: new Date(),
+      participants: [],
+      messages: [],
+    };
     for (const p of opts.participants ?? []) {
-      conv.participants.push({ sid: sid('MB'), identity: p.identity ?? null, address: p.address ?? null, proxyAddress: p.proxyAddress ?? null, projectedAddress: p.projectedAddress ?? null, dateCreated: new Date() });
+      conv.participants.push({
+        sid: sid('MB'),
+        identity: p.identity ?? null,
+        address: p.address ?? null,
+        proxyAddress: p.proxyAddress ?? null,
+        projectedAddress: p.projectedAddress ?? null,
+        dateCreated: new Date(),
+      });
     }
     this.conversations.set(conv.sid, conv);
     return conv;
   }
 
   /** A text arriving from a phone: stored, and returned as the onMessageAdded webhook params Twilio would POST. */
-  inboundMessage(conversationSid: string, m: { author: string; body: string; source?: string }): Record<string, string> {
+  inboundMessage(
+    conversationSid: string,
+    m: { author: string; body: string; source?: string },
+  ): Record<string, string> {
     const conv = this.conv(conversationSid);
-    const msg = this.addMessage(conv, { author: m.author, body: m.body, attributes: '{}', source: m.source ?? 'SMS', viaRest: false, webhookEnabled: false });
+    const msg = this.addMessage(conv, {
+      author: m.author,
+      body: m.body,
+      attributes: '{}',
+      source: m.source ?? 'SMS',
+      viaRest: false,
+      webhookEnabled: false,
+    });
     return {
-      EventType: 'onMessageAdded', AccountSid: this.accountSid, ChatServiceSid: this.chatServiceSid, ConversationSid: conv.sid,
-      MessageSid: msg.sid, MessagingServiceSid: this.messagingServiceSid, Index: String(msg.index), Author: msg.author,
-      Body: msg.body ?? '', Attributes: msg.attributes, ParticipantSid: msg.participantSid ?? '', DateCreated: iso(msg.dateCreated),
-      Source: msg.source, RetryCount: '0',
+      EventType: 'onMessageAdded',
+      AccountSid: this.accountSid,
+      ChatServiceSid: this.chatServiceSid,
+      ConversationSid: conv.sid,
+      MessageSid: msg.sid,
+      MessagingServiceSid: this.messagingServiceSid,
+      Index: String(msg.index),
+      Author: msg.author,
+      Body: msg.body ?? '',
+      Attributes: msg.attributes,
+      ParticipantSid: msg.participantSid ?? '',
+      DateCreated: iso(msg.dateCreated),
+      Source: msg.source,
+      RetryCount: '0',
     };
   }
 
@@ -173,10 +223,19 @@ export class FakeTwilioRestServer {
     return c;
   }
 
-  private addMessage(conv: FakeConversation, m: Omit<FakeMessage, 'sid' | 'index' | 'participantSid' | 'dateCreated'>): FakeMessage {
+  private addMessage(
+    conv: FakeConversation,
+    m: Omit<FakeMessage, 'sid' | 'index' | 'participantSid' | 'dateCreated'>,
+  ): FakeMessage {
     const last = conv.messages.at(-1);
     const participant = conv.participants.find((p) => p.identity === m.author || p.address === m.author);
-    const msg: FakeMessage = { ...m, sid: sid('IM'), index: last ? last.index + 1 : 0, participantSid: participant?.sid ?? null, dateCreated: new Date() };
+    const msg: FakeMessage = {
+      ...m,
+      sid: sid('IM'),
+      index: last ? last.index + 1 : 0,
+      participantSid: participant?.sid ?? null,
+      dateCreated: new Date(),
+    };
     conv.messages.push(msg);
     return msg;
   }
@@ -192,29 +251,60 @@ export class FakeTwilioRestServer {
     }
     const auth = parseBasic(req.headers.authorization);
     const method = (req.method ?? 'GET').toUpperCase();
-    this.requests.push({ method, path: u.pathname, query: Object.fromEntries(u.searchParams), form, auth, headers: req.headers, at: Date.now() });
+    this.requests.push({
+      method,
+      path: u.pathname,
+      query: Object.fromEntries(u.searchParams),
+      form,
+      auth,
+      headers: req.headers,
+      at: Date.now(),
+    });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     let status = 200;
     let body: unknown;
     try {
-      if (!auth || auth.username !== this.accountSid || auth.password !== this.authToken) throw new TwilioError(401, 20003, 'Authenticate');
-      const fault = this.faults.find((f) => f.remaining > 0 && (f.method === undefined || f.method.toUpperCase() === method) && matches(f.path, u.pathname));
+      if (!auth || auth.username !== this.accountSid || auth.password !== this.authToken)
+        throw new TwilioError(401, 20003, 'Authenticate');
+      const fault = this.faults.find(
+        (f) =>
+          f.remaining > 0 &&
+          (f.method === undefined || f.method.toUpperCase() === method) &&
+          matches(f.path, u.pathname),
+      );
       if (fault) {
         fault.remaining--;
-        throw new TwilioError(fault.status, fault.code ?? (fault.status >= 500 ? 20500 : 20001), fault.message ?? (fault.status >= 500 ? 'Internal Server Error' : 'Bad request'));
+        throw new TwilioError(
+          fault.status,
+          fault.code ?? (fault.status >= 500 ? 20500 : 20001),
+          fault.message ?? (fault.status >= 500 ? 'Internal Server Error' : 'Bad request'),
+        );
       }
       [status, body] = this.route(method, u, form, req.headers);
     } catch (err) {
-      const e = err instanceof TwilioError ? err : new TwilioError(500, 20500, err instanceof Error ? err.message : 'Internal Server Error');
+      const e =
+        err instanceof TwilioError
+          ? err
+          : new TwilioError(500, 20500, err instanceof Error ? err.message : 'Internal Server Error');
       status = e.status;
-      body = { code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status };
+      body = {
+        code: e.code,
+        message: e.message,
+        more_info: `https://www.twilio.com/docs/errors/${e.code}`,
+        status: e.status,
+      };
     }
     if (res.destroyed) return;
     res.writeHead(status, { 'Content-Type': 'application/json', 'Twilio-Request-Id': sid('RQ') });
     res.end(JSON.stringify(body));
   }
 
-  private route(method: string, u: URL, form: Record<string, string | string[]>, headers: IncomingHttpHeaders): [number, unknown] {
+  private route(
+    method: string,
+    u: URL,
+    form: Record<string, string | string[]>,
+    headers: IncomingHttpHeaders,
+  ): [number, unknown] {
     const one = (k: string) => {
       const v = form[k];
       return Array.isArray(v) ? v[0] : v;
@@ -229,18 +319,43 @@ export class FakeTwilioRestServer {
     let m = /^\/v1\/Conversations\/([^/]+)\/(Participants|Messages)$/.exec(p);
     if (m) {
       const conv = this.conv(m[1] ?? '');
-      if (m[2] === 'Participants' && method === 'GET') return [200, this.page(u, 'participants', conv.participants.map((x) => this.participantJson(conv, x)))];
-      if (m[2] === 'Participants' && method === 'POST') return [201, this.participantJson(conv, this.addParticipant(conv, one))];
+      if (m[2] === 'Participants' && method === 'GET')
+        return [
+          200,
+          this.page(
+            u,
+            'participants',
+            conv.participants.map((x) => this.participantJson(conv, x)),
+          ),
+        ];
+      if (m[2] === 'Participants' && method === 'POST')
+        return [201, this.participantJson(conv, this.addParticipant(conv, one))];
       if (m[2] === 'Messages' && method === 'GET') {
         const list = u.searchParams.get('Order') === 'desc' ? [...conv.messages].reverse() : conv.messages;
-        return [200, this.page(u, 'messages', list.map((x) => this.messageJson(conv, x)))];
+        return [
+          200,
+          this.page(
+            u,
+            'messages',
+            list.map((x) => this.messageJson(conv, x)),
+          ),
+        ];
       }
       if (m[2] === 'Messages' && method === 'POST') {
         const body = one('Body');
-        if (body === undefined && one('MediaSid') === undefined && one('ContentSid') === undefined) throw new TwilioError(400, 50006, 'Body, MediaSid or ContentSid is required');
-        if (body !== undefined && body.length > 1600) throw new TwilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit');
+        if (body === undefined && one('MediaSid') === undefined && one('ContentSid') === undefined)
+          throw new TwilioError(400, 50006, 'Body, MediaSid or ContentSid is required');
+        if (body !== undefined && body.length > 1600)
+          throw new TwilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit');
         const enabled = String(headers['x-twilio-webhook-enabled'] ?? '').toLowerCase() === 'true';
-        const msg = this.addMessage(conv, { author: one('Author') ?? 'system', body: body ?? null, attributes: one('Attributes') ?? '{}', source: 'API', viaRest: true, webhookEnabled: enabled });
+        const msg = this.addMessage(conv, {
+          author: one('Author') ?? 'system',
+          body: body ?? null,
+          attributes: one('Attributes') ?? '{}',
+          source: 'API',
+          viaRest: true,
+          webhookEnabled: enabled,
+        });
         return [201, this.messageJson(conv, msg)];
       }
     }
@@ -252,8 +367,16 @@ export class FakeTwilioRestServer {
       if (!to) throw new TwilioError(400, 21201, "No 'To' number is specified");
       if (!from) throw new TwilioError(400, 21213, "No 'From' number is specified");
       if (!/^\+[1-9]\d{6,14}$/.test(to)) throw new TwilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
-      if (!one('Url') && !one('Twiml') && !one('ApplicationSid')) throw new TwilioError(400, 21205, 'Url parameter is required.');
-      const call: FakeCall = { sid: sid('CA'), to, from, url: one('Url') ?? null, params: form, dateCreated: new Date() };
+      if (!one('Url') && !one('Twiml') && !one('ApplicationSid'))
+        throw new TwilioError(400, 21205, 'Url parameter is required.');
+      const call: FakeCall = {
+        sid: sid('CA'),
+        to,
+        from,
+        url: one('Url') ?? null,
+        params: form,
+        dateCreated: new Date(),
+      };
       this.calls.push(call);
       return [201, this.callJson(call)];
     }
@@ -265,18 +388,37 @@ export class FakeTwilioRestServer {
     const address = one('MessagingBinding.Address') ?? null;
     const proxyAddress = one('MessagingBinding.ProxyAddress') ?? null;
     const projectedAddress = one('MessagingBinding.ProjectedAddress') ?? null;
-    if (identity === null && address === null) throw new TwilioError(400, 20001, 'Either Identity or MessagingBinding.Address is required');
-    if (identity !== null && conv.participants.some((p) => p.identity === identity)) throw new TwilioError(409, 50433, 'Participant already exists');
+    if (identity === null && address === null)
+      throw new TwilioError(400, 20001, 'Either Identity or MessagingBinding.Address is required');
+    if (identity !== null && conv.participants.some((p) => p.identity === identity))
+      throw new TwilioError(409, 50433, 'Participant already exists');
     if (address !== null && conv.participants.some((p) => p.address === address && p.proxyAddress === proxyAddress)) {
-      throw new TwilioError(409, 50416, `A binding for this participant and proxy address already exists in Conversation ${conv.sid}`);
+      throw new TwilioError(
+        409,
+        50416,
+        `A binding for this participant and proxy address already exists in Conversation ${conv.sid}`,
+      );
     }
     // Group MMS (SMS participants without a proxy address): chat participants must carry a projected address.
-    const groupMms = conv.participants.some((p) => p.address !== null && p.proxyAddress === null) || (address !== null && proxyAddress === null);
+    const groupMms =
+      conv.participants.some((p) => p.address !== null && p.proxyAddress === null) ||
+      (address !== null && proxyAddress === null);
     const chatWithoutProjection = conv.participants.some((p) => p.identity !== null && p.projectedAddress === null);
-    if (groupMms && ((identity !== null && projectedAddress === null) || (address !== null && proxyAddress === null && chatWithoutProjection))) {
+    if (
+      groupMms &&
+      ((identity !== null && projectedAddress === null) ||
+        (address !== null && proxyAddress === null && chatWithoutProjection))
+    ) {
       throw new TwilioError(400, 50434, 'Participant projected address not provided');
     }
-    const p: FakeParticipant = { sid: sid('MB'), identity, address, proxyAddress, projectedAddress, dateCreated: new Date() };
+    const p: FakeParticipant = {
+      sid: sid('MB'),
+      identity,
+      address,
+      proxyAddress,
+      projectedAddress,
+      dateCreated: new Date(),
+    };
     conv.participants.push(p);
     return p;
   }
@@ -287,7 +429,15 @@ export class FakeTwilioRestServer {
     const at = (n: number) => `${this.url}${u.pathname}?PageSize=${size}&Page=${n}`;
     const more = (page + 1) * size < all.length;
     return {
-      meta: { page, page_size: size, first_page_url: at(0), previous_page_url: page > 0 ? at(page - 1) : null, url: at(page), next_page_url: more ? at(page + 1) : null, key },
+      meta: {
+        page,
+        page_size: size,
+        first_page_url: at(0),
+        previous_page_url: page > 0 ? at(page - 1) : null,
+        url: at(page),
+        next_page_url: more ? at(page + 1) : null,
+        key,
+      },
       [key]: all.slice(page * size, (page + 1) * size),
     };
   }
@@ -295,41 +445,100 @@ export class FakeTwilioRestServer {
   private conversationJson(c: FakeConversation): unknown {
     const url = `https://conversations.twilio.com/v1/Conversations/${c.sid}`;
     return {
-      account_sid: this.accountSid, chat_service_sid: this.chatServiceSid, messaging_service_sid: this.messagingServiceSid, sid: c.sid,
-      friendly_name: c.friendlyName, unique_name: c.uniqueName, attributes: c.attributes, state: 'active', date_created: iso(c.dateCreated),
-      date_updated: iso(c.dateCreated), timers: {}, url, bindings: null,
+      account_sid: this.accountSid,
+      chat_service_sid: this.chatServiceSid,
+      messaging_service_sid: this.messagingServiceSid,
+      sid: c.sid,
+      friendly_name: c.friendlyName,
+      unique_name: c.uniqueName,
+      attributes: c.attributes,
+      state: 'active',
+      date_created: iso(c.dateCreated),
+      date_updated: iso(c.dateCreated),
+      timers: {},
+      url,
+      bindings: null,
       links: { participants: `${url}/Participants`, messages: `${url}/Messages`, webhooks: `${url}/Webhooks` },
     };
   }
 
   private participantJson(c: FakeConversation, p: FakeParticipant): unknown {
-    const binding = p.address !== null
-      ? { type: 'sms', address: p.address, proxy_address: p.proxyAddress }
-      : p.projectedAddress !== null ? { type: 'sms', projected_address: p.projectedAddress } : null;
+    const binding =
+      p.address !== null
+        ? { type: 'sms', address: p.address, proxy_address: p.proxyAddress }
+        : p.projectedAddress !== null
+          ? { type: 'sms', projected_address: p.projectedAddress }
+          : null;
     return {
-      account_sid: this.accountSid, conversation_sid: c.sid, sid: p.sid, identity: p.identity, attributes: '{}', messaging_binding: binding,
-      role_sid: null, date_created: iso(p.dateCreated), date_updated: iso(p.dateCreated),
-      url: `https://conversations.twilio.com/v1/Conversations/${c.sid}/Participants/${p.sid}`, last_read_message_index: null, last_read_timestamp: null,
+      account_sid: this.accountSid,
+      conversation_sid: c.sid,
+      sid: p.sid,
+      identity: p.identity,
+      attributes: '{}',
+      messaging_binding: binding,
+      role_sid: null,
+      date_created: iso(p.dateCreated),
+      date_updated: iso(p.dateCreated),
+      url: `https://conversations.twilio.com/v1/Conversations/${c.sid}/Participants/${p.sid}`,
+      last_read_message_index: null,
+      last_read_timestamp: null,
     };
   }
 
   private messageJson(c: FakeConversation, m: FakeMessage): unknown {
     const url = `https://conversations.twilio.com/v1/Conversations/${c.sid}/Messages/${m.sid}`;
     return {
-      account_sid: this.accountSid, conversation_sid: c.sid, sid: m.sid, index: m.index, author: m.author, body: m.body, media: null,
-      attributes: m.attributes, participant_sid: m.participantSid, date_created: iso(m.dateCreated), date_updated: iso(m.dateCreated),
-      delivery: null, url, content_sid: null, links: { delivery_receipts: `${url}/Receipts`, channel_metadata: `${url}/ChannelMetadata` },
+      account_sid: this.accountSid,
+      conversation_sid: c.sid,
+      sid: m.sid,
+      index: m.index,
+      author: m.author,
+      body: m.body,
+      media: null,
+      attributes: m.attributes,
+      participant_sid: m.participantSid,
+      date_created: iso(m.dateCreated),
+      date_updated: iso(m.dateCreated),
+      delivery: null,
+      url,
+      content_sid: null,
+      links: { delivery_receipts: `${url}/Receipts`, channel_metadata: `${url}/ChannelMetadata` },
     };
   }
 
   private callJson(c: FakeCall): unknown {
     const uri = `/2010-04-01/Accounts/${this.accountSid}/Calls/${c.sid}.json`;
     return {
-      account_sid: this.accountSid, annotation: null, answered_by: null, api_version: '2010-04-01', caller_name: null,
-      date_created: rfc2822(c.dateCreated), date_updated: rfc2822(c.dateCreated), direction: 'outbound-api', duration: null, end_time: null,
-      forwarded_from: null, from: c.from, from_formatted: c.from, group_sid: null, parent_call_sid: null, phone_number_sid: null, price: null,
-      price_unit: 'USD', sid: c.sid, start_time: null, status: 'queued', to: c.to, to_formatted: c.to, trunk_sid: null, uri, queue_time: '0',
-      subresource_uris: { notifications: uri.replace('.json', '/Notifications.json'), recordings: uri.replace('.json', '/Recordings.json') },
+      account_sid: this.accountSid,
+      annotation: null,
+      answered_by: null,
+      api_version: '2010-04-01',
+      caller_name: null,
+      date_created: rfc2822(c.dateCreated),
+      date_updated: rfc2822(c.dateCreated),
+      direction: 'outbound-api',
+      duration: null,
+      end_time: null,
+      forwarded_from: null,
+      from: c.from,
+      from_formatted: c.from,
+      group_sid: null,
+      parent_call_sid: null,
+      phone_number_sid: null,
+      price: null,
+      price_unit: 'USD',
+      sid: c.sid,
+      start_time: null,
+      status: 'queued',
+      to: c.to,
+      to_formatted: c.to,
+      trunk_sid: null,
+      uri,
+      queue_time: '0',
+      subresource_uris: {
+        notifications: uri.replace('.json', '/Notifications.json'),
+        recordings: uri.replace('.json', '/Recordings.json'),
+      },
     };
   }
 }

@@ -37,14 +37,21 @@ export function truncateSms(text: string, max = SMS_MAX_CHARS): string {
   const t = text.trim();
   if (t.length <= max) return t;
   const room = t.slice(0, max - 1);
-  const sentence = Math.max(room.lastIndexOf('. '), room.lastIndexOf('! '), room.lastIndexOf('? '), room.lastIndexOf('\n'));
+  const sentence = Math.max(
+    room.lastIndexOf('. '),
+    room.lastIndexOf('! '),
+    room.lastIndexOf('? '),
+    room.lastIndexOf('\n'),
+  );
   if (sentence >= max * 0.6) return `${room.slice(0, sentence + 1).trimEnd()}…`;
   const space = room.lastIndexOf(' ');
   return `${(space >= max * 0.6 ? room.slice(0, space) : room).trimEnd()}…`;
 }
 
 export function systemPrompt(merchant: Merchant | undefined): string {
-  const business = merchant ? `You are the text-message assistant of ${merchant.name}.` : 'You are a helpful text-message assistant.';
+  const business = merchant
+    ? `You are the text-message assistant of ${merchant.name}.`
+    : 'You are a helpful text-message assistant.';
   return [
     business,
     merchant?.instructions ?? '',
@@ -79,7 +86,9 @@ export function chatMessages(req: ReplyRequest): ChatCompletionMessageParam[] {
 function simulated(req: ReplyRequest): string {
   const last = [...req.history].reverse().find((m) => m.author !== req.botIdentity && m.body.trim() !== '');
   const quote = last ? truncateSms(last.body, 200) : '';
-  return truncateSms(`${SIMULATED_LABEL} I got your message${quote ? `: "${quote}"` : ''}. A real answer needs an OpenAI API key.`);
+  return truncateSms(
+    `${SIMULATED_LABEL} I got your message${quote ? `: "${quote}"` : ''}. A real answer needs an OpenAI API key.`,
+  );
 }
 
 export function createReplyWriter(opts: ReplyWriterOptions): ReplyWriter {

@@ -35,7 +35,11 @@ export function describeCallOutcome(s: CallSummary): string {
   else if (caller) gist = `They said: ${quote(caller.text)}`;
   else if (assistant) gist = `They said nothing; the assistant's last words: ${quote(assistant.text)}`;
   else gist = 'Nothing was said.';
-  const trouble = s.endReason === 'model_dropped' || s.endReason === 'model_error' || s.endReason === 'model_connect_timeout' || s.endReason === 'model_stalled';
+  const trouble =
+    s.endReason === 'model_dropped' ||
+    s.endReason === 'model_error' ||
+    s.endReason === 'model_connect_timeout' ||
+    s.endReason === 'model_stalled';
   return `${head} ${gist}${trouble ? ' (The call ended early because of a technical problem.)' : ''}`;
 }
 

@@ -28,7 +28,8 @@ export function joinList(items: readonly string[]): string {
   return `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
 }
 
-const quoted = (items: readonly string[]) => joinList(items.map((s) => `"${s.length > 40 ? `${s.slice(0, 39)}…` : s}"`));
+const quoted = (items: readonly string[]) =>
+  joinList(items.map((s) => `"${s.length > 40 ? `${s.slice(0, 39)}…` : s}"`));
 
 /** The sentence naming entries that are not phone numbers, or ''. */
 export function invalidSentence(invalid: readonly string[]): string {
@@ -47,7 +48,10 @@ export function parseCommand(body: string, opts: CommandOptions): SmsCommand {
   const list = parseNumberList(m[2] ?? '', opts.region);
   const nothingDone = verb === 'call' ? 'Nothing was dialled.' : 'No group was created.';
   if (list.written === 0) {
-    return { kind: 'refuse', reply: `To use @${verb}, list the numbers after it, e.g. "@${verb} 415 555 0100, 415 555 0101".` };
+    return {
+      kind: 'refuse',
+      reply: `To use @${verb}, list the numbers after it, e.g. "@${verb} 415 555 0100, 415 555 0101".`,
+    };
   }
   if (list.written > opts.maxNumbers) {
     return {

@@ -47,7 +47,8 @@ function str(v: unknown): string | undefined {
 
 /** messaging_binding comes back as raw JSON (snake_case, untyped in twilio-node). */
 function readBinding(binding: unknown): Pick<Participant, 'address' | 'proxyAddress' | 'projectedAddress'> {
-  if (typeof binding !== 'object' || binding === null) return { address: undefined, proxyAddress: undefined, projectedAddress: undefined };
+  if (typeof binding !== 'object' || binding === null)
+    return { address: undefined, proxyAddress: undefined, projectedAddress: undefined };
   const b = binding as Record<string, unknown>;
   return { address: str(b.address), proxyAddress: str(b.proxy_address), projectedAddress: str(b.projected_address) };
 }
@@ -60,7 +61,10 @@ export class ConversationsGateway {
   private readonly max: number;
   private readonly clock: () => number;
 
-  constructor(private readonly client: TwilioClient, private readonly opts: GatewayOptions) {
+  constructor(
+    private readonly client: TwilioClient,
+    private readonly opts: GatewayOptions,
+  ) {
     this.ttlMs = opts.participantsTtlMs ?? 30_000;
     this.max = opts.maxConversations ?? 50_000;
     this.clock = opts.clock ?? Date.now;
@@ -91,7 +95,11 @@ export class ConversationsGateway {
   async ensureBot(conversationSid: string): Promise<'remembered' | 'created' | 'existing'> {
     if (this.botIn.get(conversationSid)) return 'remembered';
     const cached = this.lists.get(conversationSid);
-    if (cached && this.clock() - cached.at < this.ttlMs && cached.list.some((p) => p.identity === this.opts.botIdentity)) {
+    if (
+      cached &&
+      this.clock() - cached.at < this.ttlMs &&
+      cached.list.some((p) => p.identity === this.opts.botIdentity)
+    ) {
       this.rememberBot(conversationSid);
       return 'remembered';
     }
@@ -127,7 +135,9 @@ export class ConversationsGateway {
   }
 
   private async fetchParticipants(conversationSid: string): Promise<Participant[]> {
-    const rows = await this.client.conversations.v1.conversations(conversationSid).participants.list({ limit: 100, pageSize: 100 });
+    const rows = await this.client.conversations.v1
+      .conversations(conversationSid)
+      .participants.list({ limit: 100, pageSize: 100 });
     const list = rows.map((p): Participant => {
       const binding: unknown = p.messagingBinding;
       return { sid: p.sid, identity: str(p.identity) ?? null, ...readBinding(binding) };
@@ -138,7 +148,9 @@ export class ConversationsGateway {
 
   /** The last `limit` messages, oldest first. */
   async recentMessages(conversationSid: string, limit = 10): Promise<ThreadMessage[]> {
-    const rows = await this.client.conversations.v1.conversations(conversationSid).messages.list({ order: 'desc', limit, pageSize: limit });
+    const rows = await this.client.conversations.v1
+      .conversations(conversationSid)
+      .messages.list({ order: 'desc', limit, pageSize: limit });
     return rows
       .map((m) => ({ sid: m.sid, index: m.index, author: m.author ?? 'system', body: m.body ?? '' }))
       .sort((a, b) => a.index - b.index);
@@ -149,7 +161,9 @@ export class ConversationsGateway {
    * webhook, which is the first guard against reply loops (the inbox also ignores the bot's own).
    */
   async post(conversationSid: string, body: string): Promise<string> {
-    const m = await this.client.conversations.v1.conversations(conversationSid).messages.create({ author: this.opts.botIdentity, body });
+    const m = await this.client.conversations.v1
+      .conversations(conversationSid)
+      .messages.create({ author: this.opts.botIdentity, body });
     return m.sid;
   }
 
@@ -158,7 +172,12 @@ export class ConversationsGateway {
    * the bot with its projected address, then `intro` posted as the bot. Members that cannot be
    * added are returned in `failed`; a failure to create the conversation itself throws.
    */
-  async createGroup(opts: { friendlyName: string; attributes: Record<string, string>; members: GroupMember[]; intro: string }): Promise<{
+  async createGroup(opts: {
+    friendlyName: string;
+    attributes: Record<string, string>;
+    members: GroupMember[];
+    intro: string;
+  }): Promise<{
     conversationSid: string;
     added: GroupMember[];
     failed: GroupMember[];
@@ -173,7 +192,9 @@ export class ConversationsGateway {
     const failed: GroupMember[] = [];
     for (const member of opts.members) {
       try {
-        await participants.create('address' in member ? { 'messagingBinding.address': member.address } : { identity: member.identity });
+        await participants.create(
+          'address' in member ? { 'messagingBinding.address': member.address } : { identity: member.identity },
+        );
         added.push(member);
       } catch (err) {
         if (twilioErrorCode(err) === PARTICIPANT_EXISTS) added.push(member);
@@ -189,7 +210,10 @@ export class ConversationsGateway {
         introPosted = true;
       } catch (err) {
         // The group exists and its members are in: the requester is told the intro is missing.
-        log.warn({ err: describeTwilioError(err), conversationSid: conv.sid }, 'new group: adding the bot or posting the intro failed');
+        log.warn(
+          { err: describeTwilioError(err), conversationSid: conv.sid },
+          'new group: adding the bot or posting the intro failed',
+        );
       }
     }
     return { conversationSid: conv.sid, added, failed, introPosted };

@@ -41,16 +41,19 @@ export function parseConvoEvent(params: URLSearchParams): ParseResult {
   if (eventType !== 'onMessageAdded') return { ok: true, event: { type: 'other', eventType } };
   const conversationSid = opt(params, 'ConversationSid');
   if (conversationSid === undefined) return { ok: false, error: 'missing ConversationSid' };
-  if (!CONVERSATION_SID.test(conversationSid)) return { ok: false, error: 'malformed ConversationSid (expected CH + 32 hex digits)' };
+  if (!CONVERSATION_SID.test(conversationSid))
+    return { ok: false, error: 'malformed ConversationSid (expected CH + 32 hex digits)' };
   const messageSid = opt(params, 'MessageSid');
-  if (messageSid !== undefined && !MESSAGE_SID.test(messageSid)) return { ok: false, error: 'malformed MessageSid (expected IM + 32 hex digits)' };
+  if (messageSid !== undefined && !MESSAGE_SID.test(messageSid))
+    return { ok: false, error: 'malformed MessageSid (expected IM + 32 hex digits)' };
   const indexRaw = opt(params, 'Index');
   let index: number | undefined;
   if (indexRaw !== undefined) {
     if (!/^\d{1,15}$/.test(indexRaw)) return { ok: false, error: 'malformed Index (expected a whole number)' };
     index = Number(indexRaw);
   }
-  if (messageSid === undefined && index === undefined) return { ok: false, error: 'missing MessageSid (and no Index either)' };
+  if (messageSid === undefined && index === undefined)
+    return { ok: false, error: 'missing MessageSid (and no Index either)' };
   const author = opt(params, 'Author');
   if (author === undefined) return { ok: false, error: 'missing Author' };
   return {
@@ -79,7 +82,11 @@ export type Verdict = 'accepted' | 'duplicate' | 'rate_limited' | 'ignored';
  * Mounts the route. `accept` decides (dedupe, rate limit, hand to the inbox) and must not wait for
  * the work itself; its verdict is echoed in the 200 body for logs and tests.
  */
-export function mountConvoWebhook(app: TemplatedApp, deps: FormWebhookDeps, accept: (e: MessageAdded) => Promise<Verdict>): void {
+export function mountConvoWebhook(
+  app: TemplatedApp,
+  deps: FormWebhookDeps,
+  accept: (e: MessageAdded) => Promise<Verdict>,
+): void {
   mountFormWebhook(app, CONVO_WEBHOOK_PATH, deps, async (params): Promise<Reply> => {
     const parsed = parseConvoEvent(params);
     if (!parsed.ok) return json(400, { error: parsed.error });

@@ -57,7 +57,11 @@ export class MemoryDeduper implements Deduper {
     const expiry = this.seen.get(key);
     // A duplicate does not extend the window (same as Redis NX: the key keeps its first TTL).
     if (expiry !== undefined && expiry > now) return false;
-    for (let o = this.seen.oldest(); o !== undefined && (o.value <= now || this.seen.size >= this.maxEntries); o = this.seen.oldest()) {
+    for (
+      let o = this.seen.oldest();
+      o !== undefined && (o.value <= now || this.seen.size >= this.maxEntries);
+      o = this.seen.oldest()
+    ) {
       this.seen.delete(o.key);
     }
     this.seen.set(key, now + this.ttlMs);
@@ -117,7 +121,10 @@ export class RedisDeduper implements Deduper {
       const now = Date.now();
       if (now - this.lastWarnAt >= this.warnIntervalMs) {
         this.lastWarnAt = now;
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis dedupe unavailable; duplicates are caught per instance only');
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'redis dedupe unavailable; duplicates are caught per instance only',
+        );
       }
       return true;
     } finally {

@@ -35,7 +35,11 @@ export function mountFormWebhook(
         const refused = await guardTwilioWebhook(deps.edge, deps.httpPerIp, r, body);
         if (refused) return write(res, state, refused);
         if (!(r.contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-          return write(res, state, refusal(415, `expected application/x-www-form-urlencoded (a Twilio webhook) on ${path}`));
+          return write(
+            res,
+            state,
+            refusal(415, `expected application/x-www-form-urlencoded (a Twilio webhook) on ${path}`),
+          );
         }
         write(res, state, await handle(new URLSearchParams(body.toString('utf8')), r));
       })

@@ -67,16 +67,23 @@ const CONVERSATION_SID = /^CH[0-9a-fA-F]{32}$/;
 export async function installSms(deps: SmsDeps): Promise<Sms> {
   const { sms } = deps;
   const edge = deps.edge ?? loadEdgeConfig(process.env, deps.config);
-  let ownLimiters: Limiters | null = null;
-  const limiters = deps.limiters ?? (ownLimiters = createLimiters({ redisUrl: edge.redisUrl }));
+  const ownLimiters: Limiters | null = deps.limiters ? null : createLimiters({ redisUrl: edge.redisUrl });
+  const limiters = deps.limiters ?? (ownLimiters as Limiters);
   await ownLimiters?.ready();
   const deduper = deps.deduper ?? createDeduper({ redisUrl: edge.redisUrl, prefix: deps.dedupePrefix });
   if (!deps.deduper && deduper instanceof RedisDeduper) await deduper.ready();
 
-  const client = deps.twilio ?? createTwilioClient({ accountSid: sms.accountSid, authToken: sms.authToken, apiBaseUrl: sms.twilioApiBaseUrl });
-  const gateway = new ConversationsGateway(client, { botIdentity: sms.botIdentity, botProjectedAddress: sms.botProjectedAddress });
+  const client =
+    deps.twilio ??
+    createTwilioClient({ accountSid: sms.accountSid, authToken: sms.authToken, apiBaseUrl: sms.twilioApiBaseUrl });
+  const gateway = new ConversationsGateway(client, {
+    botIdentity: sms.botIdentity,
+    botProjectedAddress: sms.botProjectedAddress,
+  });
   const calls = new CallPlacer(client, { from: sms.phoneNumber, publicHost: deps.config.publicHost });
-  const writeReply = deps.writeReply ?? createReplyWriter({ apiKey: sms.openai.apiKey, baseUrl: sms.openai.baseUrl, model: sms.openai.textModel });
+  const writeReply =
+    deps.writeReply ??
+    createReplyWriter({ apiKey: sms.openai.apiKey, baseUrl: sms.openai.baseUrl, model: sms.openai.textModel });
   if (!sms.openai.apiKey) smsLog.warn('SMS replies are SIMULATED: OPENAI_API_KEY is not set');
   const directory = deps.directory;
   const merchants = typeof directory === 'function' ? directory : () => directory;
@@ -108,7 +115,11 @@ export async function installSms(deps: SmsDeps): Promise<Sms> {
       smsLog.warn(fields, 'conversation over 12 events / 30 s; event ignored');
       return 'rate_limited';
     }
-    inbox.send({ type: 'sms.message', message: e, command: parseCommand(e.body, { region: sms.defaultRegion, maxNumbers: sms.maxNumbersPerCommand }) });
+    inbox.send({
+      type: 'sms.message',
+      message: e,
+      command: parseCommand(e.body, { region: sms.defaultRegion, maxNumbers: sms.maxNumbersPerCommand }),
+    });
     return 'accepted';
   };
 
@@ -122,7 +133,8 @@ export async function installSms(deps: SmsDeps): Promise<Sms> {
       const conversationSid = query.get('conversationSid') ?? '';
       const callSid = params.get('CallSid') ?? '';
       const status = params.get('CallStatus') ?? '';
-      if (!CONVERSATION_SID.test(conversationSid)) return json(400, { error: 'missing or malformed conversationSid in the callback URL' });
+      if (!CONVERSATION_SID.test(conversationSid))
+        return json(400, { error: 'missing or malformed conversationSid in the callback URL' });
       if (callSid === '' || status === '') return json(400, { error: 'missing CallSid or CallStatus' });
       const text = describeUnansweredCall(status, query.get('to') ?? params.get('To') ?? 'the number');
       if (text === null || closed) return json(200, { ok: true, verdict: 'ignored' });
@@ -157,7 +169,9 @@ export async function installSms(deps: SmsDeps): Promise<Sms> {
   const close = async () => {
     if (closed) return;
     closed = true;
-    await idle(15_000).catch((err: unknown) => smsLog.warn({ err: err instanceof Error ? err.message : String(err) }, 'sms work abandoned at close'));
+    await idle(15_000).catch((err: unknown) =>
+      smsLog.warn({ err: err instanceof Error ? err.message : String(err) }, 'sms work abandoned at close'),
+    );
     inbox.stop();
     if (!deps.deduper) await deduper.close();
     await ownLimiters?.close();

@@ -30,7 +30,10 @@ export interface CallPlacerOptions {
 }
 
 export class CallPlacer {
-  constructor(private readonly client: TwilioClient, private readonly opts: CallPlacerOptions) {}
+  constructor(
+    private readonly client: TwilioClient,
+    private readonly opts: CallPlacerOptions,
+  ) {}
 
   private query(req: CallRequest, extra: Record<string, string> = {}): string {
     const q = new URLSearchParams({ conversationSid: req.conversationSid, requester: req.requester });
@@ -60,11 +63,17 @@ export class CallPlacer {
         statusCallback: this.statusCallbackUrl(req),
         statusCallbackMethod: 'POST',
       });
-      log.info({ callSid: call.sid, to: maskPhone(req.to), conversationSid: req.conversationSid }, '@call: call placed');
+      log.info(
+        { callSid: call.sid, to: maskPhone(req.to), conversationSid: req.conversationSid },
+        '@call: call placed',
+      );
       return { to: req.to, ok: true, callSid: call.sid };
     } catch (err) {
       const e = describeTwilioError(err);
-      log.warn({ to: maskPhone(req.to), conversationSid: req.conversationSid, code: e.code, status: e.status, err: e.message }, '@call: calls.create failed');
+      log.warn(
+        { to: maskPhone(req.to), conversationSid: req.conversationSid, code: e.code, status: e.status, err: e.message },
+        '@call: calls.create failed',
+      );
       return { to: req.to, ok: false, code: e.code, status: e.status };
     }
   }

@@ -1,6 +1,12 @@
 import { fromPromise } from 'xstate';
 import type { CountryCode } from 'libphonenumber-js';
-import { smsInboxMachine, smsMessageMachine, type CommandWork, type SmsInboxMachine, type ThreadInfo } from '../../machines/sms.machine.js';
+import {
+  smsInboxMachine,
+  smsMessageMachine,
+  type CommandWork,
+  type SmsInboxMachine,
+  type ThreadInfo,
+} from '../../machines/sms.machine.js';
 import type { MerchantDirectory } from '../merchants/directory.js';
 import type { Merchant } from '../merchants/merchant.js';
 import { log } from '../log.js';
@@ -56,9 +62,20 @@ async function inspectThread(deps: SmsActorDeps, conversationSid: string): Promi
 async function writeReply(deps: SmsActorDeps, w: CommandWork, signal: AbortSignal): Promise<string> {
   const history: ThreadMessage[] = await deps.gateway.recentMessages(w.message.conversationSid, deps.historySize ?? 10);
   // The list may lag the webhook by a moment: the message being answered must be in it.
-  const present = history.some((m) => (w.message.messageSid !== undefined ? m.sid === w.message.messageSid : m.index === w.message.index));
-  if (!present) history.push({ sid: w.message.messageSid ?? '', index: w.message.index ?? Number.MAX_SAFE_INTEGER, author: w.message.author, body: w.message.body });
-  return deps.writeReply({ merchant: await merchantFor(deps, w.merchantId), history, botIdentity: deps.gateway.botIdentity }, signal);
+  const present = history.some((m) =>
+    w.message.messageSid !== undefined ? m.sid === w.message.messageSid : m.index === w.message.index,
+  );
+  if (!present)
+    history.push({
+      sid: w.message.messageSid ?? '',
+      index: w.message.index ?? Number.MAX_SAFE_INTEGER,
+      author: w.message.author,
+      body: w.message.body,
+    });
+  return deps.writeReply(
+    { merchant: await merchantFor(deps, w.merchantId), history, botIdentity: deps.gateway.botIdentity },
+    signal,
+  );
 }
 
 async function placeCalls(deps: SmsActorDeps, w: CommandWork): Promise<string> {
@@ -67,12 +84,21 @@ async function placeCalls(deps: SmsActorDeps, w: CommandWork): Promise<string> {
   const failed: string[] = [];
   // One after the other (at most MAX_NUMBERS_PER_COMMAND): each number gets exactly one attempt.
   for (const to of w.command.numbers) {
-    const p = await deps.calls.place({ to, conversationSid: w.message.conversationSid, requester: w.message.author, merchantId: w.merchantId });
+    const p = await deps.calls.place({
+      to,
+      conversationSid: w.message.conversationSid,
+      requester: w.message.author,
+      merchantId: w.merchantId,
+    });
     (p.ok ? placed : failed).push(to);
   }
   const lines: string[] = [];
-  if (placed.length > 0) lines.push(`Calling ${joinList(placed)} now. I'll post here how ${placed.length === 1 ? 'the call' : 'each call'} goes.`);
-  if (failed.length > 0) lines.push(`I couldn't place the call${failed.length === 1 ? '' : 's'} to ${joinList(failed)}.`);
+  if (placed.length > 0)
+    lines.push(
+      `Calling ${joinList(placed)} now. I'll post here how ${placed.length === 1 ? 'the call' : 'each call'} goes.`,
+    );
+  if (failed.length > 0)
+    lines.push(`I couldn't place the call${failed.length === 1 ? '' : 's'} to ${joinList(failed)}.`);
   const skipped = invalidSentence(w.command.invalid);
   if (skipped) lines.push(skipped);
   return lines.join(' ');
@@ -90,7 +116,8 @@ async function createGroup(deps: SmsActorDeps, w: CommandWork): Promise<string> 
   if (w.command.kind !== 'group') throw new Error(`createGroup got a ${w.command.kind} command`);
   const requester = requesterMember(w.message.author, deps.region);
   const members: GroupMember[] = requester === 'unsupported' ? [] : [requester];
-  for (const n of w.command.numbers) if (!members.some((m) => 'address' in m && m.address === n)) members.push({ address: n });
+  for (const n of w.command.numbers)
+    if (!members.some((m) => 'address' in m && m.address === n)) members.push({ address: n });
   const merchant = await merchantFor(deps, w.merchantId);
   const assistant = merchant ? `${merchant.name}'s assistant` : 'an assistant';
   const group = await deps.gateway.createGroup({
@@ -99,13 +126,26 @@ async function createGroup(deps: SmsActorDeps, w: CommandWork): Promise<string> 
     members,
     intro: `Hi everyone! ${w.message.author} started this group text. I'm ${assistant}: mention @ai in a message when you'd like me to answer.`,
   });
-  smsLog.info({ conversationSid: group.conversationSid, from: w.message.conversationSid, added: group.added.length, failed: group.failed.length }, '@group: conversation created');
+  smsLog.info(
+    {
+      conversationSid: group.conversationSid,
+      from: w.message.conversationSid,
+      added: group.added.length,
+      failed: group.failed.length,
+    },
+    '@group: conversation created',
+  );
   const others = group.added.filter((m) => m !== requester).map(memberLabel);
   const lines: string[] = [];
   if (others.length === 0) lines.push("I couldn't add anyone to the new group, so there is no group to join.");
-  else lines.push(`I started a group text with ${joinList(requester === 'unsupported' ? others : ['you', ...others])}.${group.introPosted ? ' Mention @ai there when you want me.' : " I couldn't post the introduction there, though."}`);
+  else
+    lines.push(
+      `I started a group text with ${joinList(requester === 'unsupported' ? others : ['you', ...others])}.${group.introPosted ? ' Mention @ai there when you want me.' : " I couldn't post the introduction there, though."}`,
+    );
   if (group.failed.length > 0) lines.push(`I couldn't add ${joinList(group.failed.map(memberLabel))}.`);
-  const skipped = [invalidSentence(w.command.invalid), unsupportedSentence(w.command.unsupported)].filter((s) => s !== '');
+  const skipped = [invalidSentence(w.command.invalid), unsupportedSentence(w.command.unsupported)].filter(
+    (s) => s !== '',
+  );
   lines.push(...skipped);
   return lines.join(' ');
 }
@@ -116,7 +156,8 @@ export function provideSmsInbox(deps: SmsActorDeps): SmsInboxMachine {
     actors: {
       ensureBot: fromPromise(async ({ input }) => {
         const r = await deps.gateway.ensureBot(input.conversationSid);
-        if (r !== 'remembered') smsLog.info({ conversationSid: input.conversationSid, result: r }, 'bot participant ensured');
+        if (r !== 'remembered')
+          smsLog.info({ conversationSid: input.conversationSid, result: r }, 'bot participant ensured');
       }),
       inspectThread: fromPromise(({ input }) => inspectThread(deps, input.conversationSid)),
       writeReply: fromPromise(({ input, signal }) => writeReply(deps, input, signal)),
@@ -127,7 +168,8 @@ export function provideSmsInbox(deps: SmsActorDeps): SmsInboxMachine {
       }),
     },
     actions: {
-      reportError: (_, params) => smsLog.warn({ stage: params.stage, err: describeTwilioError(params.error) }, 'sms step failed'),
+      reportError: (_, params) =>
+        smsLog.warn({ stage: params.stage, err: describeTwilioError(params.error) }, 'sms step failed'),
     },
   });
   return smsInboxMachine.provide({
@@ -138,7 +180,8 @@ export function provideSmsInbox(deps: SmsActorDeps): SmsInboxMachine {
       }),
     },
     actions: {
-      reportCrash: (_, params) => smsLog.error({ actorId: params.actorId, err: describeTwilioError(params.error) }, 'sms child failed'),
+      reportCrash: (_, params) =>
+        smsLog.error({ actorId: params.actorId, err: describeTwilioError(params.error) }, 'sms child failed'),
     },
   });
 }

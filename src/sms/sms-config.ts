@@ -52,7 +52,8 @@ function required(env: Env, name: string): string {
 }
 
 function e164(name: string, value: string): string {
-  if (!E164.test(value)) throw new ConfigError(name, `expected an E.164 number like +14155550100, got ${JSON.stringify(value)}`);
+  if (!E164.test(value))
+    throw new ConfigError(name, `expected an E.164 number like +14155550100, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -65,7 +66,8 @@ function httpUrl(env: Env, name: string): string | undefined {
   } catch {
     throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
   if (url.search !== '' || url.hash !== '') throw new ConfigError(name, 'must not carry a query string or fragment');
   return raw.replace(/\/+$/, '');
 }
@@ -79,24 +81,36 @@ export function smsEnabled(env: Env = process.env): boolean {
 export function loadSmsConfig(env: Env = process.env): SmsConfig | null {
   const accountSid = read(env, 'TWILIO_ACCOUNT_SID');
   if (accountSid === undefined) return null;
-  if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) throw new ConfigError('TWILIO_ACCOUNT_SID', 'expected AC followed by 32 hex digits');
+  if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid))
+    throw new ConfigError('TWILIO_ACCOUNT_SID', 'expected AC followed by 32 hex digits');
   const authToken = required(env, 'TWILIO_AUTH_TOKEN');
   const phoneNumber = e164('TWILIO_PHONE_NUMBER', required(env, 'TWILIO_PHONE_NUMBER'));
 
   const botIdentity = read(env, 'BOT_IDENTITY') ?? DEFAULT_BOT_IDENTITY;
   // 'system' is what Twilio writes for REST posts without an author; a bot by that name could not tell its own messages apart.
-  if (botIdentity.length > 256 || botIdentity === 'system') throw new ConfigError('BOT_IDENTITY', 'must be at most 256 characters and not "system"');
-  const botProjectedAddress = e164('BOT_PROJECTED_ADDRESS', read(env, 'BOT_PROJECTED_ADDRESS') ?? DEFAULT_BOT_PROJECTED_ADDRESS);
+  if (botIdentity.length > 256 || botIdentity === 'system')
+    throw new ConfigError('BOT_IDENTITY', 'must be at most 256 characters and not "system"');
+  const botProjectedAddress = e164(
+    'BOT_PROJECTED_ADDRESS',
+    read(env, 'BOT_PROJECTED_ADDRESS') ?? DEFAULT_BOT_PROJECTED_ADDRESS,
+  );
 
   const region = (read(env, 'DEFAULT_REGION') ?? 'US').toUpperCase();
-  if (!isSupportedCountry(region)) throw new ConfigError('DEFAULT_REGION', `unknown region ${JSON.stringify(region)} (expected an ISO country code like US or GB)`);
+  if (!isSupportedCountry(region))
+    throw new ConfigError(
+      'DEFAULT_REGION',
+      `unknown region ${JSON.stringify(region)} (expected an ISO country code like US or GB)`,
+    );
 
   const maxRaw = read(env, 'MAX_NUMBERS_PER_COMMAND');
   let maxNumbersPerCommand = DEFAULT_MAX_NUMBERS;
   if (maxRaw !== undefined) {
     const n = Number(maxRaw);
     if (!/^\d+$/.test(maxRaw) || n < 1 || n > MAX_NUMBERS_LIMIT) {
-      throw new ConfigError('MAX_NUMBERS_PER_COMMAND', `expected a whole number in 1..${MAX_NUMBERS_LIMIT}, got ${JSON.stringify(maxRaw)}`);
+      throw new ConfigError(
+        'MAX_NUMBERS_PER_COMMAND',
+        `expected a whole number in 1..${MAX_NUMBERS_LIMIT}, got ${JSON.stringify(maxRaw)}`,
+      );
     }
     maxNumbersPerCommand = n;
   }

@@ -35,7 +35,10 @@ export function rewriteTwilioUrl(uri: string, base: string): string {
 }
 
 export class BaseUrlRequestClient extends twilio.RequestClient {
-  constructor(private readonly baseUrl: string, opts: RequestClient.RequestClientOptions = {}) {
+  constructor(
+    private readonly baseUrl: string,
+    opts: RequestClient.RequestClientOptions = {},
+  ) {
     super(opts);
   }
 
@@ -46,7 +49,9 @@ export class BaseUrlRequestClient extends twilio.RequestClient {
 
 export function createTwilioClient(opts: TwilioClientOptions): TwilioClient {
   const timeout = opts.timeoutMs ?? 10_000;
-  const httpClient = opts.apiBaseUrl ? new BaseUrlRequestClient(opts.apiBaseUrl, { timeout }) : new twilio.RequestClient({ timeout });
+  const httpClient = opts.apiBaseUrl
+    ? new BaseUrlRequestClient(opts.apiBaseUrl, { timeout })
+    : new twilio.RequestClient({ timeout });
   return twilio(opts.accountSid, opts.authToken, { httpClient, autoRetry: false });
 }
 
@@ -71,6 +76,10 @@ export function safeErrorText(err: unknown): string {
 }
 
 /** What to log about a failed REST call. */
-export function describeTwilioError(err: unknown): { code: number | undefined; status: number | undefined; message: string } {
+export function describeTwilioError(err: unknown): {
+  code: number | undefined;
+  status: number | undefined;
+  message: string;
+} {
   return { code: twilioErrorCode(err), status: twilioErrorStatus(err), message: safeErrorText(err) };
 }

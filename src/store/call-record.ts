@@ -48,7 +48,11 @@ export interface CallRecord {
   createdAt?: Date;
 }
 
-const nullableString = z.string().nullable().optional().transform((v) => v ?? null);
+const nullableString = z
+  .string()
+  .nullable()
+  .optional()
+  .transform((v) => v ?? null);
 
 /** Accepts Dates or ISO strings (JSON lines, PostgREST) and returns a CallRecord. */
 export const callRecordSchema = z.object({
@@ -60,8 +64,18 @@ export const callRecordSchema = z.object({
   direction: callDirectionSchema,
   answeredBy: nullableString,
   startedAt: z.coerce.date(),
-  endedAt: z.coerce.date().nullable().optional().transform((v) => v ?? null),
-  durationMs: z.number().int().nonnegative().nullable().optional().transform((v) => v ?? null),
+  endedAt: z.coerce
+    .date()
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
+  durationMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
   endReason: nullableString,
   provider: nullableString,
   model: nullableString,

@@ -23,7 +23,8 @@ function parseLine(text: string): Line | null {
     const raw: unknown = JSON.parse(text);
     if (typeof raw !== 'object' || raw === null || !('op' in raw)) return null;
     if (raw.op === 'start' && 'record' in raw) return { op: 'start', record: parseCallRecord(raw.record) };
-    if (raw.op === 'end' && 'callSid' in raw && typeof raw.callSid === 'string') return { op: 'end', callSid: raw.callSid };
+    if (raw.op === 'end' && 'callSid' in raw && typeof raw.callSid === 'string')
+      return { op: 'end', callSid: raw.callSid };
     return null;
   } catch {
     return null; // a line torn by the crash
@@ -33,7 +34,9 @@ function parseLine(text: string): Line | null {
 /** The record of a call whose process died under it: it ended no later than the file's last refresh. */
 function recovered(start: CallRecord, diedAt: Date): CallRecord {
   const endedAt = new Date(Math.max(diedAt.getTime(), start.startedAt.getTime()));
-  const transcript = [{ role: 'system' as const, text: RECOVERED_NOTE, atMs: endedAt.getTime() - start.startedAt.getTime() }];
+  const transcript = [
+    { role: 'system' as const, text: RECOVERED_NOTE, atMs: endedAt.getTime() - start.startedAt.getTime() },
+  ];
   return {
     ...start,
     endedAt,
@@ -59,7 +62,10 @@ export class LiveCallJournal {
   private readonly heartbeatMs: number;
   private readonly compactAfter: number;
 
-  private constructor(private readonly file: string, opts: LiveCallJournalOptions) {
+  private constructor(
+    private readonly file: string,
+    opts: LiveCallJournalOptions,
+  ) {
     this.heartbeatMs = opts.heartbeatMs ?? 5000;
     this.compactAfter = opts.compactAfter ?? 2000;
   }
@@ -69,7 +75,11 @@ export class LiveCallJournal {
    * `alreadyQueued`, whose real record survived). The caller queues them durably, then calls
    * `reset()` to start this process's journal.
    */
-  static async open(dir: string, alreadyQueued: ReadonlySet<string>, opts: LiveCallJournalOptions = {}): Promise<{ journal: LiveCallJournal; orphans: CallRecord[] }> {
+  static async open(
+    dir: string,
+    alreadyQueued: ReadonlySet<string>,
+    opts: LiveCallJournalOptions = {},
+  ): Promise<{ journal: LiveCallJournal; orphans: CallRecord[] }> {
     const journal = new LiveCallJournal(join(dir, LIVE_FILE), opts);
     let text = '';
     let diedAt = new Date();
@@ -90,7 +100,11 @@ export class LiveCallJournal {
     }
     if (bad > 0) jlog.warn({ bad }, 'live-call journal had unreadable lines; they were skipped');
     const orphans = [...started.values()].filter((r) => !alreadyQueued.has(r.callSid)).map((r) => recovered(r, diedAt));
-    if (orphans.length > 0) jlog.warn({ calls: orphans.length }, 'calls were live when the previous process stopped; recording them as relay_restarted');
+    if (orphans.length > 0)
+      jlog.warn(
+        { calls: orphans.length },
+        'calls were live when the previous process stopped; recording them as relay_restarted',
+      );
     return { journal, orphans };
   }
 
@@ -134,16 +148,21 @@ export class LiveCallJournal {
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.ops.then(fn, fn);
-    this.ops = run.catch((err: unknown) => jlog.error({ err: err instanceof Error ? err.message : String(err) }, 'live-call journal write failed'));
+    this.ops = run.catch((err: unknown) =>
+      jlog.error({ err: err instanceof Error ? err.message : String(err) }, 'live-call journal write failed'),
+    );
     return run;
   }
 
   private append(line: Line): Promise<void> {
-    return appendDurably(this.file, JSON.stringify(line) + '\n');
+    return appendDurably(this.file, `${JSON.stringify(line)}\n`);
   }
 
   private compact(): Promise<void> {
-    return replaceDurably(this.file, [...this.live.values()].map((record) => JSON.stringify({ op: 'start', record }) + '\n').join(''));
+    return replaceDurably(
+      this.file,
+      [...this.live.values()].map((record) => `${JSON.stringify({ op: 'start', record })}\n`).join(''),
+    );
   }
 
   private beat(): void {

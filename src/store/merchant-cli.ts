@@ -39,7 +39,9 @@ async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typ
   try {
     data = extname(path).toLowerCase() === '.json' ? JSON.parse(raw) : parseYaml(raw);
   } catch (err) {
-    io.err(`${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${err instanceof Error ? err.message : String(err)}`);
+    io.err(
+      `${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${err instanceof Error ? err.message : String(err)}`,
+    );
     return null;
   }
   const result = parseMerchantFile(data);
@@ -51,7 +53,9 @@ async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typ
 }
 
 function describe(m: MerchantRecord): string {
-  const calendar = m.googleCalendarId ? `calendar ${m.googleCalendarId}${m.googleTokens.refreshToken ? ' (connected)' : ' (not connected)'}` : 'no calendar';
+  const calendar = m.googleCalendarId
+    ? `calendar ${m.googleCalendarId}${m.googleTokens.refreshToken ? ' (connected)' : ' (not connected)'}`
+    : 'no calendar';
   return [
     `${m.id}: ${m.name}`,
     `  numbers:  ${m.phoneNumbers.join(', ') || '(none)'}`,
@@ -88,7 +92,9 @@ export async function runMerchantCli(argv: readonly string[], io: CliIo): Promis
   }
   if (first === '--example') {
     const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-    const businessHours = Object.fromEntries(Object.entries(seedMerchant.businessHours).map(([d, r]) => [days[Number(d) - 1] ?? d, r]));
+    const businessHours = Object.fromEntries(
+      Object.entries(seedMerchant.businessHours).map(([d, r]) => [days[Number(d) - 1] ?? d, r]),
+    );
     io.out(toYaml({ ...seedMerchant, id: 'sunny-side-dental', businessHours, googleCalendarId: undefined }).trimEnd());
     return 0;
   }
@@ -136,8 +142,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   if (!process.env.LOG_LEVEL) log.level = 'warn';
   const code = await runMerchantCli(process.argv.slice(2), {
     env: process.env,
-    out: (l) => process.stdout.write(l + '\n'),
-    err: (l) => process.stderr.write(l + '\n'),
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
   });
   process.exitCode = code;
 }

@@ -32,18 +32,27 @@ export class StoreMerchantDirectory implements MerchantDirectory {
   }
 
   async byNumber(e164: string): Promise<Merchant | undefined> {
-    return this.read(() => this.store.findMerchantByNumber(e164), () => this.byNumberCache.get(e164));
+    return this.read(
+      () => this.store.findMerchantByNumber(e164),
+      () => this.byNumberCache.get(e164),
+    );
   }
 
   async byId(id: string): Promise<Merchant | undefined> {
-    return this.read(() => this.store.getMerchant(id), () => this.byIdCache.get(id));
+    return this.read(
+      () => this.store.getMerchant(id),
+      () => this.byIdCache.get(id),
+    );
   }
 
   async fallback(): Promise<Merchant | undefined> {
     return this.fallbackId ? this.byId(this.fallbackId) : undefined;
   }
 
-  private async read(load: () => Promise<MerchantRecord | null>, cached: () => Merchant | undefined): Promise<Merchant | undefined> {
+  private async read(
+    load: () => Promise<MerchantRecord | null>,
+    cached: () => Merchant | undefined,
+  ): Promise<Merchant | undefined> {
     try {
       const m = callMerchant(await load());
       this.outageLogged = false;
@@ -57,7 +66,10 @@ export class StoreMerchantDirectory implements MerchantDirectory {
       if (!hit && !this.fallbackCached()) throw err;
       if (!this.outageLogged) {
         this.outageLogged = true;
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'store unreachable: answering calls with the merchants read before');
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'store unreachable: answering calls with the merchants read before',
+        );
       }
       return hit;
     }

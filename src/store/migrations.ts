@@ -43,7 +43,8 @@ export async function loadMigrations(dir = defaultMigrationsDir()): Promise<Migr
   const out: Migration[] = [];
   for (const file of files) {
     const m = MIGRATION_FILE.exec(file);
-    if (!m || m[1] === undefined || m[2] === undefined) throw new Error(`migration file ${file} is not named NNNN_name.sql`);
+    if (!m || m[1] === undefined || m[2] === undefined)
+      throw new Error(`migration file ${file} is not named NNNN_name.sql`);
     if (out.some((x) => x.version === m[1])) throw new Error(`two migrations share version ${m[1]}`);
     const sql = await readFile(join(dir, file), 'utf8');
     out.push({ version: m[1], name: m[2], file, sql, checksum: createHash('sha256').update(sql).digest('hex') });
@@ -74,12 +75,19 @@ export async function runMigrations(db: SqlDatabase, migrations: readonly Migrat
           const first = rows[0];
           if (first !== undefined) {
             if (typeof first === 'object' && first !== null && 'checksum' in first && first.checksum !== m.checksum) {
-              mlog.warn({ version: m.version, file: m.file }, 'applied migration file has changed since it was applied; add a new migration instead');
+              mlog.warn(
+                { version: m.version, file: m.file },
+                'applied migration file has changed since it was applied; add a new migration instead',
+              );
             }
             return false;
           }
           await tx.exec(m.sql);
-          await tx.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [m.version, m.name, m.checksum]);
+          await tx.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [
+            m.version,
+            m.name,
+            m.checksum,
+          ]);
           return true;
         });
         if (did) {

@@ -84,7 +84,10 @@ export class CallRecordWriter implements RecordingSink {
   private readonly maxDelayMs: number;
   private readonly random: () => number;
 
-  private constructor(private readonly opts: CallRecordWriterOptions, private readonly outboxDir: string) {
+  private constructor(
+    private readonly opts: CallRecordWriterOptions,
+    private readonly outboxDir: string,
+  ) {
     this.file = join(outboxDir, OUTBOX_FILE);
     this.rejectedFile = join(outboxDir, REJECTED_FILE);
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 5000;
@@ -126,7 +129,7 @@ export class CallRecordWriter implements RecordingSink {
     // With a backlog the store was failing a moment ago: join the queue rather than wait on it again.
     const backlog = this.pending.length > 0;
     const entry = await this.serial(async () => {
-      await appendDurably(this.file, JSON.stringify(record) + '\n');
+      await appendDurably(this.file, `${JSON.stringify(record)}\n`);
       const e: Entry = { seq: ++this.seq, record, inflight: !backlog };
       this.pending.push(e);
       // Only now, with the record on disk, does the call stop needing recovery.
@@ -147,7 +150,10 @@ export class CallRecordWriter implements RecordingSink {
         await this.serial(() => this.rewrite(new Set([entry.seq])));
         return 'rejected';
       }
-      wlog.warn({ callSid: record.callSid, err: describeStoreError(err) }, 'store unavailable; call record queued in outbox');
+      wlog.warn(
+        { callSid: record.callSid, err: describeStoreError(err) },
+        'store unavailable; call record queued in outbox',
+      );
       entry.inflight = false;
       this.schedule();
       return 'queued';
@@ -222,7 +228,7 @@ export class CallRecordWriter implements RecordingSink {
     const { journal, orphans } = await LiveCallJournal.open(this.outboxDir, queued, this.opts.journal);
     if (orphans.length > 0) {
       await this.serial(async () => {
-        await appendDurably(this.file, orphans.map((r) => JSON.stringify(r) + '\n').join(''));
+        await appendDurably(this.file, orphans.map((r) => `${JSON.stringify(r)}\n`).join(''));
         for (const record of orphans) this.pending.push({ seq: ++this.seq, record, inflight: false });
       });
     }
@@ -284,12 +290,15 @@ export class CallRecordWriter implements RecordingSink {
       await rm(this.file, { force: true });
       return;
     }
-    await replaceDurably(this.file, this.pending.map((e) => JSON.stringify(e.record) + '\n').join(''));
+    await replaceDurably(this.file, this.pending.map((e) => `${JSON.stringify(e.record)}\n`).join(''));
   }
 
   private async deadLetter(record: CallRecord, err: unknown): Promise<void> {
-    wlog.error({ callSid: record.callSid, err: describeStoreError(err) }, 'store rejected call record; moved to dead-letter file');
-    const line = JSON.stringify({ rejectedAt: new Date().toISOString(), error: describeStoreError(err), record }) + '\n';
+    wlog.error(
+      { callSid: record.callSid, err: describeStoreError(err) },
+      'store rejected call record; moved to dead-letter file',
+    );
+    const line = `${JSON.stringify({ rejectedAt: new Date().toISOString(), error: describeStoreError(err), record })}\n`;
     await this.serial(() => appendDurably(this.rejectedFile, line));
   }
 }

@@ -86,7 +86,10 @@ class PgliteDatabase implements SqlDatabase {
   readonly kind = 'pglite' as const;
   private readonly r: SqlRunner;
 
-  constructor(private readonly db: PGlite, private readonly unlock: () => Promise<void>) {
+  constructor(
+    private readonly db: PGlite,
+    private readonly unlock: () => Promise<void>,
+  ) {
     this.r = runner(db);
   }
 

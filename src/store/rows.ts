@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { callDirectionSchema, jsonObjectSchema, transcriptEntrySchema, type CallRecord, type JsonObject } from './call-record.js';
+import {
+  callDirectionSchema,
+  jsonObjectSchema,
+  transcriptEntrySchema,
+  type CallRecord,
+  type JsonObject,
+} from './call-record.js';
 import type { Appointment, Customer, MerchantInput, MerchantRecord, Message } from './store.js';
 
 // Rows as the database returns them (snake_case), parsed into the store's types. Every adapter goes
@@ -82,7 +88,11 @@ export function merchantToJson(m: MerchantInput): JsonObject {
 }
 
 /** Token columns for the keys present; expiry as ISO text (valid for both jsonb and PostgREST). */
-export function tokenColumns(t: { refreshToken?: string | null; accessToken?: string | null; expiresAt?: Date | null }): JsonObject {
+export function tokenColumns(t: {
+  refreshToken?: string | null;
+  accessToken?: string | null;
+  expiresAt?: Date | null;
+}): JsonObject {
   const j: JsonObject = {};
   if (t.refreshToken !== undefined) j.google_refresh_token = t.refreshToken;
   if (t.accessToken !== undefined) j.google_access_token = t.accessToken;
@@ -103,7 +113,16 @@ const customerRow = z.object({
 
 export function toCustomer(row: unknown): Customer {
   const r = customerRow.parse(row);
-  return { id: r.id, merchantId: r.merchant_id, phone: r.phone, name: r.name, email: r.email, notes: r.notes, createdAt: r.created_at, updatedAt: r.updated_at };
+  return {
+    id: r.id,
+    merchantId: r.merchant_id,
+    phone: r.phone,
+    name: r.name,
+    email: r.email,
+    notes: r.notes,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 const appointmentRow = z.object({
@@ -150,7 +169,16 @@ const messageRow = z.object({
 
 export function toMessage(row: unknown): Message {
   const r = messageRow.parse(row);
-  return { id: r.id, merchantId: r.merchant_id, callerName: r.caller_name, callerPhone: r.caller_phone, body: r.body, urgency: r.urgency, callSid: r.call_sid, createdAt: r.created_at };
+  return {
+    id: r.id,
+    merchantId: r.merchant_id,
+    callerName: r.caller_name,
+    callerPhone: r.caller_phone,
+    body: r.body,
+    urgency: r.urgency,
+    callSid: r.call_sid,
+    createdAt: r.created_at,
+  };
 }
 
 const callRow = z.object({
@@ -200,8 +228,23 @@ export function toCallRecord(row: unknown): CallRecord {
 
 /** The calls row to write, in column order (created_at is the database's). */
 export const CALL_COLUMNS = [
-  'call_sid', 'stream_sid', 'merchant_id', 'caller_phone', 'called_number', 'direction', 'answered_by', 'started_at',
-  'ended_at', 'duration_ms', 'end_reason', 'provider', 'model', 'usage', 'stats', 'transcript', 'transcript_text',
+  'call_sid',
+  'stream_sid',
+  'merchant_id',
+  'caller_phone',
+  'called_number',
+  'direction',
+  'answered_by',
+  'started_at',
+  'ended_at',
+  'duration_ms',
+  'end_reason',
+  'provider',
+  'model',
+  'usage',
+  'stats',
+  'transcript',
+  'transcript_text',
 ] as const;
 export type CallColumn = (typeof CALL_COLUMNS)[number];
 
@@ -222,7 +265,9 @@ export function callRecordToRow(r: CallRecord): Record<CallColumn, JsonObject[st
     model: r.model,
     usage: r.usage,
     stats: r.stats,
-    transcript: r.transcript.map((e) => (e.interrupted === undefined ? { role: e.role, text: e.text, atMs: e.atMs } : { ...e, interrupted: e.interrupted })),
+    transcript: r.transcript.map((e) =>
+      e.interrupted === undefined ? { role: e.role, text: e.text, atMs: e.atMs } : { ...e, interrupted: e.interrupted },
+    ),
     transcript_text: r.transcriptText,
   };
 }

@@ -15,7 +15,9 @@ export function seedDemoMerchant(store: Pick<Store, 'upsertMerchant'>): Promise<
 }
 
 /** First start: an empty merchants table gets the demo merchant; anything already there is left alone. */
-export async function seedIfEmpty(store: Pick<Store, 'listMerchants' | 'upsertMerchant'>): Promise<MerchantRecord | null> {
+export async function seedIfEmpty(
+  store: Pick<Store, 'listMerchants' | 'upsertMerchant'>,
+): Promise<MerchantRecord | null> {
   if ((await store.listMerchants()).length > 0) return null;
   const m = await seedDemoMerchant(store);
   log.info({ merchantId: m.id }, 'no merchants yet: demo merchant seeded');

@@ -39,15 +39,22 @@ export interface SqlStoreOptions {
 
 const CALL_INSERT = (() => {
   const cols = CALL_COLUMNS.join(', ');
-  const vals = CALL_COLUMNS.map((c, i) => (c === 'usage' || c === 'stats' || c === 'transcript' ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ');
-  const set = CALL_COLUMNS.filter((c) => c !== 'call_sid').map((c) => `${c} = excluded.${c}`).join(', ');
+  const vals = CALL_COLUMNS.map((c, i) =>
+    c === 'usage' || c === 'stats' || c === 'transcript' ? `$${i + 1}::jsonb` : `$${i + 1}`,
+  ).join(', ');
+  const set = CALL_COLUMNS.filter((c) => c !== 'call_sid')
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ');
   return `insert into calls (${cols}) values (${vals}) on conflict (call_sid) do update set ${set}`;
 })();
 
 export class SqlStore implements Store {
   private migrations: Migration[] | null = null;
 
-  constructor(readonly db: SqlDatabase, private readonly opts: SqlStoreOptions = {}) {}
+  constructor(
+    readonly db: SqlDatabase,
+    private readonly opts: SqlStoreOptions = {},
+  ) {}
 
   get kind(): 'pglite' | 'postgres' {
     return this.db.kind;
@@ -75,7 +82,11 @@ export class SqlStore implements Store {
   // ---- merchants
 
   async upsertMerchant(m: MerchantInput): Promise<MerchantRecord> {
-    const rec = await this.one('select * from upsert_merchant($1::jsonb)', [JSON.stringify(merchantToJson(m))], toMerchant);
+    const rec = await this.one(
+      'select * from upsert_merchant($1::jsonb)',
+      [JSON.stringify(merchantToJson(m))],
+      toMerchant,
+    );
     if (!rec) throw new Error(`upsert_merchant returned no row for ${m.id}`);
     return rec;
   }
@@ -111,7 +122,11 @@ export class SqlStore implements Store {
   // ---- customers
 
   async findOrCreateCustomer(merchantId: string, phone: string, name?: string | null): Promise<Customer> {
-    const c = await this.one('select * from find_or_create_customer($1, $2, $3)', [merchantId, phone, name ?? null], toCustomer);
+    const c = await this.one(
+      'select * from find_or_create_customer($1, $2, $3)',
+      [merchantId, phone, name ?? null],
+      toCustomer,
+    );
     if (!c) throw new Error('find_or_create_customer returned no row');
     return c;
   }
@@ -135,7 +150,14 @@ export class SqlStore implements Store {
   async bookAppointment(req: BookingRequest): Promise<BookingResult> {
     const a = await this.one(
       'select * from book_appointment($1, $2::uuid, $3::timestamptz, $4::timestamptz, $5, $6)',
-      [req.merchantId, req.customerId, req.startsAt.toISOString(), req.endsAt.toISOString(), req.notes ?? null, req.callSid ?? null],
+      [
+        req.merchantId,
+        req.customerId,
+        req.startsAt.toISOString(),
+        req.endsAt.toISOString(),
+        req.notes ?? null,
+        req.callSid ?? null,
+      ],
       toAppointment,
     );
     return a ? { ok: true, appointment: a } : { ok: false, reason: 'slot_taken' };
@@ -143,7 +165,11 @@ export class SqlStore implements Store {
 
   async getAppointment(merchantId: string, appointmentId: string): Promise<Appointment | null> {
     if (!isUuid(appointmentId)) return null;
-    return this.one('select * from appointments where merchant_id = $1 and id = $2', [merchantId, appointmentId], toAppointment);
+    return this.one(
+      'select * from appointments where merchant_id = $1 and id = $2',
+      [merchantId, appointmentId],
+      toAppointment,
+    );
   }
 
   async setAppointmentCalendarEvent(appointmentId: string, eventId: string | null): Promise<void> {
@@ -161,7 +187,12 @@ export class SqlStore implements Store {
     return rows.map(toAppointment);
   }
 
-  async findAppointmentsForCustomerOn(merchantId: string, customerId: string, dayStart: Date, dayEnd: Date): Promise<Appointment[]> {
+  async findAppointmentsForCustomerOn(
+    merchantId: string,
+    customerId: string,
+    dayStart: Date,
+    dayEnd: Date,
+  ): Promise<Appointment[]> {
     if (!isUuid(customerId)) return [];
     const rows = await this.db.query(
       `select * from appointments

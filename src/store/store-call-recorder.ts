@@ -58,9 +58,15 @@ export class StoreCallRecorder implements CallRecorder {
       outcome = await this.sink.write(callRecordFromSummary(summary));
     } catch (err) {
       // Only a closed writer or a full disk gets here; the call is over either way, so log, don't throw.
-      log.error({ callSid: summary.callSid, err: { message: err instanceof Error ? err.message : String(err) } }, 'call record lost');
+      log.error(
+        { callSid: summary.callSid, err: { message: err instanceof Error ? err.message : String(err) } },
+        'call record lost',
+      );
       return;
     }
-    log.info({ callSid: summary.callSid, endReason: summary.endReason, durationMs: summary.durationMs, outcome }, 'call record');
+    log.info(
+      { callSid: summary.callSid, endReason: summary.endReason, durationMs: summary.durationMs, outcome },
+      'call record',
+    );
   }
 }

@@ -123,7 +123,12 @@ export interface Store {
   /** Booked appointments overlapping [from, to), by start time. */
   listAppointments(merchantId: string, from: Date, to: Date): Promise<Appointment[]>;
   /** Booked appointments of one customer starting in [dayStart, dayEnd), by start time. */
-  findAppointmentsForCustomerOn(merchantId: string, customerId: string, dayStart: Date, dayEnd: Date): Promise<Appointment[]>;
+  findAppointmentsForCustomerOn(
+    merchantId: string,
+    customerId: string,
+    dayStart: Date,
+    dayEnd: Date,
+  ): Promise<Appointment[]>;
   /** Null when there is no such booked appointment of this merchant (unknown id, or already cancelled). */
   cancelAppointment(merchantId: string, appointmentId: string): Promise<Appointment | null>;
 

@@ -2,7 +2,16 @@ import { createClient, type SupabaseClient, type WebSocketLikeConstructor } from
 import WebSocket from 'ws';
 import type { CallRecord } from './call-record.js';
 import { StoreError } from './errors.js';
-import { callRecordToRow, merchantToJson, toAppointment, toCallRecord, toCustomer, toMerchant, toMessage, tokenColumns } from './rows.js';
+import {
+  callRecordToRow,
+  merchantToJson,
+  toAppointment,
+  toCallRecord,
+  toCustomer,
+  toMerchant,
+  toMessage,
+  tokenColumns,
+} from './rows.js';
 import {
   isE164,
   isUuid,
@@ -39,7 +48,15 @@ interface RestResult {
   status: number;
 }
 
-const TABLES = ['merchants', 'merchant_numbers', 'merchant_profiles', 'customers', 'appointments', 'messages', 'calls'] as const;
+const TABLES = [
+  'merchants',
+  'merchant_numbers',
+  'merchant_profiles',
+  'customers',
+  'appointments',
+  'messages',
+  'calls',
+] as const;
 
 /**
  * Never connected (the store does not subscribe), but supabase-js builds its realtime client eagerly
@@ -72,7 +89,8 @@ export class SupabaseStore implements Store {
   constructor(opts: SupabaseStoreOptions) {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     // supabase-js sets no deadline of its own; a hung request would hold the caller's tool call.
-    const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
+    const timedFetch: typeof fetch = (input, init) =>
+      fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
     this.db = createClient(opts.url, opts.serviceRoleKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       global: { fetch: timedFetch },
@@ -82,7 +100,9 @@ export class SupabaseStore implements Store {
 
   /** Checks every table and view of the schema answers; the migrations themselves run through the Supabase CLI. */
   async migrate(): Promise<void> {
-    const results = await Promise.all(TABLES.map(async (t) => ({ t, res: await this.db.from(t).select('*').limit(0).retry(false) })));
+    const results = await Promise.all(
+      TABLES.map(async (t) => ({ t, res: await this.db.from(t).select('*').limit(0).retry(false) })),
+    );
     const missing = results.filter((r) => r.res.error !== null);
     if (missing.length === 0) return;
     const first = missing[0];
@@ -115,7 +135,12 @@ export class SupabaseStore implements Store {
   async findMerchantByNumber(e164: string): Promise<MerchantRecord | null> {
     // Validated first: the number is spliced into an array literal in the query string.
     if (!isE164(e164)) return null;
-    const res = await this.db.from('merchant_profiles').select('*').contains('phone_numbers', [e164]).retry(false).maybeSingle();
+    const res = await this.db
+      .from('merchant_profiles')
+      .select('*')
+      .contains('phone_numbers', [e164])
+      .retry(false)
+      .maybeSingle();
     return oneOf(res, 'findMerchantByNumber', toMerchant);
   }
 
@@ -127,21 +152,35 @@ export class SupabaseStore implements Store {
   async updateGoogleTokens(merchantId: string, tokens: Partial<GoogleTokenSet>): Promise<boolean> {
     const cols = tokenColumns(tokens);
     if (Object.keys(cols).length === 0) return (await this.getMerchant(merchantId)) !== null;
-    const res = await this.db.from('merchants').update({ ...cols, updated_at: new Date().toISOString() }).eq('id', merchantId).select('id');
+    const res = await this.db
+      .from('merchants')
+      .update({ ...cols, updated_at: new Date().toISOString() })
+      .eq('id', merchantId)
+      .select('id');
     return rowsOf(res, 'updateGoogleTokens').length > 0;
   }
 
   // ---- customers
 
   async findOrCreateCustomer(merchantId: string, phone: string, name?: string | null): Promise<Customer> {
-    const res = await this.db.rpc('find_or_create_customer', { p_merchant_id: merchantId, p_phone: phone, p_name: name ?? null });
+    const res = await this.db.rpc('find_or_create_customer', {
+      p_merchant_id: merchantId,
+      p_phone: phone,
+      p_name: name ?? null,
+    });
     const row = rowsOf(res, 'find_or_create_customer')[0];
     if (row === undefined) throw new StoreError('supabase find_or_create_customer returned no row', '', res.status);
     return toCustomer(row);
   }
 
   async findCustomerByPhone(merchantId: string, phone: string): Promise<Customer | null> {
-    const res = await this.db.from('customers').select('*').eq('merchant_id', merchantId).eq('phone', phone).retry(false).maybeSingle();
+    const res = await this.db
+      .from('customers')
+      .select('*')
+      .eq('merchant_id', merchantId)
+      .eq('phone', phone)
+      .retry(false)
+      .maybeSingle();
     return oneOf(res, 'findCustomerByPhone', toCustomer);
   }
 
@@ -153,7 +192,13 @@ export class SupabaseStore implements Store {
       if (v !== undefined) cols[k] = v;
     }
     if (Object.keys(cols).length === 0) {
-      const res = await this.db.from('customers').select('*').eq('merchant_id', merchantId).eq('id', customerId).retry(false).maybeSingle();
+      const res = await this.db
+        .from('customers')
+        .select('*')
+        .eq('merchant_id', merchantId)
+        .eq('id', customerId)
+        .retry(false)
+        .maybeSingle();
       return oneOf(res, 'updateCustomer', toCustomer);
     }
     const res = await this.db
@@ -183,7 +228,13 @@ export class SupabaseStore implements Store {
 
   async getAppointment(merchantId: string, appointmentId: string): Promise<Appointment | null> {
     if (!isUuid(appointmentId)) return null;
-    const res = await this.db.from('appointments').select('*').eq('merchant_id', merchantId).eq('id', appointmentId).retry(false).maybeSingle();
+    const res = await this.db
+      .from('appointments')
+      .select('*')
+      .eq('merchant_id', merchantId)
+      .eq('id', appointmentId)
+      .retry(false)
+      .maybeSingle();
     return oneOf(res, 'getAppointment', toAppointment);
   }
 
@@ -206,7 +257,12 @@ export class SupabaseStore implements Store {
     return rowsOf(res, 'listAppointments').map(toAppointment);
   }
 
-  async findAppointmentsForCustomerOn(merchantId: string, customerId: string, dayStart: Date, dayEnd: Date): Promise<Appointment[]> {
+  async findAppointmentsForCustomerOn(
+    merchantId: string,
+    customerId: string,
+    dayStart: Date,
+    dayEnd: Date,
+  ): Promise<Appointment[]> {
     if (!isUuid(customerId)) return [];
     const res = await this.db
       .from('appointments')

@@ -55,7 +55,10 @@ export function nearest(slots: Slot[], target: Date | undefined, limit: number):
   if (!target) return slots.slice(0, limit);
   const t = target.getTime();
   return [...slots]
-    .sort((a, b) => Math.abs(a.start.getTime() - t) - Math.abs(b.start.getTime() - t) || a.start.getTime() - b.start.getTime())
+    .sort(
+      (a, b) =>
+        Math.abs(a.start.getTime() - t) - Math.abs(b.start.getTime() - t) || a.start.getTime() - b.start.getTime(),
+    )
     .slice(0, limit)
     .sort((a, b) => a.start.getTime() - b.start.getTime());
 }
@@ -64,14 +67,21 @@ export function slotViews(slots: Slot[], timeZone: string): TimeView[] {
   return slots.map((s) => timeView(s.start, timeZone));
 }
 
-async function calendarBusy(env: ToolEnv, from: Date, to: Date): Promise<{ state: CalendarCheck; busy: Array<{ start: Date; end: Date }> }> {
+async function calendarBusy(
+  env: ToolEnv,
+  from: Date,
+  to: Date,
+): Promise<{ state: CalendarCheck; busy: Array<{ start: Date; end: Date }> }> {
   try {
     const cal = await env.calendar();
     if (!cal) return { state: 'not_connected', busy: [] };
     return { state: 'checked', busy: await cal.freeBusy(from.toISOString(), to.toISOString(), { signal: env.signal }) };
   } catch (err) {
     const kind = isCalendarError(err) ? err.kind : 'error';
-    env.log.warn({ kind, err: err instanceof Error ? err.message : String(err) }, 'calendar free/busy unavailable; using bookings only');
+    env.log.warn(
+      { kind, err: err instanceof Error ? err.message : String(err) },
+      'calendar free/busy unavailable; using bookings only',
+    );
     return { state: 'unavailable', busy: [] };
   }
 }

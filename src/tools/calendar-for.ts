@@ -24,7 +24,8 @@ export function googleConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Googl
   const url = (name: 'GOOGLE_API_ROOT_URL' | 'GOOGLE_OAUTH_TOKEN_URL'): string | undefined => {
     const raw = pick(env[name]);
     if (raw === null) return undefined;
-    if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
+    if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol))
+      throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
     return raw;
   };
   const cfg: GoogleConfig = { clientId: pick(env.GOOGLE_CLIENT_ID), clientSecret: pick(env.GOOGLE_CLIENT_SECRET) };
@@ -98,9 +99,11 @@ export function createCalendarFor(opts: CalendarForOptions): CalendarFor {
     if (!rec) return { client: null, refreshToken: null, calendarId: null };
     const old = previous ? await previous.catch(() => undefined) : undefined;
     // Same tokens and calendar: keep the client, and with it the access token it already holds.
-    if (old?.client && old.refreshToken === rec.googleTokens.refreshToken && old.calendarId === rec.googleCalendarId) return old;
+    if (old?.client && old.refreshToken === rec.googleTokens.refreshToken && old.calendarId === rec.googleCalendarId)
+      return old;
     const entry = build(rec);
-    if (entry.client) clog.info({ merchantId, calendarId: rec.googleCalendarId ?? 'primary' }, 'google calendar client ready');
+    if (entry.client)
+      clog.info({ merchantId, calendarId: rec.googleCalendarId ?? 'primary' }, 'google calendar client ready');
     return entry;
   };
 

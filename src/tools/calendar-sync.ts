@@ -20,7 +20,9 @@ export async function syncNewBooking(
     if (!cal) return 'not_connected';
     const { eventId } = await cal.insertEvent({
       summary: `${who.name} (booked by phone)`,
-      description: [who.notes, `Booked by the phone receptionist (call ${env.callSid}).`].filter((l): l is string => !!l).join('\n'),
+      description: [who.notes, `Booked by the phone receptionist (call ${env.callSid}).`]
+        .filter((l): l is string => !!l)
+        .join('\n'),
       start: a.startsAt,
       end: a.endsAt,
       timeZone: env.merchant.timeZone,
@@ -29,7 +31,10 @@ export async function syncNewBooking(
     await env.store.setAppointmentCalendarEvent(a.id, eventId);
     return 'updated';
   } catch (err) {
-    env.log.error({ appointmentId: a.id, ...failure(err) }, 'booking stored but the calendar event could not be created');
+    env.log.error(
+      { appointmentId: a.id, ...failure(err) },
+      'booking stored but the calendar event could not be created',
+    );
     return 'not_updated';
   }
 }
@@ -44,7 +49,10 @@ export async function syncCancellation(env: ToolEnv, a: Appointment): Promise<Ca
     return 'updated';
   } catch (err) {
     if (isCalendarError(err) && err.kind === 'not_found') return 'updated';
-    env.log.error({ appointmentId: a.id, ...failure(err) }, 'appointment cancelled but the calendar event could not be deleted');
+    env.log.error(
+      { appointmentId: a.id, ...failure(err) },
+      'appointment cancelled but the calendar event could not be deleted',
+    );
     return 'not_updated';
   }
 }

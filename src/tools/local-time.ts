@@ -1,5 +1,11 @@
 import { DateTime } from 'luxon';
-import { formatLocal, resolveRequestedTime, SlotInputError, type RequestedTime, type SlotMerchant } from '../calendar/slots.js';
+import {
+  formatLocal,
+  resolveRequestedTime,
+  SlotInputError,
+  type RequestedTime,
+  type SlotMerchant,
+} from '../calendar/slots.js';
 import { InvalidArguments } from './validate.js';
 
 // Days and times as the caller means them: in the merchant's zone, whatever zone the server runs in.
@@ -34,7 +40,13 @@ export function resolveDay(field: string, text: string, now: Date, timeZone: str
  * Day + time as said → the concrete start (slots.ts rules: a weekday whose time has passed today
  * means next week, a bare "3" picks am/pm by business hours). Errors name the field at fault.
  */
-export function requestedTime(args: { merchant: SlotMerchant; now: Date; dayField: string; day: string; time: string }): RequestedTime {
+export function requestedTime(args: {
+  merchant: SlotMerchant;
+  now: Date;
+  dayField: string;
+  day: string;
+  time: string;
+}): RequestedTime {
   resolveDay(args.dayField, args.day, args.now, args.merchant.timeZone);
   try {
     return resolveRequestedTime({ merchant: args.merchant, now: args.now, day: args.day, time: args.time });
@@ -42,7 +54,8 @@ export function requestedTime(args: { merchant: SlotMerchant; now: Date; dayFiel
     // About what the caller said: the model asks again. Anything else (a merchant's broken
     // business hours) is the tool failing, not the caller.
     if (!(err instanceof SlotInputError)) throw err;
-    if (err.message.startsWith('unrecognised time')) throw new InvalidArguments(`time: ${err.message}; use 24-hour HH:MM like "15:00"`);
+    if (err.message.startsWith('unrecognised time'))
+      throw new InvalidArguments(`time: ${err.message}; use 24-hour HH:MM like "15:00"`);
     if (/^unrecognised day|^date must be|does not exist in /.test(err.message)) throw new InvalidArguments(err.message);
     throw err;
   }
@@ -81,7 +94,12 @@ export interface TimeView {
 
 export function timeView(start: Date, timeZone: string): TimeView {
   const dt = DateTime.fromJSDate(start, { zone: timeZone });
-  return { date: isoDate(dt), time: dt.toFormat('HH:mm'), local: formatLocal(start, timeZone), start: start.toISOString() };
+  return {
+    date: isoDate(dt),
+    time: dt.toFormat('HH:mm'),
+    local: formatLocal(start, timeZone),
+    start: start.toISOString(),
+  };
 }
 
 function isoDate(d: DateTime): string {

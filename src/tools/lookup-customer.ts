@@ -22,12 +22,18 @@ export const lookupCustomer = defineTool({
     if (!phone) throw new InvalidArguments("phone is required: the caller's number is hidden, so ask them for it");
     const customer = await env.store.findCustomerByPhone(env.merchant.id, phone);
     if (!customer) {
-      return answer({ found: false, phone, message: 'No customer with this phone number yet: this is probably a new customer.' });
+      return answer({
+        found: false,
+        phone,
+        message: 'No customer with this phone number yet: this is probably a new customer.',
+      });
     }
     const from = env.now;
     const to = new Date(from.getTime() + UPCOMING_DAYS * 86_400_000);
     const appts = await env.store.findAppointmentsForCustomerOn(env.merchant.id, customer.id, from, to);
-    const upcoming = appts.slice(0, MAX_UPCOMING).map((a) => ({ appointmentId: a.id, ...timeView(a.startsAt, env.merchant.timeZone) }));
+    const upcoming = appts
+      .slice(0, MAX_UPCOMING)
+      .map((a) => ({ appointmentId: a.id, ...timeView(a.startsAt, env.merchant.timeZone) }));
     const who = customer.name ?? 'a customer with no name on file';
     return answer({
       found: true,

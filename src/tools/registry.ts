@@ -48,13 +48,19 @@ export function createToolExecutor(deps: ToolExecutorDeps): ToolExecutor {
   return async (call, ctx) => {
     const tool = BY_NAME.get(call.name);
     if (!tool || !ctx.merchant.tools.includes(tool.name)) {
-      return output(call, { ok: false, body: { error: 'unknown_tool', message: `The tool "${call.name}" is not available on this line.` } });
+      return output(call, {
+        ok: false,
+        body: { error: 'unknown_tool', message: `The tool "${call.name}" is not available on this line.` },
+      });
     }
     let args: unknown;
     try {
       args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
     } catch {
-      return output(call, invalid('arguments are not valid JSON: send one JSON object with the fields in the tool schema'));
+      return output(
+        call,
+        invalid('arguments are not valid JSON: send one JSON object with the fields in the tool schema'),
+      );
     }
     const callLog = tlog.child({ callSid: ctx.callSid, tool: tool.name });
     const ac = new AbortController();
@@ -83,19 +89,30 @@ export function createToolExecutor(deps: ToolExecutorDeps): ToolExecutor {
     // Only the answer is given up: writes already under way finish (a booking made is a booking kept).
     ac.abort();
     callLog.warn({ timeoutMs }, 'tool ran out of time; answering the model without its result');
-    void work.then((late) => callLog.warn({ ok: late.ok, ms: Math.round(performance.now() - started) }, 'tool finished after its deadline; its answer was dropped'));
+    void work.then((late) =>
+      callLog.warn(
+        { ok: late.ok, ms: Math.round(performance.now() - started) },
+        'tool finished after its deadline; its answer was dropped',
+      ),
+    );
     return output(call, { ok: false, body: { error: 'timeout', message: tool.failure } });
   };
 }
 
 function invalid(message: string): ToolResult {
-  return { ok: false, body: { error: 'invalid_arguments', message: `${message}. Ask the caller again if needed, then retry.` } };
+  return {
+    ok: false,
+    body: { error: 'invalid_arguments', message: `${message}. Ask the caller again if needed, then retry.` },
+  };
 }
 
 function failed(tool: Tool, err: unknown, l: typeof tlog, callerPhone: string | undefined): ToolResult {
   if (err instanceof InvalidArguments) return invalid(err.message);
   // Messages only: a database error's detail can echo the caller's number.
-  l.error({ err: err instanceof Error ? `${err.name}: ${err.message}` : String(err), caller: maskPhone(callerPhone) }, 'tool failed');
+  l.error(
+    { err: err instanceof Error ? `${err.name}: ${err.message}` : String(err), caller: maskPhone(callerPhone) },
+    'tool failed',
+  );
   return { ok: false, body: { error: 'tool_failed', message: tool.failure } };
 }
 

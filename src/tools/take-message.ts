@@ -9,7 +9,11 @@ export const takeMessage = defineTool({
   description:
     "Leave a message for the business's staff. Ask for the caller's name and what the message is; ask how urgent only if it is unclear.",
   schema: z.object({
-    message: textField('message', { max: 2000, ask: 'ask the caller what the message is', description: 'The message, in the caller’s words, briefly.' }),
+    message: textField('message', {
+      max: 2000,
+      ask: 'ask the caller what the message is',
+      description: 'The message, in the caller’s words, briefly.',
+    }),
     name: textField('name', { max: 120, ask: "ask the caller's name", description: "The caller's name." }).optional(),
     phone: phoneField,
     urgency: z
@@ -30,6 +34,12 @@ export const takeMessage = defineTool({
       callSid: env.callSid,
     });
     const reach = phone ? '' : ' There is no number to call back on: ask for one if the caller wants a call back.';
-    return answer({ saved: true, messageId: saved.id, urgency, phone, message: `Message saved for the team (${urgency}).${reach}` });
+    return answer({
+      saved: true,
+      messageId: saved.id,
+      urgency,
+      phone,
+      message: `Message saved for the team (${urgency}).${reach}`,
+    });
   },
 });

@@ -24,7 +24,9 @@ export function describeIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string 
 /** A required or optional text field whose messages say what to ask the caller. */
 export function textField(field: string, opts: { max: number; ask: string; description: string }) {
   return z
-    .string({ error: (i) => (i.input === undefined ? `${field} is required: ${opts.ask}` : `${field} must be a string`) })
+    .string({
+      error: (i) => (i.input === undefined ? `${field} is required: ${opts.ask}` : `${field} must be a string`),
+    })
     .trim()
     .min(1, `${field} is empty: ${opts.ask}`)
     .max(opts.max, `${field} is too long (at most ${opts.max} characters)`)
@@ -47,14 +49,17 @@ export const phoneField = z
 export function toE164(raw: string | undefined | null, region: CountryCode): string | null {
   if (!raw) return null;
   const p = parsePhoneNumberFromString(raw.trim(), region);
-  return p && p.isValid() ? p.number : null;
+  return p?.isValid() ? p.number : null;
 }
 
 /**
  * The number a tool works on: the one the model passed (which must be valid), else the caller's own.
  * Null only when neither exists.
  */
-export function phoneFor(arg: string | undefined, env: { callerPhone: string | undefined; region: CountryCode }): string | null {
+export function phoneFor(
+  arg: string | undefined,
+  env: { callerPhone: string | undefined; region: CountryCode },
+): string | null {
   if (arg !== undefined && arg !== '') {
     const e164 = toE164(arg, env.region);
     if (!e164) {
@@ -71,6 +76,10 @@ export function phoneFor(arg: string | undefined, env: { callerPhone: string | u
 export function defaultRegionFromEnv(env: NodeJS.ProcessEnv = process.env): CountryCode {
   const raw = env.DEFAULT_REGION?.trim().toUpperCase();
   if (!raw) return 'US';
-  if (!isSupportedCountry(raw)) throw new ConfigError('DEFAULT_REGION', `expected a two-letter country code like US or GB, got ${JSON.stringify(env.DEFAULT_REGION)}`);
+  if (!isSupportedCountry(raw))
+    throw new ConfigError(
+      'DEFAULT_REGION',
+      `expected a two-letter country code like US or GB, got ${JSON.stringify(env.DEFAULT_REGION)}`,
+    );
   return raw;
 }

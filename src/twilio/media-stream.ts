@@ -43,7 +43,8 @@ export class MediaStreamConnection {
 
   onMessage(text: string | null, bytes: number, isBinary: boolean): void {
     if (isBinary) return this.bad('binary', 'binary frame from Twilio; dropped (Twilio sends JSON text only)');
-    if (bytes > MAX_FRAME_BYTES || text === null) return this.bad('oversized', `frame of ${bytes} bytes over the ${MAX_FRAME_BYTES}-byte limit; dropped`);
+    if (bytes > MAX_FRAME_BYTES || text === null)
+      return this.bad('oversized', `frame of ${bytes} bytes over the ${MAX_FRAME_BYTES}-byte limit; dropped`);
     if (this.phase === 'starting') {
       if (this.held.length < MAX_HELD_FRAMES) this.held.push(text);
       else this.bad('held-overflow', 'too many frames while the call was being set up; dropped');
@@ -54,7 +55,8 @@ export class MediaStreamConnection {
 
   private dispatch(text: string): void {
     const parsed = parseTwilioMessage(text);
-    if (!parsed.ok) return this.bad(`parse:${parsed.error.slice(0, 40)}`, `bad Twilio message (${parsed.error}); dropped`);
+    if (!parsed.ok)
+      return this.bad(`parse:${parsed.error.slice(0, 40)}`, `bad Twilio message (${parsed.error}); dropped`);
     const msg = parsed.msg;
     if (msg.event === 'connected') return;
     if (msg.event === 'start') {
@@ -64,7 +66,8 @@ export class MediaStreamConnection {
     }
     const session = this.session;
     if (!session) return this.bad(`before-start:${msg.event}`, `${msg.event} before start; dropped`);
-    if (msg.streamSid !== this.streamSid) return this.bad('wrong-stream', `${msg.event} for another streamSid; dropped`, { got: sidForLog(msg.streamSid) });
+    if (msg.streamSid !== this.streamSid)
+      return this.bad('wrong-stream', `${msg.event} for another streamSid; dropped`, { got: sidForLog(msg.streamSid) });
     switch (msg.event) {
       case 'media':
         if (msg.media.track !== 'inbound' && msg.media.track !== 'inbound_track') return;
@@ -114,7 +117,10 @@ export class MediaStreamConnection {
 
   /** The transport refused a send: Twilio is not reading. The socket is being closed. */
   onSendRefused(bufferedBytes: number): void {
-    this.log.warn({ bufferedBytes }, 'Twilio is not reading (send refused past the backpressure limit); closing the stream');
+    this.log.warn(
+      { bufferedBytes },
+      'Twilio is not reading (send refused past the backpressure limit); closing the stream',
+    );
     this.session?.noteSendRefused();
   }
 

@@ -129,7 +129,12 @@ export function parseTwilioObject(raw: unknown): ParseResult<TwilioInbound> {
           event,
           sequenceNumber: str(raw, 'sequenceNumber') ?? '',
           streamSid,
-          media: { track: str(m, 'track') ?? 'inbound', chunk: str(m, 'chunk') ?? '', timestamp: str(m, 'timestamp') ?? '', payload },
+          media: {
+            track: str(m, 'track') ?? 'inbound',
+            chunk: str(m, 'chunk') ?? '',
+            timestamp: str(m, 'timestamp') ?? '',
+            payload,
+          },
         },
       };
     }
@@ -139,7 +144,15 @@ export function parseTwilioObject(raw: unknown): ParseResult<TwilioInbound> {
       if (!streamSid || !isObj(d)) return fail('missing streamSid/dtmf');
       const digit = str(d, 'digit');
       if (!digit || !/^[0-9*#A-D]$/.test(digit)) return fail('bad dtmf.digit');
-      return { ok: true, msg: { event, sequenceNumber: str(raw, 'sequenceNumber') ?? '', streamSid, dtmf: { track: str(d, 'track') ?? '', digit } } };
+      return {
+        ok: true,
+        msg: {
+          event,
+          sequenceNumber: str(raw, 'sequenceNumber') ?? '',
+          streamSid,
+          dtmf: { track: str(d, 'track') ?? '', digit },
+        },
+      };
     }
     case 'mark': {
       const mk = raw.mark;

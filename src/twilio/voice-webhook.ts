@@ -11,7 +11,11 @@ export interface VoiceWebhookResult {
   merchantId?: string;
 }
 
-export async function answerVoiceWebhook(params: URLSearchParams, publicHost: string, directory: MerchantDirectory): Promise<VoiceWebhookResult> {
+export async function answerVoiceWebhook(
+  params: URLSearchParams,
+  publicHost: string,
+  directory: MerchantDirectory,
+): Promise<VoiceWebhookResult> {
   const to = params.get('To') ?? '';
   const from = params.get('From') ?? '';
   const callSid = params.get('CallSid') ?? '';
@@ -38,6 +42,9 @@ export async function answerVoiceWebhook(params: URLSearchParams, publicHost: st
   add('callSid', callSid);
   add('answeredBy', params.get('AnsweredBy') ?? '');
   for (const key of ['conversationSid', 'requester']) add(key, params.get(key) ?? '');
-  log.info({ callSid, merchant: merchant.id, direction, answeredBy: params.get('AnsweredBy') ?? undefined }, 'voice webhook');
+  log.info(
+    { callSid, merchant: merchant.id, direction, answeredBy: params.get('AnsweredBy') ?? undefined },
+    'voice webhook',
+  );
   return { twiml: vr.toString(), merchantId: merchant.id };
 }

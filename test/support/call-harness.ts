@@ -73,7 +73,9 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     const until = this.now + ms;
     for (;;) {
-      const next = [...this.timers.entries()].filter(([, t]) => t.due <= until).sort(([, a], [, b]) => a.due - b.due)[0];
+      const next = [...this.timers.entries()]
+        .filter(([, t]) => t.due <= until)
+        .sort(([, a], [, b]) => a.due - b.due)[0];
       if (!next) break;
       this.timers.delete(next[0]);
       this.now = next[1].due;
@@ -124,7 +126,11 @@ export function sutInput(config: SutConfig): CallInput {
 export function flattenValue(value: StateValue): string {
   if (typeof value === 'string') return value;
   return Object.entries(value)
-    .map(([key, child]) => (child === undefined || (typeof child === 'object' && Object.keys(child).length === 0) ? key : `${key}.${flattenValue(child)}`))
+    .map(([key, child]) =>
+      child === undefined || (typeof child === 'object' && Object.keys(child).length === 0)
+        ? key
+        : `${key}.${flattenValue(child)}`,
+    )
     .join(',');
 }
 
@@ -139,7 +145,10 @@ export class CallHarness {
   private seq = 0;
   private responseId = 'resp_0';
 
-  constructor(readonly config: SutConfig, options: HarnessOptions = {}) {
+  constructor(
+    readonly config: SutConfig,
+    options: HarnessOptions = {},
+  ) {
     const record = (call: ActionCall) => () => void this.calls.push(call);
     const machine = callMachine.provide({
       actions: {
@@ -159,7 +168,12 @@ export class CallHarness {
         ),
       },
     });
-    this.actor = createActor(machine, { id: 'call-test', input: sutInput(config), clock: this.clock, inspect: options.inspect });
+    this.actor = createActor(machine, {
+      id: 'call-test',
+      input: sutInput(config),
+      clock: this.clock,
+      inspect: options.inspect,
+    });
     this.actor.start();
   }
 
@@ -190,7 +204,11 @@ export class CallHarness {
 
   functionCalls(count: number): FunctionCall[] {
     const n = ++this.seq;
-    return Array.from({ length: count }, (_, i) => ({ callId: `call_${n}_${i}`, name: i ? 'book_slot' : 'check_calendar', arguments: `{"slot":${i}}` }));
+    return Array.from({ length: count }, (_, i) => ({
+      callId: `call_${n}_${i}`,
+      name: i ? 'book_slot' : 'check_calendar',
+      arguments: `{"slot":${i}}`,
+    }));
   }
 
   /** Performs one abstract model event on the real actor. */
@@ -201,20 +219,36 @@ export class CallHarness {
       case 'twilio.dtmf':
         return this.send({ type: 'twilio.dtmf', digits: '7#' });
       case 'model.error':
-        return this.send({ type: 'model.error', code: event.fatal ? 'session_expired' : 'invalid_value', fatal: event.fatal });
+        return this.send({
+          type: 'model.error',
+          code: event.fatal ? 'session_expired' : 'invalid_value',
+          fatal: event.fatal,
+        });
       case 'model.responseCreated':
         this.responseId = `resp_${++this.seq}`;
         return this.send({ type: 'model.responseCreated', responseId: this.responseId });
       case 'model.responseDone': {
         // A cancelled response can end mid-way through a function call: never run that tool.
-        const functionCalls = event.status === 'cancelled' ? [{ ...this.functionCalls(1)[0]!, arguments: '{"slot":' }] : [];
-        return this.send({ type: 'model.responseDone', responseId: this.responseId, status: event.status, functionCalls });
+        const functionCalls =
+          event.status === 'cancelled' ? [{ ...this.functionCalls(1)[0]!, arguments: '{"slot":' }] : [];
+        return this.send({
+          type: 'model.responseDone',
+          responseId: this.responseId,
+          status: event.status,
+          functionCalls,
+        });
       }
       case 'model.responseDoneWithTools': {
         const calls = this.functionCalls(event.calls);
-        const sent = this.send({ type: 'model.responseDone', responseId: this.responseId, status: 'completed', functionCalls: calls });
+        const sent = this.send({
+          type: 'model.responseDone',
+          responseId: this.responseId,
+          status: 'completed',
+          functionCalls: calls,
+        });
         // Only calls the chart collected get outputs (a response ending while tools run is ignored).
-        if (this.actor.getSnapshot().context.pendingCalls[0]?.callId === calls[0]?.callId) this.lastFunctionCalls = calls;
+        if (this.actor.getSnapshot().context.pendingCalls[0]?.callId === calls[0]?.callId)
+          this.lastFunctionCalls = calls;
         return sent;
       }
       case 'tool.done':
@@ -262,10 +296,12 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
       if ('fatal' in event && bool(event.fatal)) return { type: 'model.error', fatal: event.fatal };
       break;
     case 'model.responseDone':
-      if ('status' in event && (event.status === 'completed' || event.status === 'cancelled')) return { type: 'model.responseDone', status: event.status };
+      if ('status' in event && (event.status === 'completed' || event.status === 'cancelled'))
+        return { type: 'model.responseDone', status: event.status };
       break;
     case 'model.responseDoneWithTools':
-      if ('calls' in event && (event.calls === 1 || event.calls === 2)) return { type: 'model.responseDoneWithTools', calls: event.calls };
+      if ('calls' in event && (event.calls === 1 || event.calls === 2))
+        return { type: 'model.responseDoneWithTools', calls: event.calls };
       break;
     case 'twilio.stop':
     case 'twilio.closed':

@@ -16,8 +16,9 @@ function walk(node: AnyStateNode, visit: (node: AnyStateNode) => void): void {
 export function chartTransitionKeys(machine: AnyStateMachine): string[] {
   const keys: string[] = [];
   walk(machine.root, (node) => {
-    for (const [eventType, list] of node.transitions) list.forEach((_, i) => keys.push(`${node.id}|${eventType}|${i}`));
-    (node.always ?? []).forEach((_, i) => keys.push(`${node.id}|${ALWAYS}|${i}`));
+    for (const [eventType, list] of node.transitions)
+      for (let i = 0; i < list.length; i++) keys.push(`${node.id}|${eventType}|${i}`);
+    for (let i = 0; i < (node.always ?? []).length; i++) keys.push(`${node.id}|${ALWAYS}|${i}`);
   });
   return keys;
 }
@@ -88,7 +89,11 @@ export class ChartCoverage {
     const uncoveredStates = this.allStates.filter((id) => !this.visited.has(id));
     const uncoveredTransitions = this.allTransitions.filter((k) => !this.taken.has(k));
     return {
-      states: { covered: this.allStates.length - uncoveredStates.length, total: this.allStates.length, uncovered: uncoveredStates },
+      states: {
+        covered: this.allStates.length - uncoveredStates.length,
+        total: this.allStates.length,
+        uncovered: uncoveredStates,
+      },
       transitions: {
         covered: this.allTransitions.length - uncoveredTransitions.length,
         total: this.allTransitions.length,

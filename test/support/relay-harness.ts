@@ -71,10 +71,20 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const url = `ws://127.0.0.1:${relay.port}/media-stream`;
   const callers: SimCaller[] = [];
   return {
-    relay, model, recorder, merchant, states, sessions, url,
+    relay,
+    model,
+    recorder,
+    merchant,
+    states,
+    sessions,
+    url,
     async call(callerOpts = {}) {
       const next = model.nextSession(5000);
-      const caller = await SimCaller.connect({ url, customParameters: { merchantId: merchant.id, callerPhone: '+14155550100', direction: 'inbound' }, ...callerOpts });
+      const caller = await SimCaller.connect({
+        url,
+        customParameters: { merchantId: merchant.id, callerPhone: '+14155550100', direction: 'inbound' },
+        ...callerOpts,
+      });
       callers.push(caller);
       return { caller, model: await next };
     },

@@ -23,11 +23,26 @@ export async function startRelayProcess(env: Record<string, string>, timeoutMs =
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'callrelay-proc-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { ...process.env, VITEST: '', PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, REDIS_URL: '', DATABASE_URL: '', SUPABASE_URL: '', ...env },
+    env: {
+      ...process.env,
+      VITEST: '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      DATA_DIR: dataDir,
+      REDIS_URL: '',
+      DATABASE_URL: '',
+      SUPABASE_URL: '',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];
-  const watchers: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  const watchers: Array<{
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
   const stderr: string[] = [];
   child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
   createInterface({ input: child.stdout! }).on('line', (text) => {
@@ -45,10 +60,28 @@ export async function startRelayProcess(env: Record<string, string>, timeoutMs =
     const have = lines.find(pred);
     if (have) return Promise.resolve(have);
     return new Promise<Record<string, unknown>>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`relay process: no matching log line in ${ms} ms; stderr: ${stderr.join('').slice(-500)}`)), ms);
-      watchers.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l); } });
+      const t = setTimeout(
+        () =>
+          reject(new Error(`relay process: no matching log line in ${ms} ms; stderr: ${stderr.join('').slice(-500)}`)),
+        ms,
+      );
+      watchers.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      });
     });
   };
   const ready = await waitForLog((l) => typeof l.port === 'number' && String(l.msg).startsWith('callrelay listening'));
-  return { child, port: ready.port as number, dataDir, lines, exited, waitForLog, kill: (s = 'SIGTERM') => child.kill(s) };
+  return {
+    child,
+    port: ready.port as number,
+    dataDir,
+    lines,
+    exited,
+    waitForLog,
+    kill: (s = 'SIGTERM') => child.kill(s),
+  };
 }

@@ -97,7 +97,10 @@ export async function addMerchant(
   google?: { calendarId?: string; tokens: Partial<GoogleTokenSet> },
 ): Promise<Merchant> {
   const m = testMerchant(over);
-  await store.upsertMerchant({ ...m, ...(google ? { googleCalendarId: google.calendarId ?? null, googleTokens: google.tokens } : {}) });
+  await store.upsertMerchant({
+    ...m,
+    ...(google ? { googleCalendarId: google.calendarId ?? null, googleTokens: google.tokens } : {}),
+  });
   return m;
 }
 
@@ -116,7 +119,8 @@ export interface OutputBody {
 
 export function body(out: ToolOutput | string): OutputBody {
   const parsed: unknown = JSON.parse(typeof out === 'string' ? out : out.output);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`output is not an object: ${String(out)}`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`output is not an object: ${String(out)}`);
   return parsed as OutputBody;
 }
 
@@ -129,7 +133,11 @@ export function locals(b: OutputBody, field: string): string[] {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { FakeModelServer, type FakeModelSession } from '../src/sim/model-server.js';
-import { SimCaller } from '../src/sim/caller.js';
+import { FakeModelServer, type FakeModelSession } from '../src/sim/model/model-server.js';
+import { SimCaller } from '../src/sim/twilio/caller.js';
 import { BENCH_TWILIO_TOKEN, streamSignature } from './child-protocol.js';
 import { PhasedClock } from './phased-clock.js';
 import { RelayChild, type Entries, type RelayKind } from './relay-child.js';

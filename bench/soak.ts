@@ -1,8 +1,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { FakeModelServer, type FakeModelSession } from '../src/sim/model-server.js';
-import { SimCaller } from '../src/sim/caller.js';
+import { FakeModelServer, type FakeModelSession } from '../src/sim/model/model-server.js';
+import { SimCaller } from '../src/sim/twilio/caller.js';
 import { speechForText } from '../src/audio/speechlike.js';
 import { openStore } from '../src/store/open-store.js';
 import { startRelayProcess, type RelayProcess } from '../test/support/relay-process.js';

@@ -39,8 +39,8 @@ export async function runToolOverhead(rounds = 200): Promise<ToolOverheadResult>
   const { MemoryCallRecorder } = await import('../src/call/recorder.js');
   const { StaticMerchantDirectory } = await import('../src/merchants/directory.js');
   const { demoMerchant } = await import('../src/merchants/demo-merchant.js');
-  const { FakeModelServer } = await import('../src/sim/model-server.js');
-  const { SimCaller } = await import('../src/sim/caller.js');
+  const { FakeModelServer } = await import('../src/sim/model/model-server.js');
+  const { SimCaller } = await import('../src/sim/twilio/caller.js');
 
   const merchant: Merchant = { ...demoMerchant, tools: ['benchTool'] };
   const toolSpan = new Map<string, { start: number; end: number }>();

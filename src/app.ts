@@ -9,7 +9,7 @@ import type { Merchant } from './merchants/merchant.js';
 import type { ToolSpec } from './providers/dialect.js';
 import { createModelOpener } from './providers/endpoint.js';
 import { startServer, type RelayServer } from './server.js';
-import { FakeModelServer } from './sim/model-server.js';
+import { FakeModelServer } from './sim/model/model-server.js';
 import { loadEdgeConfig, logEdgeConfig, type EdgeConfig } from './http/edge-config.js';
 import { createLimiters } from './security/limiters.js';
 import { RelayMetrics } from './obs/metrics.js';

@@ -1,7 +1,7 @@
 import { loadConfig } from './config.js';
 import { startRelay } from './app.js';
 import { MemoryCallRecorder } from './call/recorder.js';
-import { SimCaller } from './sim/caller.js';
+import { SimCaller } from './sim/twilio/caller.js';
 import { speechLike } from './audio/speechlike.js';
 import { writeWavFile } from './audio/wav.js';
 import { log } from './log.js';

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, sleep, until, type Harness } from './support/relay-harness.js';
-import { SimCaller } from '../src/sim/caller.js';
+import { SimCaller } from '../src/sim/twilio/caller.js';
 
 // Every way a call can end leaves exactly one record with the right reason, and the caller hears
 // something sensible on the way out.

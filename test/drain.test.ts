@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimCaller } from '../src/sim/caller.js';
+import { SimCaller } from '../src/sim/twilio/caller.js';
 import { startRelayProcess, type RelayProcess } from './support/relay-process.js';
 import { until } from './support/relay-harness.js';
 import { openStore } from '../src/store/open-store.js';

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { loadEdgeConfig } from '../src/http/edge-config.js';
 import { startRelay, type Relay } from '../src/app.js';
-import { SimCaller } from '../src/sim/caller.js';
+import { SimCaller } from '../src/sim/twilio/caller.js';
 import { OUTBOX_FILE } from '../src/store/outbox.js';
 import { startRelayProcess, type RelayProcess } from './support/relay-process.js';
 import { sleep, until } from './support/relay-harness.js';

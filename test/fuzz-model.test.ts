@@ -4,7 +4,7 @@ import type WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { loadEdgeConfig } from '../src/http/edge-config.js';
 import { startHarness, sleep, until, type Harness } from './support/relay-harness.js';
-import type { FakeModelSession } from '../src/sim/model-server.js';
+import type { FakeModelSession } from '../src/sim/model/model-server.js';
 
 // Issue 7: the model socket is untrusted input too. Each run dials one call, lets the fake model
 // send a random mix of malformed JSON, unknown events, deltas for unknown items/responses,

@@ -5,8 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { loadConfig } from '../src/config.js';
 import { loadEdgeConfig } from '../src/http/edge-config.js';
 import { startHarness, sleep, until, type Harness } from './support/relay-harness.js';
-import type { SimCaller } from '../src/sim/caller.js';
-import type { FakeModelSession } from '../src/sim/model-server.js';
+import type { SimCaller } from '../src/sim/twilio/caller.js';
+import type { FakeModelSession } from '../src/sim/model/model-server.js';
 
 // Issue 7, "proving it holds": random and mutated Twilio Media Streams traffic against a live relay
 // (uWS server, call actors, fake model on loopback), with one healthy call running alongside.

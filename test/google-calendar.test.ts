@@ -7,7 +7,7 @@ import {
   type GoogleCalendarOptions,
   type GoogleTokens,
 } from '../src/calendar/google-calendar.js';
-import { FakeGoogleServer, type RecordedRequest } from '../src/sim/google-server.js';
+import { FakeGoogleServer, type RecordedRequest } from '../src/sim/google/google-server.js';
 
 let fake: FakeGoogleServer;
 let saved: GoogleTokens[];

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silence, speechDurationMs, speechForText } from '../src/audio/speechlike.js';
-import { DEFAULT_LINES } from '../src/sim/model-agent.js';
-import { FakeModelServer, type FakeModelServerOptions } from '../src/sim/model-server.js';
-import type { FakeModelSession } from '../src/sim/model-session.js';
+import { DEFAULT_LINES } from '../src/sim/model/model-agent.js';
+import { FakeModelServer, type FakeModelServerOptions } from '../src/sim/model/model-server.js';
+import type { FakeModelSession } from '../src/sim/model/model-session.js';
 import { TestClient, at, str } from './model-server-client.js';
 
 const servers: FakeModelServer[] = [];

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silence, speechForText } from '../src/audio/speechlike.js';
-import { FakeModelServer, type FakeModelServerOptions } from '../src/sim/model-server.js';
-import type { FakeModelSession } from '../src/sim/model-session.js';
+import { FakeModelServer, type FakeModelServerOptions } from '../src/sim/model/model-server.js';
+import type { FakeModelSession } from '../src/sim/model/model-session.js';
 import { TestClient, at, str } from './model-server-client.js';
 
 const servers: FakeModelServer[] = [];

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rmsDbfs } from '../src/audio/mulaw.js';
 import { speechForText, silence } from '../src/audio/speechlike.js';
-import { levelDbfs } from '../src/sim/model-audio.js';
-import { FakeModelServer, type FakeModelServerOptions } from '../src/sim/model-server.js';
-import type { FakeModelSession } from '../src/sim/model-session.js';
+import { levelDbfs } from '../src/sim/model/model-audio.js';
+import { FakeModelServer, type FakeModelServerOptions } from '../src/sim/model/model-server.js';
+import type { FakeModelSession } from '../src/sim/model/model-session.js';
 import { TestClient, at, num, str, type Ev } from './model-server-client.js';
 
 const servers: FakeModelServer[] = [];

@@ -6,8 +6,8 @@ import twilio from 'twilio';
 import { loadConfig } from '../src/config.js';
 import { loadEdgeConfig } from '../src/http/edge-config.js';
 import { MAX_TOKEN_CHARS, mintToken, sealToken } from '../src/security/token.js';
-import { FakeModelServer } from '../src/sim/model-server.js';
-import { SimCaller } from '../src/sim/caller.js';
+import { FakeModelServer } from '../src/sim/model/model-server.js';
+import { SimCaller } from '../src/sim/twilio/caller.js';
 import { startHarness, sleep, until, type Harness } from './support/relay-harness.js';
 import { startRelayProcess, type RelayProcess } from './support/relay-process.js';
 

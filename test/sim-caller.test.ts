@@ -2,8 +2,8 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { SimCaller } from '../src/sim/caller.js';
-import { FrameClock } from '../src/sim/frame-clock.js';
+import { SimCaller } from '../src/sim/twilio/caller.js';
+import { FrameClock } from '../src/sim/shared/frame-clock.js';
 import { silence, speechLike } from '../src/audio/speechlike.js';
 
 type Msg = Record<string, unknown>;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { startRelay, type Relay } from '../src/app.js';
 import { wavInfo } from '../src/audio/wav.js';
-import { parseArgs, parseDuration, runSimulation, UsageError } from '../src/sim/simulate-cli.js';
+import { parseArgs, parseDuration, runSimulation, UsageError } from '../src/sim/simulate/simulate-cli.js';
 
 // `npm run simulate` against the real relay answering with its simulated agent, over loopback. The
 // CLI only knows the URL: everything asserted here is what it measured from the caller's side.
@@ -148,7 +148,7 @@ describe('simulate arguments', () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        ['--import', 'tsx', 'src/sim/simulate-cli.ts', '--barge-in', 'soon'],
+        ['--import', 'tsx', 'src/sim/simulate/simulate-cli.ts', '--barge-in', 'soon'],
         { timeout: 15_000 },
         (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
       );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimCaller } from '../src/sim/caller.js';
+import { SimCaller } from '../src/sim/twilio/caller.js';
 import {
   ALICE,
   BOT,

@@ -6,8 +6,8 @@ import { demoMerchant } from '../src/merchants/demo-merchant.js';
 import type { Merchant } from '../src/merchants/merchant.js';
 import { installSms, type Sms } from '../src/sms/index.js';
 import { loadSmsConfig, type SmsConfig } from '../src/sms/sms-config.js';
-import { FakeOpenAIServer } from '../src/sim/openai-http-server.js';
-import { FakeTwilioRestServer } from '../src/sim/twilio-rest-server.js';
+import { FakeOpenAIServer } from '../src/sim/openai-http/openai-http-server.js';
+import { FakeTwilioRestServer } from '../src/sim/twilio-rest/twilio-rest-server.js';
 import { startHarness, type Harness } from './support/relay-harness.js';
 
 // The SMS feature on a real relay (startRelay through the relay harness), with the real `twilio`

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FakeTwilioRestServer } from '../src/sim/twilio-rest-server.js';
+import { FakeTwilioRestServer } from '../src/sim/twilio-rest/twilio-rest-server.js';
 import { ALICE, startSmsRig, verdict, type SmsRig } from './sms-fixtures.js';
 
 // Two relay instances behind one Twilio account, sharing Redis: a retry of the same event that lands

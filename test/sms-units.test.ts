@@ -8,7 +8,7 @@ import { MemoryDeduper, RedisDeduper } from '../src/sms/dedupe.js';
 import { parseNumberList } from '../src/sms/phone-numbers.js';
 import { loadSmsConfig } from '../src/sms/sms-config.js';
 import { createTwilioClient, rewriteTwilioUrl, safeErrorText, twilioErrorCode } from '../src/sms/twilio-rest.js';
-import { FakeTwilioRestServer } from '../src/sim/twilio-rest-server.js';
+import { FakeTwilioRestServer } from '../src/sim/twilio-rest/twilio-rest-server.js';
 import { callSummary } from './sms-fixtures.js';
 
 // The pure parts of the SMS feature, and the deduper's behaviour when Redis is unreachable.

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ToolExecutor } from '../src/call/call-session.js';
 import { ConfigError } from '../src/config.js';
 import type { Merchant } from '../src/merchants/merchant.js';
-import { FakeGoogleServer } from '../src/sim/google-server.js';
+import { FakeGoogleServer } from '../src/sim/google/google-server.js';
 import type { Store } from '../src/store/store.js';
 import { createCalendarFor, googleConfigFromEnv, type GoogleConfig } from '../src/tools/calendar-for.js';
 import { createToolExecutor } from '../src/tools/registry.js';

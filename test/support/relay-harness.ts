@@ -6,8 +6,8 @@ import type { CallSession } from '../../src/call/call-session.js';
 import { StaticMerchantDirectory } from '../../src/merchants/directory.js';
 import { demoMerchant } from '../../src/merchants/demo-merchant.js';
 import type { Merchant } from '../../src/merchants/merchant.js';
-import { FakeModelServer, type FakeModelSession, type FakeModelServerOptions } from '../../src/sim/model-server.js';
-import { SimCaller, type SimCallerOptions } from '../../src/sim/caller.js';
+import { FakeModelServer, type FakeModelSession, type FakeModelServerOptions } from '../../src/sim/model/model-server.js';
+import { SimCaller, type SimCallerOptions } from '../../src/sim/twilio/caller.js';
 
 // The real relay (uWS server, call actors, providers) between a simulated Twilio caller and the
 // fake realtime model, all on loopback. Each test gets its own instance.

@@ -3,7 +3,7 @@
 // not drift; a late timer runs the missed ticks (bounded, so an overloaded process degrades by
 // skipping ticks instead of spinning), and the timer stops when nobody listens so processes exit.
 import { performance } from 'node:perf_hooks';
-import { log } from '../log.js';
+import { log } from '../../log.js';
 
 export type TickFn = (tickNo: number, now: number) => void;
 

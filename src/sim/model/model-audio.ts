@@ -2,8 +2,8 @@
 // bytes, frame energy for the VAD, and the assistant's voice (speech-like mu-law) converted to the
 // session's output format. Converted voices are cached because a load test plays the same few lines
 // to hundreds of sessions.
-import { MIN_DBFS, decodeBuffer, rmsDbfs } from '../audio/mulaw.js';
-import { speechForText } from '../audio/speechlike.js';
+import { MIN_DBFS, decodeBuffer, rmsDbfs } from '../../audio/mulaw.js';
+import { speechForText } from '../../audio/speechlike.js';
 import type { AudioFormat } from './model-session-config.js';
 
 export function bytesPerMs(f: AudioFormat): number {

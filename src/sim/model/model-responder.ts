@@ -1,7 +1,7 @@
 // The one-response-at-a-time rule of a realtime session: starts responses (client response.create,
 // VAD turns, xAI force_message, tests), refuses a second one with the real API's error, cancels on
 // response.cancel or barge-in, and asks the session's handler what each response should say.
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log.js';
 import type { ResponseRequest } from './model-agent.js';
 import { ProtocolError, type ResponseParams } from './model-protocol.js';
 import { ResponseRun, type ResponseHost } from './model-response.js';

@@ -2,7 +2,7 @@
 // per clock tick, exactly as Twilio does. Marks sit in the queue after the audio sent before them and
 // are echoed once that audio has played (immediately if nothing is buffered); `clear` drops the
 // buffer and echoes every pending mark at once.
-import { MULAW_SILENCE } from '../audio/mulaw.js';
+import { MULAW_SILENCE } from '../../audio/mulaw.js';
 
 /** A run of consecutive ticks that played relay audio; times are performance.now() ms. */
 export interface HeardSegment {

@@ -7,8 +7,8 @@ import { STATUS_CODES, createServer, type IncomingMessage, type Server } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { log } from '../log.js';
-import { sharedFrameClock, type FrameClock } from './frame-clock.js';
+import { log } from '../../log.js';
+import { sharedFrameClock, type FrameClock } from '../shared/frame-clock.js';
 import type { AgentOptions } from './model-agent.js';
 import type { Dialect } from './model-protocol.js';
 import { FakeModelSession, type FakeSessionOptions } from './model-session.js';

@@ -4,8 +4,8 @@
 // content_part.done → output_item.done → conversation.item.done → (function_call items) → response.done.
 // Audio is paced by timers (chunkMs of audio every chunkMs/realtimeFactor ms) or, in continuous load
 // mode, by the shared 20 ms frame clock so hundreds of sessions share one timer.
-import { log } from '../log.js';
-import type { FrameClock } from './frame-clock.js';
+import { log } from '../../log.js';
+import type { FrameClock } from '../shared/frame-clock.js';
 import type { Conversation, ConvItem, FunctionCallItem, MessageItem } from './model-conversation.js';
 import type { IdGen } from './model-ids.js';
 import type { Dialect, JsonObject, ServerEvent } from './model-protocol.js';

@@ -4,8 +4,8 @@
 // (speechStarted, respond, userTranscript, drop, …); agent mode answers on its own from a script.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
-import { log, type Logger } from '../log.js';
-import type { FrameClock } from './frame-clock.js';
+import { log, type Logger } from '../../log.js';
+import type { FrameClock } from '../shared/frame-clock.js';
 import { AgentBrain, type AgentOptions, type ResponseRequest } from './model-agent.js';
 import { Conversation, type ConvItem, type TruncateRecord } from './model-conversation.js';
 import { IdGen } from './model-ids.js';

@@ -1,6 +1,6 @@
 // What a simulated caller says: queued mu-law cut into fixed frames at real pace, padded with
 // silence, because Twilio sends a frame every 20 ms whether the caller talks or not.
-import { MULAW_SILENCE } from '../audio/mulaw.js';
+import { MULAW_SILENCE } from '../../audio/mulaw.js';
 
 interface SayItem {
   buf: Buffer;

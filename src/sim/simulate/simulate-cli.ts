@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { SimCaller } from './caller.js';
-import { speechLike } from '../audio/speechlike.js';
-import { readWavFile, writeWavFile } from '../audio/wav.js';
+import { SimCaller } from '../twilio/caller.js';
+import { speechLike } from '../../audio/speechlike.js';
+import { readWavFile, writeWavFile } from '../../audio/wav.js';
 import { summarize } from './simulate-report.js';
 
 // `npm run simulate -- --url ws://localhost:8080/media-stream [options]`: places simulated phone

@@ -1,35 +1,30 @@
-import { and, assign, assertEvent, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
+import { and, assertEvent, assign, emit, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
 import type { DoneActorEvent } from 'xstate';
 import {
   MACHINE_ANSWERS,
+  type CallCommand,
   type CallContext,
   type CallEvent,
   type CallInput,
   type EndReason,
   type FunctionCall,
   type ToolOutput,
+  type ToolRunner,
 } from './call.types.js';
 
 // One actor per phone call: the control plane. It decides *when* the assistant may speak, when a
 // barge-in happens, when tools run and how the call ends. Audio frames never come through here:
-// the socket code forwards them and reads the `audioOut` tag to know whether assistant audio may
-// reach the caller. All I/O is injected through the actions/actors below (`machine.provide`), so
-// tests and the inspector see exactly the chart that runs in production.
+// the data plane forwards them and reads the `audioOut` tag to know whether assistant audio may
+// reach the caller. The chart's only effects are the commands it emits (`CallCommand`) and the tool
+// actors it spawns through the runner in its input, so one definition serves every call (no
+// per-call `provide()`), tests and the inspector see exactly the chart that runs in production, and
+// it cannot tell whether the audio passes through this process.
 
 type ToolDone = DoneActorEvent<ToolOutput, `tool-${string}`>;
 type Events = CallEvent | ToolDone;
 
-const noop = () => {};
-
-/** Default tool runner: no tools are installed, so every call gets an error the model can speak. */
-const unknownTool = fromPromise<ToolOutput, { call: FunctionCall; callSid: string }>(async ({ input }) => ({
-  callId: input.call.callId,
-  ok: false,
-  output: JSON.stringify({
-    error: 'unknown_tool',
-    message: `The tool "${input.call.name}" is not available on this line.`,
-  }),
-}));
+/** One child actor per tool call; the runner never rejects (its failures are outputs). */
+const runTool = fromPromise<ToolOutput, { call: FunctionCall; run: ToolRunner }>(({ input }) => input.run(input.call));
 
 // The first cause wins: a hang-up during the apology is still a model drop.
 const endWith = (reason: EndReason) => ({ type: 'setEndReason' as const, params: { reason } });
@@ -39,36 +34,76 @@ const endWith = (reason: EndReason) => ({ type: 'setEndReason' as const, params:
 // response (or the caller talked over it); otherwise it is stalled (socket open, session accepted,
 // nothing coming) and the caller would sit in silence until MAX_CALL_SECONDS. The guard
 // (`awaitingAudio`), not the timer, decides: a timer that fires after the audio started does nothing.
-const stalled = { guard: 'stalled' as const, target: '#call.apologizing', actions: endWith('model_stalled') };
+const stalled = (target: string, reason?: EndReason) => ({
+  guard: 'stalled' as const,
+  target,
+  ...(reason ? { actions: endWith(reason) } : {}),
+});
+
+/** The caller took the floor: stop playback, cancel what is still being produced. */
+const bargeIn = ['interrupt', 'standDown'] as const;
+
+/**
+ * A conversational turn (the greeting, or any answer): the model produces it under the watchdog, a
+ * response that asks for tools goes to toolPending, and once the caller has heard it all the call
+ * listens. A response the model starts while ours drains (the caller answered early) is spoken.
+ */
+const conversationalTurn = {
+  tags: ['audioOut' as const],
+  initial: 'producing' as const,
+  states: {
+    producing: {
+      after: { responseTimeout: stalled('#call.apologizing', 'model_stalled') },
+      on: {
+        'model.responseDone': [
+          { guard: 'hasFunctionCalls' as const, target: '#call.session.toolPending', actions: 'collectCalls' as const },
+          { target: 'draining', actions: 'responseEnded' as const },
+        ],
+      },
+    },
+    draining: {
+      on: {
+        'playback.drained': '#call.session.listening',
+        'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseOpened' as const },
+      },
+    },
+  },
+};
+
+/**
+ * A closing turn (voicemail, goodbye): produced under the watchdog, then drained, then the call ends.
+ * Nobody may answer it, so a stalled model or a finished playback both simply end the call.
+ */
+const closingTurn = (reason?: EndReason) => ({
+  producing: {
+    after: { responseTimeout: stalled('#call.teardown', reason && 'model_stalled') },
+    on: { 'model.responseDone': 'draining' },
+  },
+  draining: {
+    on: { 'playback.drained': { target: '#call.teardown', ...(reason ? { actions: endWith(reason) } : {}) } },
+  },
+});
 
 export const callMachine = setup({
   types: {
     context: {} as CallContext,
     events: {} as Events,
     input: {} as CallInput,
+    emitted: {} as CallCommand,
     tags: {} as 'audioOut' | 'live',
   },
-  actors: { runTool: unknownTool },
+  actors: { runTool },
   actions: {
-    /** response.create with the merchant's inbound or outbound greeting. */
-    requestGreeting: noop,
-    /** response.create that speaks the merchant's voicemail template. */
-    leaveVoicemail: noop,
-    /** Twilio clear + truncate at the heard point (+ response.cancel when `cancel`); drops late audio. */
-    interrupt: (_: unknown, _params: { cancel: boolean }) => {},
-    /** DTMF digits as a user text item; `respond` adds a response.create. */
-    sendDtmf: (_: unknown, _params: { digits: string; respond: boolean }) => {},
-    /** function_call_output items, then one response.create. */
-    sendToolOutputs: (_: unknown, _params: { outputs: ToolOutput[] }) => {},
-    /** A tool is slow: a short spoken filler so the caller never sits in silence. */
-    sayFiller: noop,
-    /** Ask the model to close the call politely (max length, shutdown). */
-    requestWrapUp: noop,
-    /** Spoken apology clip from the relay itself (the model is gone), Twilio closes ~3 s later. */
-    playApology: noop,
-    /** Close both sockets, stop timers, hand the summary to the CallRecorder. */
-    finish: noop,
-    countBargeIn: assign({ bargeIns: ({ context }) => context.bargeIns + 1 }),
+    requestGreeting: emit({ type: 'requestGreeting' }),
+    leaveVoicemail: emit({ type: 'leaveVoicemail' }),
+    // Cancel only what the model is still producing (or was asked to produce).
+    interrupt: emit(({ context }) => ({ type: 'interrupt' as const, cancel: context.responseActive })),
+    sendDtmf: emit((_, params: { digits: string; respond: boolean }) => ({ type: 'sendDtmf' as const, ...params })),
+    sendToolOutputs: emit(({ context }) => ({ type: 'sendToolOutputs' as const, outputs: context.toolOutputs })),
+    sayFiller: emit({ type: 'sayFiller' }),
+    requestWrapUp: emit(({ context }) => ({ type: 'requestWrapUp' as const, reason: context.endReason })),
+    playApology: emit({ type: 'playApology' }),
+    finish: emit(({ context }) => ({ type: 'finish' as const, endReason: context.endReason ?? 'twilio_closed' })),
     responseEnded: assign({ responseActive: false, awaitingAudio: false }),
     /** A response was requested: until its response.done a barge-in must cancel it. */
     markRequested: assign({ responseActive: true, awaitingAudio: true }),
@@ -115,12 +150,11 @@ export const callMachine = setup({
     awaitingAudio: false,
     pendingCalls: [],
     toolOutputs: [],
-    bargeIns: 0,
   }),
   initial: 'connecting',
   on: {
-    'twilio.stop': { target: '.teardown', actions: endWith('caller_hung_up') },
-    'twilio.closed': { target: '.teardown', actions: endWith('twilio_closed') },
+    'caller.hungUp': { target: '.teardown', actions: endWith('caller_hung_up') },
+    'line.closed': { target: '.teardown', actions: endWith('twilio_closed') },
     'model.responseCreated': { actions: 'responseOpened' },
     'model.responseDone': { actions: 'responseEnded' },
     'model.audioStarted': { actions: 'standDown' },
@@ -146,54 +180,23 @@ export const callMachine = setup({
         'model.error': { guard: 'fatalError', target: 'apologizing', actions: endWith('model_error') },
         'server.shutdown': { target: 'wrappingUp', actions: endWith('server_shutdown') },
         'model.responseCreated': { actions: 'responseOpened' },
-        'twilio.dtmf': {
+        'caller.dtmf': {
           actions: { type: 'sendDtmf', params: ({ event }) => ({ digits: event.digits, respond: false }) },
         },
       },
       states: {
         greeting: {
-          tags: ['audioOut'],
+          ...conversationalTurn,
           entry: ['requestGreeting', 'markRequested'],
-          initial: 'producing',
-          on: {
-            'model.speechStarted': {
-              guard: 'greetingInterruptible',
-              target: 'bargeIn',
-              // Cancel only what the model is still producing (or was asked to produce).
-              actions: [
-                'countBargeIn',
-                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
-                'standDown',
-              ],
-            },
-          },
-          states: {
-            producing: {
-              after: { responseTimeout: stalled },
-              on: {
-                'model.responseDone': [
-                  { guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' },
-                  { target: 'draining', actions: 'responseEnded' },
-                ],
-              },
-            },
-            draining: {
-              on: {
-                'playback.drained': '#call.session.listening',
-                // The caller answered the greeting while it was still playing: that response (and
-                // any tool it calls) is handled like any other.
-                'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseOpened' },
-              },
-            },
-          },
+          on: { 'model.speechStarted': { guard: 'greetingInterruptible', target: 'bargeIn', actions: bargeIn } },
         },
 
         listening: {
           // Entered with a response owed after tool outputs; re-entered when keypad digits ask for one.
-          after: { responseTimeout: stalled },
+          after: { responseTimeout: stalled('#call.apologizing', 'model_stalled') },
           on: {
             'model.responseCreated': { target: 'speaking', actions: 'responseOpened' },
-            'twilio.dtmf': {
+            'caller.dtmf': {
               target: 'listening',
               reenter: true,
               actions: [
@@ -205,37 +208,8 @@ export const callMachine = setup({
         },
 
         speaking: {
-          tags: ['audioOut'],
-          initial: 'producing',
-          on: {
-            'model.speechStarted': {
-              target: 'bargeIn',
-              // Cancel only what the model is still producing (or was asked to produce).
-              actions: [
-                'countBargeIn',
-                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
-                'standDown',
-              ],
-            },
-          },
-          states: {
-            producing: {
-              after: { responseTimeout: stalled },
-              on: {
-                'model.responseDone': [
-                  { guard: 'hasFunctionCalls', target: '#call.session.toolPending', actions: 'collectCalls' },
-                  { target: 'draining', actions: 'responseEnded' },
-                ],
-              },
-            },
-            draining: {
-              on: {
-                'playback.drained': '#call.session.listening',
-                // The model can start its next response before our playback drained (e.g. after DTMF).
-                'model.responseCreated': { target: 'producing', actions: 'responseOpened' },
-              },
-            },
-          },
+          ...conversationalTurn,
+          on: { 'model.speechStarted': { target: 'bargeIn', actions: bargeIn } },
         },
 
         bargeIn: {
@@ -256,7 +230,7 @@ export const callMachine = setup({
           tags: ['audioOut'],
           entry: enqueueActions(({ context, enqueue }) => {
             for (const call of context.pendingCalls) {
-              enqueue.spawnChild('runTool', { id: `tool-${call.callId}`, input: { call, callSid: context.callSid } });
+              enqueue.spawnChild('runTool', { id: `tool-${call.callId}`, input: { call, run: context.tools } });
             }
           }),
           // Outputs go back once every tool is done and no filler is being spoken (a response.create
@@ -264,11 +238,7 @@ export const callMachine = setup({
           always: {
             guard: and(['allToolsDone', 'noActiveResponse']),
             target: 'listening',
-            actions: [
-              { type: 'sendToolOutputs', params: ({ context }) => ({ outputs: context.toolOutputs }) },
-              assign({ pendingCalls: [], toolOutputs: [] }),
-              'markRequested',
-            ],
+            actions: ['sendToolOutputs', assign({ pendingCalls: [], toolOutputs: [] }), 'markRequested'],
           },
           on: {
             'xstate.done.actor.*': {
@@ -279,19 +249,14 @@ export const callMachine = setup({
               }),
             },
             // Speech over a filler or a pre-tool sentence stops what is playing; the tools keep running.
-            'model.speechStarted': {
-              actions: [
-                { type: 'interrupt', params: ({ context }) => ({ cancel: context.responseActive }) },
-                'standDown',
-              ],
-            },
+            'model.speechStarted': { actions: bargeIn },
           },
           initial: 'working',
           states: {
             working: { after: { toolFiller: 'filler' } },
             filler: {
               entry: ['sayFiller', 'markRequested'],
-              after: { responseTimeout: stalled },
+              after: { responseTimeout: stalled('#call.apologizing', 'model_stalled') },
               on: { 'model.responseDone': { target: 'waiting', actions: 'responseEnded' } },
             },
             waiting: {},
@@ -309,14 +274,8 @@ export const callMachine = setup({
         'model.closed': { target: 'teardown', actions: endWith('model_dropped') },
         'model.error': { guard: 'fatalError', target: 'teardown', actions: endWith('model_error') },
       },
-      states: {
-        producing: {
-          // Nobody is listening live: a stalled model just ends the call.
-          after: { responseTimeout: { guard: 'stalled', target: '#call.teardown', actions: endWith('model_stalled') } },
-          on: { 'model.responseDone': 'draining' },
-        },
-        draining: { on: { 'playback.drained': { target: '#call.teardown', actions: endWith('voicemail_left') } } },
-      },
+      // Nobody is listening live: a stalled model just ends the call.
+      states: closingTurn('voicemail_left'),
     },
 
     wrappingUp: {
@@ -329,16 +288,12 @@ export const callMachine = setup({
       },
       states: {
         waitingTurn: {
-          always: { guard: 'noActiveResponse', target: 'saying' },
-          on: { 'model.responseDone': { target: 'saying', actions: 'responseEnded' } },
+          always: { guard: 'noActiveResponse', target: 'producing' },
+          on: { 'model.responseDone': { target: 'producing', actions: 'responseEnded' } },
         },
-        saying: {
-          entry: ['requestWrapUp', 'markRequested'],
-          // The call is ending anyway: a stalled goodbye is skipped rather than waited out.
-          after: { responseTimeout: { guard: 'stalled', target: '#call.teardown' } },
-          on: { 'model.responseDone': 'draining' },
-        },
-        draining: { on: { 'playback.drained': '#call.teardown' } },
+        // The call is ending anyway: a stalled goodbye is skipped rather than waited out.
+        ...closingTurn(),
+        producing: { ...closingTurn().producing, entry: ['requestWrapUp', 'markRequested'] },
       },
     },
 

@@ -27,9 +27,9 @@ export interface CallModelContext {
 
 export type CallModelEvent =
   | { type: 'call.start'; machine: boolean; interruptible: boolean }
-  | { type: 'twilio.stop' }
-  | { type: 'twilio.closed' }
-  | { type: 'twilio.dtmf' }
+  | { type: 'caller.hungUp' }
+  | { type: 'line.closed' }
+  | { type: 'caller.dtmf' }
   | { type: 'model.ready' }
   | { type: 'model.closed' }
   | { type: 'model.error'; fatal: boolean }
@@ -76,6 +76,44 @@ const watchdog = (target: string, reason?: EndReason) => ({
     { guard: 'stalled' as const, target, actions: reason ? [endWith(reason), 'disarm' as const] : ['disarm' as const] },
     { actions: 'disarm' as const },
   ],
+});
+
+// A conversational turn (greeting or answer): produced under the watchdog, a response with tool
+// calls starts the tools, then the caller hears the rest; a response created meanwhile is spoken.
+const turn = {
+  tags: ['audioOut' as const],
+  initial: 'producing' as const,
+  states: {
+    producing: {
+      ...watches,
+      on: {
+        ...watchdog('#call.apologizing', 'model_stalled'),
+        'model.responseDoneWithTools': { target: '#call.session.toolPending', actions: 'startTools' as const },
+        'model.responseDone': { target: 'draining', actions: 'responseEnded' as const },
+      },
+    },
+    draining: {
+      on: {
+        'playback.drained': '#call.session.listening',
+        'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseStarted' as const },
+      },
+    },
+  },
+};
+
+// A closing turn (voicemail, goodbye): produced under the watchdog, drained, then the call ends.
+const closing = (reason?: EndReason) => ({
+  producing: {
+    ...watches,
+    on: {
+      ...watchdog('#call.teardown', reason && 'model_stalled'),
+      'model.responseDone': 'draining',
+      'model.responseDoneWithTools': 'draining',
+    },
+  },
+  draining: {
+    on: { 'playback.drained': { target: '#call.teardown', ...(reason ? { actions: endWith(reason) } : {}) } },
+  },
 });
 
 export const callModel = setup({
@@ -127,8 +165,8 @@ export const callModel = setup({
   initial: 'init',
   // `init` never sees these: the test model's filterEvents only offers call.start there.
   on: {
-    'twilio.stop': { target: '.teardown', actions: endWith('caller_hung_up') },
-    'twilio.closed': { target: '.teardown', actions: endWith('twilio_closed') },
+    'caller.hungUp': { target: '.teardown', actions: endWith('caller_hung_up') },
+    'line.closed': { target: '.teardown', actions: endWith('twilio_closed') },
     'model.responseCreated': { actions: 'responseStarted' },
     // Any response.done ends the active response, whether or not it asked for tools.
     'model.responseDone': { actions: 'responseEnded' },
@@ -163,35 +201,15 @@ export const callModel = setup({
         'model.closed': { target: 'apologizing', actions: endWith('model_dropped') },
         'model.error': { guard: 'fatal', target: 'apologizing', actions: endWith('model_error') },
         'server.shutdown': { target: 'wrappingUp', actions: endWith('server_shutdown') },
-        'twilio.dtmf': { actions: { type: 'forwardDtmf', params: { respond: false } } },
+        'caller.dtmf': { actions: { type: 'forwardDtmf', params: { respond: false } } },
       },
       states: {
         greeting: {
-          tags: ['audioOut'],
+          ...turn,
           // The greeting is requested on entry: a barge-in before response.created must cancel it.
           entry: 'responseStarted',
-          initial: 'producing',
           // A barge-in cancels what was owed: the watchdog stands down.
           on: { 'model.speechStarted': { guard: 'greetingInterruptible', target: 'bargeIn', actions: 'standDown' } },
-          states: {
-            producing: {
-              ...watches,
-              on: {
-                ...watchdog('#call.apologizing', 'model_stalled'),
-                'model.responseDoneWithTools': {
-                  target: '#call.session.toolPending',
-                  actions: 'startTools',
-                },
-                'model.responseDone': { target: 'draining', actions: 'responseEnded' },
-              },
-            },
-            draining: {
-              on: {
-                'playback.drained': '#call.session.listening',
-                'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseStarted' },
-              },
-            },
-          },
         },
 
         listening: {
@@ -200,7 +218,7 @@ export const callModel = setup({
             ...watchdog('#call.apologizing', 'model_stalled'),
             'model.responseCreated': { target: 'speaking', actions: 'responseStarted' },
             // Keypad digits ask for a response: the watchdog starts over.
-            'twilio.dtmf': {
+            'caller.dtmf': {
               target: 'listening',
               reenter: true,
               actions: [{ type: 'forwardDtmf', params: { respond: true } }, 'responseStarted'],
@@ -209,28 +227,8 @@ export const callModel = setup({
         },
 
         speaking: {
-          tags: ['audioOut'],
-          initial: 'producing',
+          ...turn,
           on: { 'model.speechStarted': { target: 'bargeIn', actions: 'standDown' } },
-          states: {
-            producing: {
-              ...watches,
-              on: {
-                ...watchdog('#call.apologizing', 'model_stalled'),
-                'model.responseDoneWithTools': {
-                  target: '#call.session.toolPending',
-                  actions: 'startTools',
-                },
-                'model.responseDone': { target: 'draining', actions: 'responseEnded' },
-              },
-            },
-            draining: {
-              on: {
-                'playback.drained': '#call.session.listening',
-                'model.responseCreated': { target: 'producing', actions: 'responseStarted' },
-              },
-            },
-          },
         },
 
         bargeIn: {
@@ -302,17 +300,7 @@ export const callModel = setup({
         'model.closed': { target: 'teardown', actions: endWith('model_dropped') },
         'model.error': { guard: 'fatal', target: 'teardown', actions: endWith('model_error') },
       },
-      states: {
-        producing: {
-          ...watches,
-          on: {
-            ...watchdog('#call.teardown', 'model_stalled'),
-            'model.responseDone': 'draining',
-            'model.responseDoneWithTools': 'draining',
-          },
-        },
-        draining: { on: { 'playback.drained': { target: '#call.teardown', actions: endWith('voicemail_left') } } },
-      },
+      states: closing('voicemail_left'),
     },
 
     wrappingUp: {
@@ -325,22 +313,14 @@ export const callModel = setup({
       },
       states: {
         waitingTurn: {
-          always: { guard: 'noActiveResponse', target: 'saying' },
+          always: { guard: 'noActiveResponse', target: 'producing' },
           on: {
-            'model.responseDone': { target: 'saying', actions: 'responseEnded' },
-            'model.responseDoneWithTools': { target: 'saying', actions: 'responseEnded' },
+            'model.responseDone': { target: 'producing', actions: 'responseEnded' },
+            'model.responseDoneWithTools': { target: 'producing', actions: 'responseEnded' },
           },
         },
-        saying: {
-          entry: ['responseStarted', 'arm'],
-          exit: 'disarm',
-          on: {
-            ...watchdog('#call.teardown'),
-            'model.responseDone': 'draining',
-            'model.responseDoneWithTools': 'draining',
-          },
-        },
-        draining: { on: { 'playback.drained': '#call.teardown' } },
+        ...closing(),
+        producing: { ...closing().producing, entry: ['responseStarted', 'arm'] },
       },
     },
 

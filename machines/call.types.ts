@@ -32,6 +32,12 @@ export interface ToolOutput {
 /** Twilio's AnsweredBy values that mean nobody is listening live. */
 export const MACHINE_ANSWERS = ['machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax'] as const;
 
+/**
+ * Runs one tool call. The chart spawns one child actor per call that awaits this; the runner never
+ * rejects: a failure is an output the model can speak (see src/tools/run-safely.ts).
+ */
+export type ToolRunner = (call: FunctionCall) => Promise<ToolOutput>;
+
 export interface CallInput {
   callSid: string;
   streamSid: string;
@@ -42,12 +48,14 @@ export interface CallInput {
   connectTimeoutMs: number;
   /** How long a requested or created response may stay silent before the call gives up on the model. */
   responseTimeoutMs: number;
+  /** The call's tool runner: the chart decides when tools run, the runner how. */
+  tools: ToolRunner;
 }
 
 export type CallEvent =
-  | { type: 'twilio.stop' }
-  | { type: 'twilio.closed' }
-  | { type: 'twilio.dtmf'; digits: string }
+  | { type: 'caller.hungUp' }
+  | { type: 'line.closed' }
+  | { type: 'caller.dtmf'; digits: string }
   | { type: 'model.ready' }
   | { type: 'model.closed' }
   | { type: 'model.error'; code: string; fatal: boolean }
@@ -56,7 +64,6 @@ export type CallEvent =
   /** The first audio delta of a response reached the caller (sent once per response, not per frame). */
   | { type: 'model.audioStarted' }
   | { type: 'model.speechStarted' }
-  | { type: 'model.speechStopped' }
   | { type: 'playback.drained' }
   | { type: 'server.shutdown' };
 
@@ -68,5 +75,31 @@ export interface CallContext extends CallInput {
   awaitingAudio: boolean;
   pendingCalls: FunctionCall[];
   toolOutputs: ToolOutput[];
-  bargeIns: number;
 }
+
+/**
+ * What the chart tells the outside, as emitted events (XState `emit`; the call listens with
+ * `actor.on`). These are the only effects the chart has: it never holds a socket, so it cannot
+ * know whether the call's audio passes through this process.
+ */
+export type CallCommand =
+  /** response.create with the merchant's inbound or outbound greeting. */
+  | { type: 'requestGreeting' }
+  /** response.create that speaks the merchant's voicemail template. */
+  | { type: 'leaveVoicemail' }
+  /** Stop what the caller hears, trim it to the heard point; `cancel` the response still being produced. */
+  | { type: 'interrupt'; cancel: boolean }
+  /** Keypad digits as a user text item; `respond` asks for a response to them. */
+  | { type: 'sendDtmf'; digits: string; respond: boolean }
+  /** function_call_output items, then one response.create. */
+  | { type: 'sendToolOutputs'; outputs: ToolOutput[] }
+  /** A tool is slow: a short spoken filler so the caller never sits in silence. */
+  | { type: 'sayFiller' }
+  /** Ask the model to close the call politely (`reason`: max length or shutdown). */
+  | { type: 'requestWrapUp'; reason: EndReason | null }
+  /** The model is gone: the relay's own apology clip, then the call ends. */
+  | { type: 'playApology' }
+  /** The call is over: close both sides and write the record, once. */
+  | { type: 'finish'; endReason: EndReason };
+
+export type CallCommandType = CallCommand['type'];

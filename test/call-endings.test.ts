@@ -73,7 +73,7 @@ describe('how calls end', () => {
     const rec = await h.recorder.waitFor(caller.callSid);
     expect(rec.endReason).toBe('max_duration');
     expect(rec.durationMs).toBeGreaterThanOrEqual(2000);
-    expect(h.states.get(caller.callSid)).toContain('wrappingUp.saying');
+    expect(h.states.get(caller.callSid)).toContain('wrappingUp.producing');
   });
 
   it('gives up on a model that never answers: apology, hang-up, record', async () => {

@@ -66,7 +66,7 @@ describe('call chart timers', () => {
     expect(h.value()).toBe('session.listening');
     h.clock.advance(1);
     // No response in flight, so the wrap-up is requested at once; the max-call timer is gone.
-    expect(h.value()).toBe('wrappingUp.saying');
+    expect(h.value()).toBe('wrappingUp.producing');
     expect(h.callsOf('requestWrapUp')).toHaveLength(1);
     expect(h.actor.getSnapshot().context.endReason).toBe('max_duration');
     expect(h.clock.pending()).toEqual([DELAYS.responseTimeout, DELAYS.wrapUpLimit]);
@@ -136,11 +136,11 @@ describe('call chart timers', () => {
     const h = call();
     await toListening(h);
     await h.apply({ type: 'server.shutdown' });
-    expect(h.value()).toBe('wrappingUp.saying');
+    expect(h.value()).toBe('wrappingUp.producing');
     await h.apply({ type: 'model.responseCreated' });
     await h.apply({ type: 'model.audioStarted' });
     h.clock.advance(DELAYS.wrapUpLimit - 1);
-    expect(h.value()).toBe('wrappingUp.saying');
+    expect(h.value()).toBe('wrappingUp.producing');
     expect(h.callsOf('finish')).toHaveLength(0);
     h.clock.advance(1);
     expect(h.value()).toBe('teardown');
@@ -216,7 +216,7 @@ describe('response watchdog: a model that accepted the session but stops speakin
     await h.apply({ type: 'model.responseDone', status: 'completed' });
     await h.apply({ type: 'playback.drained' });
     h.clock.advance(DELAYS.responseTimeout - 100);
-    await h.apply({ type: 'twilio.dtmf' });
+    await h.apply({ type: 'caller.dtmf' });
     stalledAt(h, 'session.listening');
     expect(h.value()).toBe('apologizing');
     expect(h.actor.getSnapshot().context.endReason).toBe('model_stalled');
@@ -248,7 +248,7 @@ describe('response watchdog: a model that accepted the session but stops speakin
     const w = call();
     await toListening(w);
     await w.apply({ type: 'server.shutdown' });
-    stalledAt(w, 'wrappingUp.saying');
+    stalledAt(w, 'wrappingUp.producing');
     expect(w.value()).toBe('teardown');
     expect(w.actor.getSnapshot().context.endReason).toBe('server_shutdown');
   });

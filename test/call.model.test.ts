@@ -57,7 +57,7 @@ function expectedStepCalls(
       if (prev.matches({ session: 'toolPending' })) return [{ type: 'interrupt', cancel: prev.context.responseActive }];
       return [];
     }
-    case 'twilio.dtmf':
+    case 'caller.dtmf':
       return prev.matches('session')
         ? [{ type: 'sendDtmf', digits: '7#', respond: prev.matches({ session: 'listening' }) }]
         : [];
@@ -154,7 +154,7 @@ class PathRun {
     expect(sut.callsOf('requestGreeting').length, 'requestGreeting calls').toBe(once('session'));
     expect(sut.callsOf('leaveVoicemail').length, 'leaveVoicemail calls').toBe(once('voicemail'));
     expect(sut.callsOf('playApology').length, 'playApology calls').toBe(once('apologizing'));
-    expect(sut.callsOf('requestWrapUp').length, 'requestWrapUp calls').toBe(once('wrappingUp.saying'));
+    expect(sut.callsOf('requestWrapUp').length, 'requestWrapUp calls').toBe(once('wrappingUp.producing'));
     expect(sut.callsOf('finish').length, 'finish calls').toBe(once('teardown'));
   }
 
@@ -206,9 +206,9 @@ class PathRun {
 
   readonly events: Record<CallModelEvent['type'], PathRun['exec']> = {
     'call.start': this.exec,
-    'twilio.stop': this.exec,
-    'twilio.closed': this.exec,
-    'twilio.dtmf': this.exec,
+    'caller.hungUp': this.exec,
+    'line.closed': this.exec,
+    'caller.dtmf': this.exec,
     'model.ready': this.exec,
     'model.closed': this.exec,
     'model.error': this.exec,

@@ -105,7 +105,7 @@ describe('npm run diagram', () => {
     checkStructure(callMachine, mermaid);
     // Eventless transitions are not in toDirectedGraph: they must still be drawn.
     expect(mermaid).toMatch(/call_session_toolPending --> call_session_listening : always \[[^\]]*allToolsDone/);
-    expect(mermaid).toContain('any_state --> call_teardown : twilio.stop');
+    expect(mermaid).toContain('any_state --> call_teardown : caller.hungUp');
     expect(mermaid).toContain('call_connecting --> call_session : model.ready [else]');
     expect(mermaid).toContain('call_teardown --> [*]');
   });

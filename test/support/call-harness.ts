@@ -1,8 +1,8 @@
-import { createActor, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
 import type { Actor, ActorOptions, AnyActorLogic, EventObject, InspectionEvent, StateValue } from 'xstate';
 import { callMachine } from '../../machines/call.machine.js';
 import type { CallMachine } from '../../machines/call.machine.js';
-import type { CallEvent, CallInput, FunctionCall, ToolOutput } from '../../machines/call.types.js';
+import type { CallCommand, CallEvent, CallInput, FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import type { CallModelEvent } from '../../machines/call.model.js';
 
 // The system under test for the call chart: the REAL `callMachine`, with recording fakes for its
@@ -85,17 +85,8 @@ export class ManualClock implements Clock {
   }
 }
 
-/** One call of an injected action, with its params: what the sockets would have been told. */
-export type ActionCall =
-  | { type: 'requestGreeting' }
-  | { type: 'leaveVoicemail' }
-  | { type: 'interrupt'; cancel: boolean }
-  | { type: 'sendDtmf'; digits: string; respond: boolean }
-  | { type: 'sendToolOutputs'; outputs: ToolOutput[] }
-  | { type: 'requestWrapUp' }
-  | { type: 'sayFiller' }
-  | { type: 'playApology' }
-  | { type: 'finish' };
+/** One command the chart emitted: what the sockets would have been told. */
+export type ActionCall = CallCommand;
 
 interface PendingTool {
   call: FunctionCall;
@@ -109,7 +100,7 @@ export interface HarnessOptions {
 /** Settles promise actors: their resolution and the done event both run on later ticks. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export function sutInput(config: SutConfig): CallInput {
+export function sutInput(config: SutConfig): Omit<CallInput, 'tools'> {
   return {
     callSid: 'CA00000000000000000000000000000001',
     streamSid: 'MZ00000000000000000000000000000001',
@@ -149,30 +140,19 @@ export class CallHarness {
     readonly config: SutConfig,
     options: HarnessOptions = {},
   ) {
-    const record = (call: ActionCall) => () => void this.calls.push(call);
-    const machine = callMachine.provide({
-      actions: {
-        requestGreeting: record({ type: 'requestGreeting' }),
-        leaveVoicemail: record({ type: 'leaveVoicemail' }),
-        interrupt: (_, params) => void this.calls.push({ type: 'interrupt', ...params }),
-        sendDtmf: (_, params) => void this.calls.push({ type: 'sendDtmf', ...params }),
-        sendToolOutputs: (_, params) => void this.calls.push({ type: 'sendToolOutputs', outputs: [...params.outputs] }),
-        requestWrapUp: record({ type: 'requestWrapUp' }),
-        sayFiller: record({ type: 'sayFiller' }),
-        playApology: record({ type: 'playApology' }),
-        finish: record({ type: 'finish' }),
-      },
-      actors: {
-        runTool: fromPromise<ToolOutput, { call: FunctionCall; callSid: string }>(
-          ({ input }) => new Promise<ToolOutput>((resolve) => this.tools.push({ call: input.call, resolve })),
-        ),
-      },
-    });
-    this.actor = createActor(machine, {
+    this.actor = createActor(callMachine, {
       id: 'call-test',
-      input: sutInput(config),
+      input: {
+        ...sutInput(config),
+        // A deferred tool runner: each spawned tool waits until the test completes it.
+        tools: (call) => new Promise<ToolOutput>((resolve) => this.tools.push({ call, resolve })),
+      },
       clock: this.clock,
       inspect: options.inspect,
+    });
+    // The chart's effects are the commands it emits; record each as the sockets would receive it.
+    this.actor.on('*', (command) => {
+      this.calls.push(command.type === 'sendToolOutputs' ? { ...command, outputs: [...command.outputs] } : command);
     });
     this.actor.start();
   }
@@ -216,8 +196,8 @@ export class CallHarness {
     switch (event.type) {
       case 'call.start':
         throw new Error('call.start creates the harness; it is not sent to a running call');
-      case 'twilio.dtmf':
-        return this.send({ type: 'twilio.dtmf', digits: '7#' });
+      case 'caller.dtmf':
+        return this.send({ type: 'caller.dtmf', digits: '7#' });
       case 'model.error':
         return this.send({
           type: 'model.error',
@@ -303,9 +283,9 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
       if ('calls' in event && (event.calls === 1 || event.calls === 2))
         return { type: 'model.responseDoneWithTools', calls: event.calls };
       break;
-    case 'twilio.stop':
-    case 'twilio.closed':
-    case 'twilio.dtmf':
+    case 'caller.hungUp':
+    case 'line.closed':
+    case 'caller.dtmf':
     case 'model.ready':
     case 'model.closed':
     case 'model.responseCreated':

@@ -1,6 +1,6 @@
 import { loadConfig } from '../src/config.js';
 import { startRelay } from '../src/app.js';
-import type { CallSession } from '../src/call/call-session.js';
+import type { Call } from '../src/call/call.js';
 import { StaticMerchantDirectory } from '../src/merchants/directory.js';
 import { demoMerchant } from '../src/merchants/demo-merchant.js';
 import { BENCH_PUBLIC_HOST, MODEL_URL_ENV, encodeMessage, exitWith, memoryKiB, onCommands } from './child-protocol.js';
@@ -32,7 +32,7 @@ const config = loadConfig({
 
 // Sessions are kept for the barge-in report; a bench child lives for one level, so this is bounded.
 // No store: the benchmark measures the data plane, and a database only acts at call start and end.
-const sessions = new Set<CallSession>();
+const sessions = new Set<Call>();
 const relay = await startRelay(config, {
   store: null,
   directory: new StaticMerchantDirectory([demoMerchant], demoMerchant.id),

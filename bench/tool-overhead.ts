@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ToolOutput } from '../machines/call.types.js';
-import type { ToolExecutor } from '../src/call/call-session.js';
+import type { ToolExecutor } from '../src/tools/tool.js';
 import type { Merchant } from '../src/merchants/merchant.js';
 import { percentile } from './proc-stats.js';
 

@@ -242,7 +242,7 @@ describe.concurrent('faults on real sockets', () => {
       session: { instructions: 'x', voice: 'marin', tools: [], transcription: null },
     });
     cleanups.push(() => conn.close());
-    conn.attach({ onEvent: () => undefined, onClose: () => undefined });
+    conn.attach({ onAudio: () => undefined, onEvent: () => undefined, onClose: () => undefined });
     await until(() => conn.ready, 5000, 'session ready');
     proxy.pause('down');
     // 12 MB of caller audio in 48 KiB frames: far beyond what kernel buffers absorb on loopback.
@@ -278,7 +278,11 @@ describe.concurrent('faults on real sockets', () => {
       session: { instructions: 'x', voice: 'marin', tools: [], transcription: null },
     });
     cleanups.push(() => conn.close());
-    conn.attach({ onEvent: () => undefined, onClose: (code, reason) => (closed = { code, reason }) });
+    conn.attach({
+      onAudio: () => undefined,
+      onEvent: () => undefined,
+      onClose: (code, reason) => (closed = { code, reason }),
+    });
     await until(() => conn.ready, 5000, 'session ready');
     await sleep(600); // six pings answered: a healthy socket is kept
     expect(closed).toBeUndefined();

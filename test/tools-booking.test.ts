@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ToolExecutor } from '../src/call/call-session.js';
+import type { ToolExecutor } from '../src/tools/tool.js';
 import type { Merchant } from '../src/merchants/merchant.js';
 import type { Store } from '../src/store/store.js';
 import { createToolExecutor } from '../src/tools/registry.js';

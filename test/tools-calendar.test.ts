@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ToolExecutor } from '../src/call/call-session.js';
+import type { ToolExecutor } from '../src/tools/tool.js';
 import { ConfigError } from '../src/config.js';
 import type { Merchant } from '../src/merchants/merchant.js';
 import { FakeGoogleServer } from '../src/sim/google/google-server.js';
@@ -168,7 +168,7 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
   });
 
   it('has no calendar without client credentials or a refresh token, and rebuilds after a reconnect', async () => {
-    const noCreds = createCalendarFor({ store, google: { clientId: null, clientSecret: null } });
+    const noCreds = createCalendarFor({ store, google: { ...google, clientId: null, clientSecret: null } });
     expect(await noCreds(m)).toBeNull();
     const plain = await addMerchant(store);
     const calendarFor = createCalendarFor({ store, google, cacheMs: 0 });
@@ -187,7 +187,12 @@ describe.each(storeVariants())('calendar-backed tools on $name', (variant) => {
 
 describe('googleConfigFromEnv', () => {
   it('reads the client and URLs, and names a bad URL', () => {
-    expect(googleConfigFromEnv({})).toEqual({ clientId: null, clientSecret: null });
+    expect(googleConfigFromEnv({})).toEqual({
+      clientId: null,
+      clientSecret: null,
+      apiRootUrl: 'https://www.googleapis.com/',
+      tokenUrl: 'https://oauth2.googleapis.com/token',
+    });
     expect(
       googleConfigFromEnv({
         GOOGLE_CLIENT_ID: ' id ',

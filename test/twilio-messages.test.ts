@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { base64ByteLength, outbound, parseTwilioMessage } from '../src/twilio/messages.js';
+import { base64ByteLength } from '../src/audio/base64.js';
+import { outbound, parseTwilioMessage } from '../src/transports/twilio/messages.js';
 
 const start = {
   event: 'start',

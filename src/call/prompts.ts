@@ -15,10 +15,12 @@ export function voicemailInstructions(m: Merchant): string {
 }
 
 export const WRAP_UP_NOTE =
-  'The call has reached its maximum length. Politely tell the caller you have to end the call now, offer that they can call back, and say goodbye in one or two sentences.';
+  'The call has reached its maximum length. Politely tell the caller you have to end the call now, ' +
+  'offer that they can call back, and say goodbye in one or two sentences.';
 
 export const SHUTDOWN_NOTE =
-  'The line is being restarted for maintenance. Politely tell the caller you have to end the call now, ask them to call back in a minute, and say goodbye in one sentence.';
+  'The line is being restarted for maintenance. Politely tell the caller you have to end the call now, ' +
+  'ask them to call back in a minute, and say goodbye in one sentence.';
 
 export function dtmfNote(digits: string): string {
   return `[The caller pressed ${digits.split('').join(' ')} on the phone keypad.]`;
@@ -26,4 +28,5 @@ export function dtmfNote(digits: string): string {
 
 /** Spoken while a slow tool runs, so the caller never sits in silence. */
 export const FILLER_INSTRUCTIONS =
-  'A lookup is still running. In a few words, tell the caller you are still checking (for example "One moment while I check that."). Do not call any tools and do not answer the question yet.';
+  'A lookup is still running. In a few words, tell the caller you are still checking ' +
+  '(for example "One moment while I check that."). Do not call any tools and do not answer the question yet.';

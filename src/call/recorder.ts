@@ -45,7 +45,10 @@ export interface CallStats {
   lateDeltasDropped: number;
   modelConnectMs: number | null;
   badTwilioMessages: number;
-  /** Sends to Twilio refused by the transport (backlog full): non-zero means Twilio stopped reading and the stream was closed. */
+  /**
+   * Sends to Twilio refused by the transport (backlog full): non-zero means Twilio stopped reading
+   * and the stream was closed.
+   */
   twilioSendRefused: number;
 }
 

@@ -5,6 +5,13 @@
 
 export type TranscriptRole = 'caller' | 'assistant' | 'tool' | 'system';
 
+const ROLE_LABEL: Record<TranscriptRole, string> = {
+  caller: 'Caller',
+  assistant: 'Assistant',
+  tool: 'Tool',
+  system: 'System',
+};
+
 export interface TranscriptEntry {
   role: TranscriptRole;
   text: string;
@@ -107,10 +114,7 @@ export class Transcript {
 
   text(): string {
     return this.entries()
-      .map(
-        (e) =>
-          `${e.role === 'caller' ? 'Caller' : e.role === 'assistant' ? 'Assistant' : e.role === 'tool' ? 'Tool' : 'System'}: ${e.text}${e.interrupted ? ' [interrupted]' : ''}`,
-      )
+      .map((e) => `${ROLE_LABEL[e.role]}: ${e.text}${e.interrupted ? ' [interrupted]' : ''}`)
       .join('\n');
   }
 }

@@ -1,13 +1,8 @@
 import type { ProviderName } from '../merchants/merchant.js';
+import type { ToolSpec } from '../tools/tool.js';
 
 // What differs between the OpenAI Realtime GA and xAI Grok Voice sockets. Everything else (event
 // names, audio deltas, tool round trips) is shared; see ../shared/docs/protocols.md §4.2.
-
-export interface ToolSpec {
-  name: string;
-  description: string;
-  parameters: Record<string, unknown>;
-}
 
 export interface SessionSpec {
   instructions: string;

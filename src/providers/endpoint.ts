@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Merchant, ProviderName } from '../merchants/merchant.js';
-import { openaiDialect, xaiDialect, type Dialect, type SessionSpec, type ToolSpec } from './dialect.js';
+import type { ToolSpec } from '../tools/tool.js';
+import { openaiDialect, xaiDialect, type Dialect, type SessionSpec } from './dialect.js';
 import { ModelConnection } from './realtime-connection.js';
 
 // Which model socket a call gets: the merchant's provider, else PROVIDER. `sim` is the local

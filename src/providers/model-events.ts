@@ -1,3 +1,4 @@
+import { isBase64 } from '../audio/base64.js';
 import type { FunctionCall } from '../../machines/call.types.js';
 import { maskPhone } from '../log.js';
 
@@ -54,15 +55,6 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const s = (o: Obj, k: string): string => (typeof o[k] === 'string' ? (o[k] as string) : '');
 const n = (o: Obj, k: string): number | undefined => (typeof o[k] === 'number' ? (o[k] as number) : undefined);
-
-// Base64 alphabet only: a delta is spliced into Twilio JSON without re-encoding, so anything else
-// (quotes, backslashes) must never get through.
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Alphabet and length: a 2-character "to" passes the alphabet but is not base64, and Twilio refuses it (31951). */
-export function isBase64(s: string): boolean {
-  return s.length % 4 === 0 && BASE64.test(s);
-}
 
 const FATAL_CODES = new Set([
   'session_expired',

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { log as rootLog, type Logger } from '../log.js';
 import type { Dialect, SessionSpec } from './dialect.js';
-import { isBase64, parseModelEvent, type ModelEvent } from './model-events.js';
+import { parseModelEvent, type ModelEvent } from './model-events.js';
 import { startHeartbeat } from './heartbeat.js';
 
 // One outbound socket to the model (OpenAI GA or xAI), opened as soon as a call is known. Audio
@@ -30,8 +30,13 @@ export interface ModelConnectionOptions {
   log?: Logger;
 }
 
+/** Every model event but audio: what the call's control plane reads. */
+export type ModelControlEvent = Exclude<ModelEvent, { type: 'audio' }>;
+
 export interface ModelHandlers {
-  onEvent(e: ModelEvent): void;
+  /** Hot path: one assistant audio delta (base64 mu-law, already checked), for the data plane. */
+  onAudio(responseId: string, itemId: string, delta: string): void;
+  onEvent(e: ModelControlEvent): void;
   onClose(code: number, reason: string): void;
 }
 
@@ -102,7 +107,7 @@ export class ModelConnection {
   /** Handlers are attached once the call actor exists; anything that arrived before is replayed. */
   attach(handlers: ModelHandlers): void {
     this.handlers = handlers;
-    for (const e of this.early.splice(0)) handlers.onEvent(e);
+    for (const e of this.early.splice(0)) this.deliver(handlers, e);
     if (this.earlyClose) handlers.onClose(this.earlyClose.code, this.earlyClose.reason);
   }
 
@@ -144,10 +149,6 @@ export class ModelConnection {
       );
     }
     return false;
-  }
-
-  static isBase64(s: string): boolean {
-    return isBase64(s);
   }
 
   createResponse(instructions?: string): void {
@@ -212,8 +213,13 @@ export class ModelConnection {
   }
 
   private emit(e: ModelEvent): void {
-    if (this.handlers) this.handlers.onEvent(e);
+    if (this.handlers) this.deliver(this.handlers, e);
     else if (this.early.length < 1000) this.early.push(e);
+  }
+
+  private deliver(handlers: ModelHandlers, e: ModelEvent): void {
+    if (e.type === 'audio') handlers.onAudio(e.responseId, e.itemId, e.delta);
+    else handlers.onEvent(e);
   }
 
   private finish(code: number, reason: string): void {

@@ -1,17 +1,16 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import type { CalendarClient } from '../calendar/calendar.js';
-import type { ToolExecutor } from '../call/call-session.js';
 import { log, maskPhone } from '../log.js';
 import type { Merchant } from '../merchants/merchant.js';
-import type { ToolSpec } from '../providers/dialect.js';
 import type { Store } from '../store/store.js';
 import { cancelBooking } from './cancel-booking.js';
 import { checkAvailability } from './check-availability.js';
 import { createBooking } from './create-booking.js';
 import { lookupCustomer } from './lookup-customer.js';
 import { takeMessage } from './take-message.js';
-import type { Tool, ToolEnv, ToolResult } from './tool.js';
+import type { Tool, ToolEnv, ToolExecutor, ToolResult, ToolSpec } from './tool.js';
+import { unknownTool } from './run-safely.js';
 import { InvalidArguments, toE164 } from './validate.js';
 
 // The five receptionist tools, what the model is told about them, and how a call runs one: parse
@@ -48,10 +47,7 @@ export function createToolExecutor(deps: ToolExecutorDeps): ToolExecutor {
   return async (call, ctx) => {
     const tool = BY_NAME.get(call.name);
     if (!tool || !ctx.merchant.tools.includes(tool.name)) {
-      return output(call, {
-        ok: false,
-        body: { error: 'unknown_tool', message: `The tool "${call.name}" is not available on this line.` },
-      });
+      return unknownTool(call);
     }
     let args: unknown;
     try {

@@ -3,12 +3,29 @@ import { z } from 'zod';
 import type { CalendarClient } from '../calendar/calendar.js';
 import type { Logger } from '../log.js';
 import type { Merchant } from '../merchants/merchant.js';
-import type { ToolSpec } from '../providers/dialect.js';
+import type { FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import type { Store } from '../store/store.js';
 import { InvalidArguments, describeIssues } from './validate.js';
 
 // The shape every receptionist tool shares: one zod schema that both validates the model's
 // arguments and becomes the JSON schema the model is shown, so the two cannot drift apart.
+
+/** A tool as the model is shown it (session.update `tools`): a name, when to use it, a JSON schema. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** What a call knows that a tool may need. */
+export interface ToolCallContext {
+  merchant: Merchant;
+  callSid: string;
+  callerPhone?: string;
+}
+
+/** Runs one of the model's function calls for a call. See run-safely.ts for the rule it keeps. */
+export type ToolExecutor = (call: FunctionCall, ctx: ToolCallContext) => Promise<ToolOutput>;
 
 /** What one tool run sees. Everything time-related uses `now` and the merchant's zone. */
 export interface ToolEnv {

@@ -2,11 +2,15 @@ import { loadConfig } from '../../src/config.js';
 import { loadEdgeConfig } from '../../src/http/edge-config.js';
 import { startRelay, type Relay, type RelayOverrides } from '../../src/app.js';
 import { MemoryCallRecorder } from '../../src/call/recorder.js';
-import type { CallSession } from '../../src/call/call-session.js';
+import type { Call } from '../../src/call/call.js';
 import { StaticMerchantDirectory } from '../../src/merchants/directory.js';
 import { demoMerchant } from '../../src/merchants/demo-merchant.js';
 import type { Merchant } from '../../src/merchants/merchant.js';
-import { FakeModelServer, type FakeModelSession, type FakeModelServerOptions } from '../../src/sim/model/model-server.js';
+import {
+  FakeModelServer,
+  type FakeModelSession,
+  type FakeModelServerOptions,
+} from '../../src/sim/model/model-server.js';
 import { SimCaller, type SimCallerOptions } from '../../src/sim/twilio/caller.js';
 
 // The real relay (uWS server, call actors, providers) between a simulated Twilio caller and the
@@ -26,7 +30,7 @@ export interface Harness {
   recorder: MemoryCallRecorder;
   merchant: Merchant;
   states: Map<string, string[]>;
-  sessions: Map<string, CallSession>;
+  sessions: Map<string, Call>;
   url: string;
   /** Dials one call and waits until the model side has its session. */
   call(opts?: Partial<SimCallerOptions>): Promise<{ caller: SimCaller; model: FakeModelSession }>;
@@ -51,7 +55,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const recorder = new MemoryCallRecorder();
   const states = new Map<string, string[]>();
-  const sessions = new Map<string, CallSession>();
+  const sessions = new Map<string, Call>();
   // Rate-limit buckets stay private to this relay unless the test asks for Redis: with CI's
   // REDIS_URL every test process would otherwise share one 10-upgrades-a-minute bucket for 127.0.0.1.
   const edge = loadEdgeConfig({ ...process.env, REDIS_URL: '', ...opts.env }, config);

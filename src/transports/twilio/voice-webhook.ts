@@ -1,6 +1,6 @@
 import twilio from 'twilio';
-import type { MerchantDirectory } from '../merchants/directory.js';
-import { log, maskPhone } from '../log.js';
+import type { MerchantDirectory } from '../../merchants/directory.js';
+import { log, maskPhone } from '../../log.js';
 
 // Twilio's incoming-call webhook. Answers TwiML that connects the call to our Media Stream. The
 // stream URL carries no query string (Twilio rejects it); per-call data travels as <Parameter>s

@@ -1,3 +1,5 @@
+import { isBase64 } from '../../audio/base64.js';
+
 // Twilio Media Streams wire messages (bidirectional <Connect><Stream>), parsed at the edge into a
 // discriminated union. Shapes follow ../shared/docs/protocols.md §1.2/§1.3; numeric fields are strings
 // on the wire and stay strings here except where the relay does arithmetic with them.
@@ -123,6 +125,8 @@ export function parseTwilioObject(raw: unknown): ParseResult<TwilioInbound> {
       if (!streamSid || !isObj(m)) return fail('missing streamSid/media');
       const payload = str(m, 'payload');
       if (payload === undefined) return fail('missing media.payload');
+      // Spliced into the model's JSON without re-encoding: only real base64 may pass.
+      if (!isBase64(payload)) return fail('media.payload is not base64');
       return {
         ok: true,
         msg: {
@@ -190,14 +194,3 @@ export const outbound = {
     `{"event":"mark","streamSid":${JSON.stringify(streamSid)},"mark":{"name":${JSON.stringify(name)}}}`,
   clear: (streamSid: string): string => `{"event":"clear","streamSid":${JSON.stringify(streamSid)}}`,
 };
-
-/** Base64 payload length → decoded byte count, without decoding. */
-export function base64ByteLength(b64: string): number {
-  const n = b64.length;
-  if (n === 0) return 0;
-  const pad = b64.charCodeAt(n - 1) === 61 ? (b64.charCodeAt(n - 2) === 61 ? 2 : 1) : 0;
-  return ((n * 3) >> 2) - pad;
-}
-
-/** mu-law 8 kHz: 8 bytes per millisecond. */
-export const MULAW_BYTES_PER_MS = 8;

@@ -17,7 +17,10 @@ export interface CallModelContext {
   responseActive: boolean;
   /** A response was requested or created and has produced no audio yet; cleared by its audio, its end or a barge-in. */
   awaiting: boolean;
-  /** The response watchdog timer is armed: entering a state that waits for the model to speak arms it, leaving it or firing disarms it. */
+  /**
+   * The response watchdog timer is armed: entering a state that waits for the model to speak arms
+   * it, leaving it or firing disarms it.
+   */
   watchdog: boolean;
   /** Tool calls still running in toolPending. */
   toolsLeft: number;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import uWS from 'uWebSockets.js';
+import * as uWS from '../src/transports/uws.js';
 import WebSocket, { WebSocketServer } from 'ws';
 import { browserRelayRoutes } from '../src/browser/browser-relay.js';
 import { log } from '../src/log.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
-import uWS from 'uWebSockets.js';
+import * as uWS from '../src/transports/uws.js';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
 import { loadConfig } from '../src/config.js';
 import { browserEndpointResolver, type EndpointResolver } from '../src/browser/browser-endpoint.js';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import twilio from 'twilio';
-import uWS from 'uWebSockets.js';
+import * as uWS from '../src/transports/uws.js';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';

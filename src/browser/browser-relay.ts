@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import uWS from 'uWebSockets.js';
+import * as uWS from '../transports/uws.js';
 import { log as rootLog, maskPhone, type Logger } from '../log.js';
 import type { TrustProxy } from '../security/client-ip.js';
 import type { Limiters } from '../security/limiters.js';

@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from '../transports/uws.js';
 import { log } from '../log.js';
 import { clientIp, ipRateLimitKey, type TrustProxy } from '../security/client-ip.js';
 import type { RateLimiter } from '../security/rate-limit.js';

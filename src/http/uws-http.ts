@@ -1,4 +1,4 @@
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpResponse } from '../transports/uws.js';
 
 // Small helpers for uWebSockets.js HTTP responses. uWS requires every response written after an
 // await to be corked, and a response must never be touched once the client aborted it.

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import uWS from 'uWebSockets.js';
+import * as uWS from '../transports/uws.js';
 import type { Config } from '../config.js';
 import { log } from '../log.js';
 import type { RelayMetrics } from './metrics.js';

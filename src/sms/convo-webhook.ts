@@ -1,4 +1,4 @@
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from '../transports/uws.js';
 import { json, type Reply } from '../http/uws-http.js';
 import { mountFormWebhook, type FormWebhookDeps } from './form-webhook.js';
 

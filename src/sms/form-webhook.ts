@@ -1,4 +1,4 @@
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from '../transports/uws.js';
 import { guardTwilioWebhook, readEdgeRequest, refusal, type EdgeRequest, type TwilioEdge } from '../http/edge-guard.js';
 import { BodyTooLarge, guard, readBody, write, type Reply } from '../http/uws-http.js';
 import type { TrustProxy } from '../security/client-ip.js';

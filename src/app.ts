@@ -1,0 +1,166 @@
+import type * as uWS from './transports/uws.js';
+import type { Config } from './config.js';
+import { loadApologyClip } from './audio/apology.js';
+import { MemoryCallRecorder, type CallRecorder, type CallSummary } from './call/recorder.js';
+import type { CallSession, ToolExecutor } from './call/call-session.js';
+import { StaticMerchantDirectory, type MerchantDirectory } from './merchants/directory.js';
+import { demoMerchant } from './merchants/demo-merchant.js';
+import type { Merchant } from './merchants/merchant.js';
+import type { ToolSpec } from './providers/dialect.js';
+import { createModelOpener } from './providers/endpoint.js';
+import { startServer, type RelayServer } from './server.js';
+import { FakeModelServer } from './sim/model/model-server.js';
+import { loadEdgeConfig, logEdgeConfig, type EdgeConfig } from './http/edge-config.js';
+import { createLimiters } from './security/limiters.js';
+import { RelayMetrics } from './obs/metrics.js';
+import type { Store } from './store/store.js';
+import { DEFAULT_DATA_DIR, openStore, storeConfigFromEnv } from './store/open-store.js';
+import { CallRecordWriter } from './store/outbox.js';
+import { StoreCallRecorder } from './store/store-call-recorder.js';
+import { StoreMerchantDirectory } from './store/merchant-directory.js';
+import { seedIfEmpty } from './store/seed.js';
+import { createCallInspector } from './obs/inspect.js';
+import { installTools } from './tools/index.js';
+import { log } from './log.js';
+
+// Composition root: builds the relay's parts from configuration. main.ts, the demo, the benchmark
+// and the integration tests all start the relay through here, so they run the same wiring.
+
+export interface RelayOverrides {
+  edge?: EdgeConfig;
+  /** A store to use; `null` runs without one (in-memory directory and recorder); default: from env. */
+  store?: Store | null;
+  directory?: MerchantDirectory;
+  recorder?: CallRecorder;
+  runTool?: ToolExecutor;
+  toolSpecs?: (m: Merchant) => ToolSpec[];
+  onCallState?: (s: CallSession, state: string) => void;
+  routes?: (app: uWS.TemplatedApp) => void;
+  metrics?: RelayMetrics;
+  /** Told about every finished call after its record was handed to the recorder. */
+  onCallEnded?: (summary: CallSummary) => void;
+  /** Called on close after the server stopped (flush stores, close pools). */
+  onClose?: () => Promise<void>;
+}
+
+export interface Relay {
+  server: RelayServer;
+  port: number;
+  recorder: CallRecorder;
+  metrics: RelayMetrics;
+  store: Store | null;
+  directory: MerchantDirectory;
+  /** The local simulated agent, when no model API key is configured. */
+  simAgent: FakeModelServer | null;
+  /** Graceful shutdown: drain (see RelayServer.drain), then close everything. */
+  shutdown(drainSeconds: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startRelay(config: Config, overrides: RelayOverrides = {}): Promise<Relay> {
+  const edge = overrides.edge ?? loadEdgeConfig(process.env, config);
+  logEdgeConfig(edge, log);
+  let simAgent: FakeModelServer | null = null;
+  if (config.provider === 'sim') {
+    simAgent = await FakeModelServer.start({ dialect: 'openai', mode: 'agent' });
+    log.warn(
+      { url: simAgent.url },
+      'SIMULATED AGENT: no model API key is configured, calls are answered by the local simulated agent (not a real AI)',
+    );
+  }
+  // Dev-only statechart inspection (INSPECT=1 or jsonl:<dir>); refused in production.
+  const pickInspector = await createCallInspector(process.env);
+  const limiters = createLimiters({ redisUrl: edge.redisUrl });
+  await limiters.ready();
+  // Storage: PGlite in DATA_DIR by default, a Postgres server with DATABASE_URL, or Supabase.
+  const storeConfig = storeConfigFromEnv(process.env);
+  const store = overrides.store === undefined ? await openStore(storeConfig) : overrides.store;
+  let writer: CallRecordWriter | null = null;
+  if (store) {
+    if (config.nodeEnv !== 'production' && (await seedIfEmpty(store)))
+      log.info('seeded the demo merchant (Sunny Side Dental, +15005550006)');
+    writer = await CallRecordWriter.open({
+      store,
+      dir: storeConfig.dataDir === 'memory://' ? './data' : (storeConfig.dataDir ?? DEFAULT_DATA_DIR),
+    });
+    log.info({ outboxDepth: writer.depth() }, 'call-record outbox ready');
+  }
+  // Receptionist tools need the store; without one, every tool call gets an `unknown_tool` answer.
+  const tools = store ? installTools(store, process.env) : null;
+  const baseRecorder: CallRecorder =
+    overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
+  const onCallEnded = overrides.onCallEnded;
+  const recorder: CallRecorder = onCallEnded
+    ? {
+        started: (call) => baseRecorder.started?.(call),
+        record: async (summary) => {
+          await baseRecorder.record(summary);
+          try {
+            onCallEnded(summary);
+          } catch (err) {
+            log.error({ err, callSid: summary.callSid }, 'call-ended listener failed');
+          }
+        },
+      }
+    : baseRecorder;
+  const fallbackId = process.env.DEFAULT_MERCHANT_ID || (config.nodeEnv !== 'production' ? demoMerchant.id : undefined);
+  let directory: MerchantDirectory;
+  if (overrides.directory) directory = overrides.directory;
+  else if (store) {
+    const fromStore = new StoreMerchantDirectory(store, fallbackId);
+    await fromStore.preload();
+    directory = fromStore;
+  } else directory = new StaticMerchantDirectory([demoMerchant], demoMerchant.id);
+  let server: RelayServer | null = null;
+  const metrics =
+    overrides.metrics ??
+    new RelayMetrics({ liveCalls: () => server?.calls.size ?? 0, outboxDepth: () => writer?.depth() ?? 0 });
+  server = await startServer({
+    config,
+    edge,
+    limiters,
+    metrics,
+    directory,
+    recorder,
+    openModel: createModelOpener(config, simAgent?.url),
+    apologyClip: loadApologyClip(),
+    simUrl: simAgent?.url,
+    runTool: overrides.runTool ?? tools?.runTool,
+    toolSpecs: overrides.toolSpecs ?? tools?.toolSpecs,
+    onCallState: overrides.onCallState,
+    routes: overrides.routes,
+    inspect: pickInspector,
+  });
+  const started = server;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await started.close();
+    await simAgent?.close();
+    await limiters.close();
+    await pickInspector.close();
+    await overrides.onClose?.();
+    if (writer) {
+      // Records of calls that just ended are stored (or stay in the durable outbox for next start).
+      const left = await writer.flush(10_000);
+      if (left > 0) log.warn({ left }, 'call records left in the outbox; they are replayed at the next start');
+      await writer.close();
+    }
+    await store?.close();
+  };
+  return {
+    server: started,
+    port: started.port,
+    recorder: baseRecorder,
+    metrics,
+    store,
+    directory,
+    simAgent,
+    async shutdown(drainSeconds: number) {
+      await started.drain(drainSeconds);
+      await close();
+    },
+    close,
+  };
+}

@@ -1,10 +1,13 @@
 # syntax=docker/dockerfile:1
-# callrelay: compiled JavaScript on Node 20 (Debian 12 "bookworm", glibc 2.36). uWebSockets.js
-# ships prebuilt binaries per Node ABI (uws_linux_<arch>_115.node = Node 20) and needs a recent
-# glibc, which bookworm has; test/docker-context.test.ts checks both against node_modules.
+# callrelay: compiled JavaScript on Node 24 LTS (Debian 13 "trixie", glibc 2.41). uWebSockets.js
+# ships prebuilt binaries per Node ABI (uws_linux_<arch>_137.node = Node 24) that need glibc 2.38+;
+# test/docker-context.test.ts checks both against node_modules, and CI runs the whole suite on this
+# runtime (scripts/test-in-trixie.sh). The 20.30 build for older glibc (uws-legacy, an optional
+# dependency) is left out of the image: should the current one not load, src/transports/uws.ts stops
+# the relay with one line saying why.
 
 # ---- build: all dependencies, TypeScript → dist/ --------------------------------------------------
-FROM node:20-bookworm-slim AS build
+FROM node:24-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,14 +16,14 @@ COPY src ./src
 COPY machines ./machines
 RUN npm run build
 
-# ---- deps: production dependencies only ------------------------------------------------------------
-FROM node:20-bookworm-slim AS deps
+# ---- deps: production dependencies only, no optional ones ----------------------------------------
+FROM node:24-trixie-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 
 # ---- runtime ---------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim
+FROM node:24-trixie-slim
 ENV NODE_ENV=production \
     PORT=8080 \
     HOST=0.0.0.0

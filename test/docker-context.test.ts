@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 
 // There is no container engine here, so the image is checked from its recipe: every COPY source
 // exists (and is not hidden by .dockerignore), the compiled entry point is what tsconfig.build.json
-// produces, the Node in FROM is one uWebSockets.js ships a binary for and its glibc is new enough,
-// the final stage runs as non-root with a /health check, and fly.toml agrees with all of it.
+// produces, the Node in FROM (24 on Debian 13) is one uWebSockets.js ships a binary for and its glibc
+// is new enough, the final stage runs as non-root with a /health check, and fly.toml agrees with all of it.
 
 const ROOT = join(import.meta.dirname, '..');
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -71,26 +71,32 @@ const copies = stages.flatMap((s) =>
   s.body.filter((i) => i.op === 'COPY').map((i) => ({ stage: s, ...copyArgs(i.args) })),
 );
 /** Node ABI (process.versions.modules) per major, for the binaries uWebSockets.js ships. */
-const ABI: Record<string, string> = { '16': '93', '18': '108', '20': '115', '22': '127', '24': '137' };
+const ABI: Record<string, string> = { '20': '115', '22': '127', '24': '137', '25': '141' };
+/** glibc minor version (2.x) of each Debian release the image may be based on. */
+const DEBIAN_GLIBC: Record<string, number> = { bookworm: 36, trixie: 41 };
 
 describe('Dockerfile', () => {
-  it('is multi-stage with a node bookworm-slim final stage whose Node has a uWebSockets.js binary', () => {
+  it('is multi-stage on node 24 trixie-slim, whose Node and glibc load the uWebSockets.js binaries', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const s of stages) {
-      const m = /^node:(\d+)-bookworm-slim$/.exec(s.image);
+      const m = /^node:(\d+)-(\w+)-slim$/.exec(s.image);
       expect(m, `FROM ${s.image}`).not.toBeNull();
+      expect(m?.[1], `FROM ${s.image}: Node 24 LTS`).toBe('24');
+      expect(m?.[2], `FROM ${s.image}: Debian 13`).toBe('trixie');
       const abi = ABI[m?.[1] ?? ''];
+      const glibc = DEBIAN_GLIBC[m?.[2] ?? ''] ?? 0;
       expect(abi, `Node ${m?.[1]} ABI`).toBeDefined();
       for (const arch of ['x64', 'arm64']) {
-        const bin = join(ROOT, 'node_modules/uWebSockets.js/binaries', `uws_linux_${arch}_${abi}.node`);
+        // The current build (package.json "uWebSockets.js"): binaries at the package root.
+        const bin = join(ROOT, 'node_modules/uWebSockets.js', `uws_linux_${arch}_${abi}.node`);
         expect(existsSync(bin), `${relative(ROOT, bin)} (Node ${m?.[1]} on ${arch})`).toBe(true);
-        // Debian 12 (bookworm) has glibc 2.36: the binary must not need anything newer.
+        // The binary must not need a newer glibc than the base image's Debian has.
         const needs = [
           ...readFileSync(bin)
             .toString('latin1')
             .matchAll(/GLIBC_2\.(\d+)/g),
         ].map((g) => Number(g[1]));
-        expect(Math.max(...needs), `${relative(ROOT, bin)} glibc`).toBeLessThanOrEqual(36);
+        expect(Math.max(...needs), `${relative(ROOT, bin)} glibc`).toBeLessThanOrEqual(glibc);
       }
     }
     const engines = (JSON.parse(read('package.json')) as { engines?: { node?: string } }).engines?.node ?? '';
@@ -140,10 +146,17 @@ describe('Dockerfile', () => {
     expect(
       copies.some((c) => c.stage === final && c.from === build?.name && c.sources.includes(`/app/${outDir}`)),
     ).toBe(true);
-    // Production dependencies only in the final image.
+    // Production dependencies only in the final image, and not the optional 20.30 uWebSockets.js
+    // build for older glibc (uws-legacy): the image runs the current one or refuses to start.
     const deps = copies.find((c) => c.stage === final && c.sources.some((s) => s.endsWith('/node_modules')));
     const depsStage = stages.find((s) => s.name === deps?.from);
-    expect(depsStage?.body.some((i) => i.op === 'RUN' && /npm ci\b.*--omit=dev/.test(i.args))).toBe(true);
+    const install = depsStage?.body.find((i) => i.op === 'RUN' && /npm ci\b/.test(i.args))?.args ?? '';
+    expect(install).toMatch(/--omit=dev\b/);
+    expect(install).toMatch(/--omit=optional\b/);
+    const pkg = JSON.parse(read('package.json')) as Record<string, Record<string, string> | undefined>;
+    expect(pkg.dependencies?.['uWebSockets.js']).toBeDefined();
+    expect(pkg.optionalDependencies?.['uws-legacy']).toBeDefined();
+    expect(pkg.dependencies?.['uws-legacy']).toBeUndefined();
   });
 
   it('final stage: production mode, non-root user, port 8080 and a HEALTHCHECK on /health without curl', () => {

@@ -239,7 +239,8 @@ export class FakeGoogleServer {
     if (expiry === undefined || expiry <= Date.now()) {
       throw googleError(
         401,
-        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other ' +
+          'valid authentication credential.',
         'authError',
       );
     }

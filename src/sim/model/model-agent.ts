@@ -30,7 +30,8 @@ export interface ResponseRequest {
 }
 
 export const DEFAULT_GREETING =
-  'Thank you for calling. This is the demo assistant, a simulated voice with no real AI behind it. How can I help you today?';
+  'Thank you for calling. This is the demo assistant, a simulated voice with no real AI behind it. ' +
+  'How can I help you today?';
 
 export const DEFAULT_LINES: readonly string[] = [
   'Sure, I can help with that. Could I have your name, please?',

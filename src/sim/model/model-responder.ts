@@ -39,7 +39,8 @@ export class Responder {
     if (this.active?.active) {
       throw new ProtocolError(
         'conversation_already_has_active_response',
-        `Conversation already has an active response in progress: ${this.active.id}. Wait until the response is finished before creating a new one.`,
+        `Conversation already has an active response in progress: ${this.active.id}. ` +
+          'Wait until the response is finished before creating a new one.',
       );
     }
   }

@@ -271,7 +271,8 @@ export class FakeModelSession {
     if (this.opts.maxSessionMs > 0) {
       this.later(this.opts.maxSessionMs, () => {
         const mins = this.opts.maxSessionMs / 60_000;
-        const message = `Your session hit the maximum duration of ${mins >= 1 ? `${mins} minutes` : `${this.opts.maxSessionMs / 1000} seconds`}.`;
+        const span = mins >= 1 ? `${mins} minutes` : `${this.opts.maxSessionMs / 1000} seconds`;
+        const message = `Your session hit the maximum duration of ${span}.`;
         this.sendError({
           type: 'invalid_request_error',
           code: 'session_expired',

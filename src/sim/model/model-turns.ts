@@ -48,7 +48,8 @@ export class InputTurns {
     if (ms < MIN_COMMIT_MS) {
       throw new ProtocolError(
         'input_audio_buffer_commit_empty',
-        `Error committing input audio buffer: buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+        `Error committing input audio buffer: buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, ` +
+          `but buffer only has ${ms.toFixed(2)}ms of audio.`,
       );
     }
     const itemId = this.speechItemId ?? this.host.ids.next('item');

@@ -231,9 +231,9 @@ async function runCall(
     r.clears++;
     const since = r.bargeInAtMs !== undefined ? c.at - t0 - r.bargeInAtMs : undefined;
     if (since !== undefined && r.bargeInReactionMs === undefined) r.bargeInReactionMs = since;
-    say(
-      `clear received${since !== undefined ? `: barge-in reaction ${Math.round(since)} ms after the caller started talking` : ''} (${c.echoed.length} marks flushed)`,
-    );
+    const reaction =
+      since !== undefined ? `: barge-in reaction ${Math.round(since)} ms after the caller started talking` : '';
+    say(`clear received${reaction} (${c.echoed.length} marks flushed)`);
   });
   // Bursts: runs of heard audio with gaps under BURST_GAP_MS, reported when they end.
   const poll = setInterval(() => {
@@ -355,7 +355,8 @@ export async function runSimulation(opts: SimulateOptions): Promise<SimulationRe
   write(`Simulated ${n === 1 ? 'call' : `${n} calls`} → ${opts.url}\n`);
   let shown = '';
   const showStatus = () => {
-    const line = `calls ${status.live}/${n} live, ${status.done} done${status.failed ? `, ${status.failed} failed` : ''}`;
+    const failed = status.failed ? `, ${status.failed} failed` : '';
+    const line = `calls ${status.live}/${n} live, ${status.done} done${failed}`;
     if (n > 1 && line !== shown) write(opts.tty ? `\r\x1b[2K${line}` : `${line}\n`);
     shown = line;
   };

@@ -16,11 +16,13 @@ export function summarize(calls: CallReport[], wav?: { path: string; seconds: nu
   const lines: string[] = [];
   const row = (k: string, v: string) => lines.push(`  ${k.padEnd(20)} ${v}`);
   const ok = calls.filter((c) => !c.error);
-  const ending = (c: CallReport) =>
-    c.error ??
-    (c.end
-      ? `${c.end.by === 'caller' ? 'caller hung up' : 'relay closed the call'} at ${secs(c.end.atMs)} (close ${c.end.code}${c.end.reason ? ` "${c.end.reason}"` : ''})`
-      : 'unknown');
+  const ending = (c: CallReport): string => {
+    if (c.error !== undefined) return c.error;
+    if (!c.end) return 'unknown';
+    const who = c.end.by === 'caller' ? 'caller hung up' : 'relay closed the call';
+    const reason = c.end.reason ? ` "${c.end.reason}"` : '';
+    return `${who} at ${secs(c.end.atMs)} (close ${c.end.code}${reason})`;
+  };
   const one = calls.length === 1 ? calls[0] : undefined;
   if (one) {
     // One call in detail.

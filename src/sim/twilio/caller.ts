@@ -31,9 +31,15 @@ export interface SimCallerOptions {
   clock?: FrameClock;
   /** Audio per media frame (default 20 ms = 160 bytes); the clock should tick at the same period. */
   frameMs?: number;
-  /** Keep heavy records (all frames received, media receive times, marks, heard audio). Default true; off for load runs. */
+  /**
+   * Keep heavy records (all frames received, media receive times, marks, heard audio).
+   * Default true; off for load runs.
+   */
   record?: boolean;
-  /** Called on each outgoing 160-byte frame before it is encoded; may write into it (latency stamps). seq = media chunk number. */
+  /**
+   * Called on each outgoing 160-byte frame before it is encoded; may write into it (latency stamps).
+   * seq = media chunk number.
+   */
   onBeforeSendFrame?: (frame: Buffer, seq: number) => void;
   /** Called for each frame of relay audio as it plays (at = tick time, performance.now()). */
   onHeardFrame?: (frame: Buffer, at: number) => void;
@@ -282,9 +288,8 @@ export class SimCaller extends EventEmitter<SimCallerEvents> {
     this.opts.onBeforeSendFrame?.(f, chunk);
     // timestamp = media time since stream start, which is what Twilio's presentation timestamp tracks.
     const ts = (chunk - 1) * this.frameMs;
-    this.ws.send(
-      `${this.mediaPrefix}${++this.seq}","media":{"track":"inbound","chunk":"${chunk}","timestamp":"${ts}","payload":"${f.toString('base64')}"}}`,
-    );
+    const media = `{"track":"inbound","chunk":"${chunk}","timestamp":"${ts}","payload":"${f.toString('base64')}"}`;
+    this.ws.send(`${this.mediaPrefix}${++this.seq}","media":${media}}`);
     this.framesSent++;
     this.speech.frameSent();
   }

@@ -1,5 +1,5 @@
 import type * as uWS from './transports/uws.js';
-import type { Config } from './config.js';
+import { readEnv, relayEnv, type Config } from './config.js';
 import { loadApologyClip } from './audio/apology.js';
 import { MemoryCallRecorder, type CallRecorder, type CallSummary } from './call/recorder.js';
 import type { CallSession, ToolExecutor } from './call/call-session.js';
@@ -58,7 +58,7 @@ export interface Relay {
 }
 
 export async function startRelay(config: Config, overrides: RelayOverrides = {}): Promise<Relay> {
-  const edge = overrides.edge ?? loadEdgeConfig(process.env, config);
+  const edge = overrides.edge ?? loadEdgeConfig(relayEnv(), config);
   logEdgeConfig(edge, log);
   let simAgent: FakeModelServer | null = null;
   if (config.provider === 'sim') {
@@ -69,11 +69,11 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     );
   }
   // Dev-only statechart inspection (INSPECT=1 or jsonl:<dir>); refused in production.
-  const pickInspector = await createCallInspector(process.env);
+  const pickInspector = await createCallInspector(relayEnv());
   const limiters = createLimiters({ redisUrl: edge.redisUrl });
   await limiters.ready();
   // Storage: PGlite in DATA_DIR by default, a Postgres server with DATABASE_URL, or Supabase.
-  const storeConfig = storeConfigFromEnv(process.env);
+  const storeConfig = storeConfigFromEnv(relayEnv());
   const store = overrides.store === undefined ? await openStore(storeConfig) : overrides.store;
   let writer: CallRecordWriter | null = null;
   if (store) {
@@ -86,7 +86,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     log.info({ outboxDepth: writer.depth() }, 'call-record outbox ready');
   }
   // Receptionist tools need the store; without one, every tool call gets an `unknown_tool` answer.
-  const tools = store ? installTools(store, process.env) : null;
+  const tools = store ? installTools(store, relayEnv()) : null;
   const baseRecorder: CallRecorder =
     overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
   const onCallEnded = overrides.onCallEnded;
@@ -103,7 +103,9 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
         },
       }
     : baseRecorder;
-  const fallbackId = process.env.DEFAULT_MERCHANT_ID || (config.nodeEnv !== 'production' ? demoMerchant.id : undefined);
+  const fallbackId =
+    readEnv(relayEnv(), (r) => r.get('DEFAULT_MERCHANT_ID')) ??
+    (config.nodeEnv !== 'production' ? demoMerchant.id : undefined);
   let directory: MerchantDirectory;
   if (overrides.directory) directory = overrides.directory;
   else if (store) {

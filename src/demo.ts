@@ -1,4 +1,4 @@
-import { loadConfig } from './config.js';
+import { loadConfig, logLevelOr, relayEnv } from './config.js';
 import { startRelay } from './app.js';
 import { MemoryCallRecorder } from './call/recorder.js';
 import { SimCaller } from './sim/twilio/caller.js';
@@ -28,9 +28,9 @@ async function main(): Promise<void> {
     ? (process.argv[process.argv.indexOf('--wav') + 1] ?? 'demo-call.wav')
     : undefined;
   const recorder = new MemoryCallRecorder();
-  log.level = process.env.LOG_LEVEL ?? 'warn';
+  log.level = logLevelOr(relayEnv(), 'warn');
   let state = '';
-  const relay = await startRelay(loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim' }), {
+  const relay = await startRelay(loadConfig({ ...relayEnv(), PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim' }), {
     // The demo keeps its record in memory so it can run next to a relay that holds ./data.
     store: null,
     recorder,
@@ -74,11 +74,14 @@ async function main(): Promise<void> {
     process.stdout.write(`\nTranscript (${rec.endReason}, ${(rec.durationMs / 1000).toFixed(1)} s):\n`);
     for (const e of rec.transcript) {
       process.stdout.write(
-        `  ${(e.atMs / 1000).toFixed(1).padStart(5)}s  ${e.role.padEnd(9)} ${e.text}${e.interrupted ? '  [interrupted]' : ''}\n`,
+        `  ${(e.atMs / 1000).toFixed(1).padStart(5)}s  ${e.role.padEnd(9)} ${e.text}` +
+          `${e.interrupted ? '  [interrupted]' : ''}\n`,
       );
     }
     process.stdout.write(
-      `\nModel connect: ${rec.stats.modelConnectMs} ms · barge-ins: ${rec.stats.bargeIns} · assistant audio sent: ${(rec.stats.assistantAudioMs / 1000).toFixed(1)} s · caller heard: ${(caller.heardBytes / 8000).toFixed(1)} s\n`,
+      `\nModel connect: ${rec.stats.modelConnectMs} ms · barge-ins: ${rec.stats.bargeIns} · ` +
+        `assistant audio sent: ${(rec.stats.assistantAudioMs / 1000).toFixed(1)} s · ` +
+        `caller heard: ${(caller.heardBytes / 8000).toFixed(1)} s\n`,
     );
     if (wavPath) {
       await writeWavFile(wavPath, caller.heardAudio());

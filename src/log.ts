@@ -1,10 +1,13 @@
 import { pino, type Logger } from 'pino';
+import { logLevelOr, relayEnv } from './config.js';
 
 // One process-wide logger; per-call children carry callSid/streamSid so every line of a call can be
 // grepped. Phone numbers go through maskPhone before they are logged.
 export type { Logger };
 
-const level = process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
+// The level until main applies the configured one. VITEST is the test runner's own flag, not a relay
+// setting: tests log nothing unless LOG_LEVEL asks.
+const level = logLevelOr(relayEnv(), process.env.VITEST ? 'silent' : 'info');
 
 export const log: Logger = pino({
   level,

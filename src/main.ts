@@ -1,28 +1,32 @@
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { loadEdgeConfig, type EdgeConfig } from './http/edge-config.js';
-import { defaultRegionFromEnv, googleConfigFromEnv } from './tools/index.js';
+import { ConfigError, ConfigProblems, relayEnv } from './config.js';
+import { loadStartupConfig, type StartupConfig } from './config/startup-config.js';
 import { startRelay, type Relay } from './app.js';
-import { installSms, loadSmsConfig, type SmsConfig } from './sms/index.js';
+import { installSms } from './sms/index.js';
 import { log } from './log.js';
 
-// Entry point: `npm start`. Configuration errors stop the process with one line naming the variable.
+// Entry point: `npm start`. Configuration errors stop the process with one line per bad or missing
+// variable, all of them at once, and exit code 2; never a stack trace.
 
-let config: Config;
-let edge: EdgeConfig;
-let smsConfig: SmsConfig | null;
-try {
-  config = loadConfig();
-  edge = loadEdgeConfig(process.env, config);
-  googleConfigFromEnv(process.env);
-  defaultRegionFromEnv(process.env);
-  smsConfig = loadSmsConfig(process.env);
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`callrelay: configuration error: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
+function configurationErrors(err: unknown): readonly ConfigError[] | null {
+  if (err instanceof ConfigProblems) return err.problems;
+  if (err instanceof ConfigError) return [err];
+  return null;
 }
+
+function exitOnConfigError(err: unknown): never {
+  const problems = configurationErrors(err);
+  if (!problems) throw err;
+  for (const p of problems) process.stderr.write(`callrelay: configuration error: ${p.message}\n`);
+  process.exit(2);
+}
+
+let startup: StartupConfig;
+try {
+  startup = loadStartupConfig(relayEnv());
+} catch (err) {
+  exitOnConfigError(err);
+}
+const { config, edge, sms: smsConfig } = startup;
 
 log.level = config.logLevel;
 // SMS group chats (Twilio Conversations) are on when TWILIO_ACCOUNT_SID is set.
@@ -33,14 +37,8 @@ const relay = await startRelay(config, {
   routes: sms?.routes,
   onCallEnded: sms?.onCallEnded,
   onClose: sms?.close,
-}).catch((err: unknown) => {
-  // Some settings are only checked when their part starts (inspector, store): same one-line error.
-  if (err instanceof ConfigError) {
-    process.stderr.write(`callrelay: configuration error: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-});
+  // Some settings can only fail when their part starts (the inspector's package): same one-line error.
+}).catch(exitOnConfigError);
 relayRef = relay;
 log.info(
   { port: relay.port, publicHost: config.publicHost, provider: config.provider, simulated: config.simulated },

@@ -14,9 +14,6 @@ import {
   type NewCalendarEvent,
 } from './calendar.js';
 
-const DEFAULT_ROOT_URL = 'https://www.googleapis.com/';
-const DEFAULT_TOKEN_URL = 'https://oauth2.googleapis.com/token';
-
 /** Tokens as Google handed them back after a refresh; store them on the merchant. */
 export interface GoogleTokens {
   accessToken: string;
@@ -35,10 +32,10 @@ export interface GoogleCalendarOptions {
   /** Epoch ms of accessToken's expiry; without it the library refreshes on the first 401. */
   expiryDate?: number;
   calendarId?: string;
-  /** Default: GOOGLE_API_ROOT_URL, else https://www.googleapis.com/ (only its origin is used). */
-  rootUrl?: string;
-  /** Default: GOOGLE_OAUTH_TOKEN_URL, else https://oauth2.googleapis.com/token. */
-  tokenUrl?: string;
+  /** Google's API address (only its origin is used): GOOGLE_API_ROOT_URL from the configuration. */
+  rootUrl: string;
+  /** Google's OAuth token endpoint: GOOGLE_OAUTH_TOKEN_URL from the configuration. */
+  tokenUrl: string;
   /** Called after every refresh; a rejection is logged, never thrown into the call. */
   onTokens?: (tokens: GoogleTokens) => void | Promise<void>;
   /** Deadline for one whole operation, token refresh and retries included. Default 8000. */
@@ -64,8 +61,7 @@ class GoogleCalendar implements CalendarClient {
   private readonly retries: number;
 
   constructor(opts: GoogleCalendarOptions) {
-    const rootUrl = opts.rootUrl ?? process.env.GOOGLE_API_ROOT_URL ?? DEFAULT_ROOT_URL;
-    const tokenUrl = opts.tokenUrl ?? process.env.GOOGLE_OAUTH_TOKEN_URL ?? DEFAULT_TOKEN_URL;
+    const { rootUrl, tokenUrl } = opts;
     const oauth2 = new googleAuth.OAuth2({
       clientId: opts.clientId,
       clientSecret: opts.clientSecret,

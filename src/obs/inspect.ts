@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { AnyEventObject, InspectionEvent, Observer } from 'xstate';
-import { ConfigError } from '../config.js';
+import { ConfigError, readEnv, type EnvSource } from '../config.js';
 import { log, maskPhone } from '../log.js';
 
 // Opt-in live inspection of call actors, for development only (INSPECT is refused in production).
@@ -16,7 +16,7 @@ import { log, maskPhone } from '../log.js';
 // text (transcripts, tool arguments and results, SMS bodies) is replaced by its length. The
 // @statelyai/inspect module is imported only when INSPECT asks for the WebSocket.
 
-export const DEFAULT_INSPECT_URL = 'ws://127.0.0.1:8089';
+export { DEFAULT_INSPECT_URL } from '../config/env-schema.js';
 
 export type InspectMode = { kind: 'off' } | { kind: 'ws'; url: string } | { kind: 'jsonl'; dir: string };
 
@@ -33,67 +33,30 @@ export interface CallInspector {
   close(): Promise<void>;
 }
 
-type Env = Record<string, string | undefined>;
-
-const LOOPBACK_HOSTS = new Set(['localhost', '::1', '[::1]']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
-
-function value(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
-
 /** Reads INSPECT / INSPECT_URL / INSPECT_CALLS; throws ConfigError on anything unsafe or unclear. */
-export function parseInspectEnv(env: Env = process.env): InspectSettings {
-  const raw = value(env, 'INSPECT');
-  const off = raw === undefined || ['0', 'off', 'false', 'no'].includes(raw.toLowerCase());
-  if (off) return { mode: { kind: 'off' }, calls: null };
-  if (value(env, 'NODE_ENV') === 'production') {
-    throw new ConfigError(
-      'INSPECT',
-      'is not allowed in production: inspection exposes call state and costs CPU on every event; unset it',
-    );
-  }
-  const list = value(env, 'INSPECT_CALLS');
-  const calls =
-    list === undefined
-      ? null
-      : new Set(
-          list
-            .split(',')
-            .map((s) => s.trim())
-            .filter((s) => s !== ''),
-        );
-  if (raw.startsWith('jsonl:')) {
-    const dir = raw.slice('jsonl:'.length).trim();
-    if (dir === '') throw new ConfigError('INSPECT', 'jsonl: needs a directory, e.g. INSPECT=jsonl:./data/inspect');
-    return { mode: { kind: 'jsonl', dir: resolve(dir) }, calls };
-  }
-  if (!['1', 'on', 'true', 'yes', 'ws'].includes(raw.toLowerCase())) {
-    throw new ConfigError(
-      'INSPECT',
-      `unknown value ${JSON.stringify(raw)} (expected 1 for the WebSocket inspector or jsonl:<dir>)`,
-    );
-  }
-  const url = value(env, 'INSPECT_URL') ?? DEFAULT_INSPECT_URL;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('INSPECT_URL', `not a URL: ${JSON.stringify(url)}`);
-  }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:')
-    throw new ConfigError('INSPECT_URL', 'must be a ws:// URL');
-  if (!isLoopbackHost(parsed.hostname)) {
-    throw new ConfigError(
-      'INSPECT_URL',
-      `must be on loopback (127.0.0.1, localhost or ::1), got ${parsed.hostname}: call state must not leave this machine`,
-    );
-  }
-  return { mode: { kind: 'ws', url }, calls };
+export function parseInspectEnv(env: EnvSource): InspectSettings {
+  return readEnv(env, (r): InspectSettings => {
+    const inspect = r.get('INSPECT');
+    if (inspect.kind === 'off') return { mode: { kind: 'off' }, calls: null };
+    if (r.get('NODE_ENV') === 'production') {
+      r.problem(
+        'INSPECT',
+        'is not allowed in production: inspection exposes call state and costs CPU on every event; unset it',
+      );
+      return { mode: { kind: 'off' }, calls: null };
+    }
+    const list = r.get('INSPECT_CALLS');
+    const calls = list === undefined ? null : new Set(list);
+    switch (inspect.kind) {
+      case 'jsonl':
+        return { mode: { kind: 'jsonl', dir: inspect.dir }, calls };
+      case 'ws':
+        // INSPECT_URL is read (and checked: loopback only) only when the WebSocket inspector is on.
+        return { mode: { kind: 'ws', url: r.get('INSPECT_URL') }, calls };
+      default:
+        return inspect satisfies never;
+    }
+  });
 }
 
 // ---- scrubbing -----------------------------------------------------------------------------------
@@ -268,7 +231,7 @@ class FlightRecorder {
 // ---- entry point -----------------------------------------------------------------------------------
 
 /** Builds the per-call inspector picker once at start-up; `INSPECT` unset → always undefined. */
-export async function createCallInspector(env: Env = process.env): Promise<CallInspector> {
+export async function createCallInspector(env: EnvSource): Promise<CallInspector> {
   const { mode, calls } = parseInspectEnv(env);
   const wanted = (callSid: string): boolean => calls === null || calls.has(callSid);
   if (mode.kind === 'off') {
@@ -289,7 +252,8 @@ export async function createCallInspector(env: Env = process.env): Promise<CallI
   const { createWebSocketInspector } = await import('@statelyai/inspect').catch((err: unknown) => {
     throw new ConfigError(
       'INSPECT',
-      `needs the @statelyai/inspect package, a dev dependency (npm install without --omit=dev): ${err instanceof Error ? err.message : String(err)}`,
+      'needs the @statelyai/inspect package, a dev dependency (npm install without --omit=dev): ' +
+        (err instanceof Error ? err.message : String(err)),
     );
   });
   const inspector = createWebSocketInspector({

@@ -1,11 +1,13 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config.js';
-import { MAX_ID_CHARS, MAX_TOKEN_TTL_SECONDS, mintToken, parseEncryptionKey } from './token.js';
+import { ConfigError, readEnv, type Env } from '../config.js';
+import { MAX_ID_CHARS, MAX_TOKEN_TTL_SECONDS, mintToken } from './token.js';
 
 // `npm run token -- --ttl 60 [--sub ID] [--merchant ID]` prints one client token on stdout and nothing
 // else, so it composes in shell scripts: TOKEN=$(npm run -s token -- --ttl 60).
+
+const KEY_HINT = '32 random bytes as base64: `openssl rand -base64 32`';
 
 interface Writable {
   write(chunk: string): unknown;
@@ -24,7 +26,7 @@ const USAGE = `usage: token --ttl SECONDS [--sub USER_ID] [--merchant MERCHANT_I
  */
 export function main(
   argv: readonly string[],
-  env: Record<string, string | undefined>,
+  env: Env,
   stdout: Writable,
   stderr: Writable = process.stderr,
   now: number = Date.now(),
@@ -71,7 +73,12 @@ export function main(
 
   let key: Buffer;
   try {
-    key = parseEncryptionKey(env.ENCRYPTION_KEY);
+    key = readEnv(env, (r) => {
+      const k = r.get('ENCRYPTION_KEY');
+      if (k === undefined) r.problem('ENCRYPTION_KEY', `is not set (expected ${KEY_HINT})`);
+      // Only a placeholder: with a problem recorded readEnv throws instead of returning it.
+      return k ?? Buffer.alloc(0);
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     stderr.write(`token: ${err.message}\n`);

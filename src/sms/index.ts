@@ -1,7 +1,7 @@
 import type * as uWS from '../transports/uws.js';
 import { createActor, type ActorRefFrom } from 'xstate';
 import type { SmsInboxMachine } from '../../machines/sms.machine.js';
-import type { Config } from '../config.js';
+import { relayEnv, type Config } from '../config.js';
 import type { CallSummary } from '../call/recorder.js';
 import type { MerchantDirectory } from '../merchants/directory.js';
 import { loadEdgeConfig, type EdgeConfig } from '../http/edge-config.js';
@@ -27,7 +27,7 @@ import { createTwilioClient, type TwilioClient } from './twilio-rest.js';
 export interface SmsDeps {
   config: Config;
   sms: SmsConfig;
-  /** Default: loadEdgeConfig(process.env, config), as startRelay does. Pass the relay's own to share it. */
+  /** Default: loadEdgeConfig(relayEnv(), config), as startRelay does. Pass the relay's own to share it. */
   edge?: EdgeConfig;
   /** The merchant directory, or a getter for one that exists only after the relay started. */
   directory: MerchantDirectory | (() => MerchantDirectory | undefined);
@@ -66,7 +66,7 @@ const CONVERSATION_SID = /^CH[0-9a-fA-F]{32}$/;
 
 export async function installSms(deps: SmsDeps): Promise<Sms> {
   const { sms } = deps;
-  const edge = deps.edge ?? loadEdgeConfig(process.env, deps.config);
+  const edge = deps.edge ?? loadEdgeConfig(relayEnv(), deps.config);
   const ownLimiters: Limiters | null = deps.limiters ? null : createLimiters({ redisUrl: edge.redisUrl });
   const limiters = deps.limiters ?? (ownLimiters as Limiters);
   await ownLimiters?.ready();

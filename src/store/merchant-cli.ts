@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { logLevelOr, type Env } from '../config.js';
 import { log } from '../log.js';
 import { parseMerchantFile } from './merchant-schema.js';
 import { openStore, storeConfigFromEnv, type StoreConfig } from './open-store.js';
@@ -13,7 +14,7 @@ import type { MerchantRecord, Store } from './store.js';
 // The store is the one the relay would use (DATABASE_URL > SUPABASE_URL > DATA_DIR's PGlite).
 
 export interface CliIo {
-  env: NodeJS.ProcessEnv;
+  env: Env;
   out(line: string): void;
   err(line: string): void;
   openStore?: (config: StoreConfig) => Promise<Store>;
@@ -40,7 +41,8 @@ async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typ
     data = extname(path).toLowerCase() === '.json' ? JSON.parse(raw) : parseYaml(raw);
   } catch (err) {
     io.err(
-      `${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${err instanceof Error ? err.message : String(err)}`,
+      `${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ` +
+        (err instanceof Error ? err.message : String(err)),
     );
     return null;
   }
@@ -139,7 +141,7 @@ export async function runMerchantCli(argv: readonly string[], io: CliIo): Promis
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // The operator reads this command's own output; store start-up chatter is for the relay's log.
-  if (!process.env.LOG_LEVEL) log.level = 'warn';
+  log.level = logLevelOr(process.env, 'warn');
   const code = await runMerchantCli(process.argv.slice(2), {
     env: process.env,
     out: (l) => process.stdout.write(`${l}\n`),

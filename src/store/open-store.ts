@@ -1,4 +1,6 @@
 import { join, resolve } from 'node:path';
+import { readEnv, type EnvSource } from '../config.js';
+import { DEFAULT_DATA_DIR } from '../config/env-schema.js';
 import { log } from '../log.js';
 import { openPg } from './pg-db.js';
 import { MEMORY, openPglite } from './pglite-db.js';
@@ -21,20 +23,19 @@ export interface StoreConfig {
   migrationsDir?: string;
 }
 
-export const DEFAULT_DATA_DIR = './data';
+export { DEFAULT_DATA_DIR } from '../config/env-schema.js';
 
-export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
-  const pick = (v: string | undefined): string | undefined => (v && v.trim() !== '' ? v.trim() : undefined);
-  const cfg: StoreConfig = {};
-  const dataDir = pick(env.DATA_DIR);
-  const databaseUrl = pick(env.DATABASE_URL);
-  const supabaseUrl = pick(env.SUPABASE_URL);
-  const supabaseKey = pick(env.SUPABASE_SERVICE_ROLE_KEY);
-  if (dataDir) cfg.dataDir = dataDir;
-  if (databaseUrl) cfg.databaseUrl = databaseUrl;
-  if (supabaseUrl) cfg.supabaseUrl = supabaseUrl;
-  if (supabaseKey) cfg.supabaseKey = supabaseKey;
-  return cfg;
+export function storeConfigFromEnv(env: EnvSource): StoreConfig {
+  return readEnv(env, (r) => {
+    const cfg: StoreConfig = { dataDir: r.get('DATA_DIR') };
+    const databaseUrl = r.get('DATABASE_URL');
+    const supabaseUrl = r.get('SUPABASE_URL');
+    const supabaseKey = r.get('SUPABASE_SERVICE_ROLE_KEY');
+    if (databaseUrl) cfg.databaseUrl = databaseUrl;
+    if (supabaseUrl) cfg.supabaseUrl = supabaseUrl;
+    if (supabaseKey) cfg.supabaseKey = supabaseKey;
+    return cfg;
+  });
 }
 
 /** Where PGlite keeps its files for a DATA_DIR. */

@@ -1,6 +1,6 @@
 import type { CalendarClient } from '../calendar/calendar.js';
 import { createGoogleCalendar, type GoogleTokens } from '../calendar/google-calendar.js';
-import { ConfigError } from '../config.js';
+import { readEnv, type EnvSource } from '../config.js';
 import { log } from '../log.js';
 import type { Merchant } from '../merchants/merchant.js';
 import type { MerchantRecord, Store } from '../store/store.js';
@@ -13,27 +13,19 @@ export interface GoogleConfig {
   /** GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET; without both no merchant has a calendar. */
   clientId: string | null;
   clientSecret: string | null;
-  /** GOOGLE_API_ROOT_URL (tests and the demo point it at the local fake). Default: Google's. */
-  apiRootUrl?: string;
-  /** GOOGLE_OAUTH_TOKEN_URL. Default: Google's. */
-  tokenUrl?: string;
+  /** GOOGLE_API_ROOT_URL (tests and the demo point it at the local fake); the schema's default is Google's. */
+  apiRootUrl: string;
+  /** GOOGLE_OAUTH_TOKEN_URL; the schema's default is Google's. */
+  tokenUrl: string;
 }
 
-export function googleConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleConfig {
-  const pick = (v: string | undefined): string | null => (v && v.trim() !== '' ? v.trim() : null);
-  const url = (name: 'GOOGLE_API_ROOT_URL' | 'GOOGLE_OAUTH_TOKEN_URL'): string | undefined => {
-    const raw = pick(env[name]);
-    if (raw === null) return undefined;
-    if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol))
-      throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
-    return raw;
-  };
-  const cfg: GoogleConfig = { clientId: pick(env.GOOGLE_CLIENT_ID), clientSecret: pick(env.GOOGLE_CLIENT_SECRET) };
-  const apiRootUrl = url('GOOGLE_API_ROOT_URL');
-  const tokenUrl = url('GOOGLE_OAUTH_TOKEN_URL');
-  if (apiRootUrl) cfg.apiRootUrl = apiRootUrl;
-  if (tokenUrl) cfg.tokenUrl = tokenUrl;
-  return cfg;
+export function googleConfigFromEnv(env: EnvSource): GoogleConfig {
+  return readEnv(env, (r) => ({
+    clientId: r.get('GOOGLE_CLIENT_ID') ?? null,
+    clientSecret: r.get('GOOGLE_CLIENT_SECRET') ?? null,
+    apiRootUrl: r.get('GOOGLE_API_ROOT_URL'),
+    tokenUrl: r.get('GOOGLE_OAUTH_TOKEN_URL'),
+  }));
 }
 
 export type CalendarFor = (merchant: Merchant) => Promise<CalendarClient | null>;
@@ -55,8 +47,6 @@ interface Entry {
 }
 
 const clog = log.child({ mod: 'calendar-for' });
-const GOOGLE_API_ROOT = 'https://www.googleapis.com/';
-const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 
 export function createCalendarFor(opts: CalendarForOptions): CalendarFor {
   const { store, google } = opts;
@@ -84,10 +74,8 @@ export function createCalendarFor(opts: CalendarForOptions): CalendarFor {
       ...(rec.googleTokens.accessToken ? { accessToken: rec.googleTokens.accessToken } : {}),
       ...(rec.googleTokens.expiresAt ? { expiryDate: rec.googleTokens.expiresAt.getTime() } : {}),
       ...(rec.googleCalendarId ? { calendarId: rec.googleCalendarId } : {}),
-      // Always explicit: the client's own fallback reads process.env, where an empty
-      // GOOGLE_API_ROOT_URL= line from .env would win over Google's address.
-      rootUrl: google.apiRootUrl ?? GOOGLE_API_ROOT,
-      tokenUrl: google.tokenUrl ?? GOOGLE_TOKEN_URL,
+      rootUrl: google.apiRootUrl,
+      tokenUrl: google.tokenUrl,
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       onTokens,
     });

@@ -1,4 +1,5 @@
 import type { ToolExecutor } from '../call/call-session.js';
+import type { EnvSource } from '../config.js';
 import type { Merchant } from '../merchants/merchant.js';
 import type { ToolSpec } from '../providers/dialect.js';
 import type { Store } from '../store/store.js';
@@ -19,7 +20,7 @@ export interface InstalledTools {
   toolSpecs: (merchant: Merchant) => ToolSpec[];
 }
 
-export function installTools(store: Store, env: NodeJS.ProcessEnv = process.env): InstalledTools {
+export function installTools(store: Store, env: EnvSource): InstalledTools {
   const calendarFor = createCalendarFor({ store, google: googleConfigFromEnv(env) });
   return {
     runTool: createToolExecutor({ store, calendarFor, defaultRegion: defaultRegionFromEnv(env) }),

@@ -1,6 +1,6 @@
-import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
+import { readEnv, type EnvSource } from '../config.js';
 
 // Argument checking shared by the tools. Messages are written for the model, which reads them and
 // asks the caller again: they name the field and say what a good value looks like.
@@ -64,7 +64,8 @@ export function phoneFor(
     const e164 = toE164(arg, env.region);
     if (!e164) {
       throw new InvalidArguments(
-        `phone "${arg}" is not a valid phone number: ask the caller to repeat it, with the country code if it is not a ${env.region} number`,
+        `phone "${arg}" is not a valid phone number: ask the caller to repeat it, ` +
+          `with the country code if it is not a ${env.region} number`,
       );
     }
     return e164;
@@ -73,13 +74,6 @@ export function phoneFor(
 }
 
 /** DEFAULT_REGION: the country a number without a country code belongs to (ISO 3166 alpha-2). Default US. */
-export function defaultRegionFromEnv(env: NodeJS.ProcessEnv = process.env): CountryCode {
-  const raw = env.DEFAULT_REGION?.trim().toUpperCase();
-  if (!raw) return 'US';
-  if (!isSupportedCountry(raw))
-    throw new ConfigError(
-      'DEFAULT_REGION',
-      `expected a two-letter country code like US or GB, got ${JSON.stringify(env.DEFAULT_REGION)}`,
-    );
-  return raw;
+export function defaultRegionFromEnv(env: EnvSource): CountryCode {
+  return readEnv(env, (r) => r.get('DEFAULT_REGION'));
 }

@@ -1,0 +1,437 @@
+import { resolve } from 'node:path';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import { z } from 'zod';
+import type { ProviderName } from '../merchants/merchant.js';
+import { parseTrustProxy } from '../security/client-ip.js';
+import { parseAllowedOrigins } from '../security/origin.js';
+import { parseEncryptionKey } from '../security/token.js';
+import { ConfigError } from './config-error.js';
+
+// Every environment variable the relay reads: its section, a one-line description, how its value is
+// checked and what applies when it is unset. The loaders read through this table (env-reader.ts), and
+// test/config-docs.test.ts keeps .env.example and the README's Configuration table in step with it.
+// A schema sees the trimmed value, never a blank one: an empty `NAME=` line means unset.
+// Rules that span variables (required in production, required for SMS) live in the loaders.
+
+export const ENV_SECTIONS = [
+  'Server',
+  'Model provider',
+  'Calls',
+  'Edge',
+  'Operations',
+  'Receptionist tools',
+  'Storage',
+  'Development inspection',
+  'SMS group chats',
+] as const;
+export type EnvSection = (typeof ENV_SECTIONS)[number];
+
+export interface EnvVar<S extends z.ZodType = z.ZodType> {
+  section: EnvSection;
+  /** One line, as .env.example and the README say it. */
+  description: string;
+  /** Checks the trimmed, non-blank value; its `.default()` (or `.optional()`) says what unset means. */
+  schema: S;
+  /** The default in words, where it is not one plain value (computed, or a feature left off). */
+  unset?: string;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type NodeEnv = 'production' | 'development' | 'test';
+const PROVIDERS = ['openai', 'xai', 'sim'] as const satisfies readonly ProviderName[];
+
+/** INSPECT: which statechart inspector runs (development only). */
+export type InspectSwitch = { kind: 'off' } | { kind: 'ws' } | { kind: 'jsonl'; dir: string };
+
+export const DEFAULT_MAX_SESSION_SECONDS = 600;
+export const DEFAULT_DATA_DIR = './data';
+export const DEFAULT_INSPECT_URL = 'ws://127.0.0.1:8089';
+export const DEFAULT_GOOGLE_API_ROOT_URL = 'https://www.googleapis.com/';
+export const DEFAULT_GOOGLE_OAUTH_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+export const DEFAULT_BOT_IDENTITY = 'gateframes-bot';
+export const DEFAULT_BOT_PROJECTED_ADDRESS = '+14082605145';
+export const DEFAULT_TEXT_MODEL = 'gpt-4.1-mini';
+export const DEFAULT_MAX_NUMBERS = 5;
+
+// ---- value checks ---------------------------------------------------------------------------------
+
+/** Thrown inside a value check; becomes the zod issue's message (the reader adds the variable's name). */
+class BadValue extends Error {}
+
+function bad(message: string): never {
+  throw new BadValue(message);
+}
+
+const quoted = (raw: string): string => JSON.stringify(raw);
+
+/** A value `parse` turns into T; a BadValue or ConfigError it throws is the problem reported. */
+function parsed<T>(parse: (raw: string) => T) {
+  return z.string().transform((raw, ctx): T => {
+    try {
+      return parse(raw);
+    } catch (err) {
+      const message = err instanceof BadValue ? err.message : err instanceof ConfigError ? err.reason : undefined;
+      if (message === undefined) throw err;
+      ctx.issues.push({ code: 'custom', message, input: raw });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A whole number as Number() reads it ("8080", also "8e3"), within bounds. */
+function integer(min: number, max: number) {
+  return parsed((raw) => {
+    const n = Number(raw);
+    return Number.isInteger(n) && n >= min && n <= max
+      ? n
+      : bad(`expected a whole number in ${min}..${max}, got ${quoted(raw)}`);
+  });
+}
+
+/** Decimal digits only, within bounds (`unit` names what is counted in the message). */
+function digits(min: number, max: number, unit = 'a whole number') {
+  return parsed((raw) => {
+    const n = Number(raw);
+    return /^\d+$/.test(raw) && Number.isSafeInteger(n) && n >= min && n <= max
+      ? n
+      : bad(`expected ${unit} in ${min}..${max}, got ${quoted(raw)}`);
+  });
+}
+
+function urlOf(raw: string, expected: string): URL {
+  try {
+    return new URL(raw);
+  } catch {
+    return bad(`expected ${expected}, got ${quoted(raw)}`);
+  }
+}
+
+const wsUrl = parsed((raw) =>
+  /^wss?:$/.test(urlOf(raw, 'a ws:// or wss:// URL').protocol) ? raw : bad('must be a ws:// or wss:// URL'),
+);
+
+/** An http(s) address, kept as written. */
+const httpUrl = parsed((raw) =>
+  /^https?:$/.test(urlOf(raw, 'an http(s) URL').protocol) ? raw : bad(`expected an http(s) URL, got ${quoted(raw)}`),
+);
+
+/** An http(s) base URL requests are appended to: no query or fragment, trailing slashes dropped. */
+const httpBase = parsed((raw) => {
+  const url = urlOf(raw, 'an http(s) URL');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') bad(`expected an http(s) URL, got ${quoted(raw)}`);
+  if (url.search !== '' || url.hash !== '') bad('must not carry a query string or fragment');
+  return raw.replace(/\/+$/, '');
+});
+
+const e164 = parsed((raw) =>
+  /^\+[1-9]\d{6,14}$/.test(raw) ? raw : bad(`expected an E.164 number like +14155550100, got ${quoted(raw)}`),
+);
+
+const region = parsed((raw): CountryCode => {
+  const code = raw.toUpperCase();
+  return isSupportedCountry(code) ? code : bad(`expected a two-letter country code like US or GB, got ${quoted(raw)}`);
+});
+
+function isLoopbackHost(hostname: string): boolean {
+  return ['localhost', '::1', '[::1]'].includes(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+const INSPECT_OFF = ['0', 'off', 'false', 'no'];
+const INSPECT_WS = ['1', 'on', 'true', 'yes', 'ws'];
+
+const inspectSwitch = parsed((raw): InspectSwitch => {
+  if (INSPECT_OFF.includes(raw.toLowerCase())) return { kind: 'off' };
+  if (raw.startsWith('jsonl:')) {
+    const dir = raw.slice('jsonl:'.length).trim();
+    return dir === ''
+      ? bad('jsonl: needs a directory, e.g. INSPECT=jsonl:./data/inspect')
+      : { kind: 'jsonl', dir: resolve(dir) };
+  }
+  if (INSPECT_WS.includes(raw.toLowerCase())) return { kind: 'ws' };
+  return bad(`unknown value ${quoted(raw)} (expected 1 for the WebSocket inspector or jsonl:<dir>)`);
+});
+
+const inspectUrl = parsed((raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return bad(`not a URL: ${quoted(raw)}`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') bad('must be a ws:// URL');
+  if (!isLoopbackHost(url.hostname)) {
+    bad(
+      `must be on loopback (127.0.0.1, localhost or ::1), got ${url.hostname}: call state must not leave this machine`,
+    );
+  }
+  return raw;
+});
+
+// ---- the variables ----------------------------------------------------------------------------------
+
+function variable<S extends z.ZodType>(section: EnvSection, description: string, schema: S, unset?: string): EnvVar<S> {
+  return unset === undefined ? { section, description, schema } : { section, description, schema, unset };
+}
+
+const text = () => z.string();
+
+export const ENV_VARS = {
+  // Server
+  NODE_ENV: variable(
+    'Server',
+    '`production` makes missing keys, PUBLIC_HOST and TWILIO_AUTH_TOKEN start-up errors; other values: development',
+    parsed((raw): NodeEnv => (raw === 'production' || raw === 'test' ? raw : 'development')).default('development'),
+  ),
+  PORT: variable('Server', 'HTTP/WebSocket port', integer(0, 65535).default(8080)),
+  HOST: variable('Server', 'bind address', text().default('0.0.0.0')),
+  PUBLIC_HOST: variable(
+    'Server',
+    'host[:port] Twilio reaches (no scheme or path): stream URL wss://PUBLIC_HOST/media-stream, signatures use it',
+    parsed((raw) =>
+      /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(raw)
+        ? raw
+        : bad(`expected a host name like relay.example.com (no scheme or path), got ${quoted(raw)}`),
+    ).optional(),
+    'localhost:PORT (required in production)',
+  ),
+  LOG_LEVEL: variable(
+    'Server',
+    'pino level: fatal, error, warn, info, debug, trace or silent',
+    z
+      .enum(LOG_LEVELS, { error: (i) => `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(i.input)}` })
+      .default('info'),
+  ),
+
+  // Model provider
+  PROVIDER: variable(
+    'Model provider',
+    '`openai`, `xai` or `sim` (the local simulated agent, refused in production); merchants may override it',
+    z
+      .enum(PROVIDERS, {
+        error: (i) => `unknown provider ${JSON.stringify(i.input)} (expected openai, xai or sim)`,
+      })
+      .optional(),
+    'openai if OPENAI_API_KEY is set, else xai if XAI_API_KEY is set, else sim',
+  ),
+  OPENAI_API_KEY: variable('Model provider', 'OpenAI API key (realtime calls and SMS replies)', text().optional()),
+  OPENAI_REALTIME_URL: variable(
+    'Model provider',
+    'OpenAI Realtime endpoint',
+    wsUrl.default('wss://api.openai.com/v1/realtime'),
+  ),
+  OPENAI_REALTIME_MODEL: variable('Model provider', 'OpenAI realtime model', text().default('gpt-realtime')),
+  OPENAI_VOICE: variable('Model provider', 'OpenAI voice', text().default('marin')),
+  OPENAI_TRANSCRIPTION_MODEL: variable(
+    'Model provider',
+    "model that transcribes the caller's speech",
+    text().default('gpt-4o-transcribe'),
+  ),
+  XAI_API_KEY: variable('Model provider', 'xAI API key (Grok Voice)', text().optional()),
+  XAI_REALTIME_URL: variable('Model provider', 'xAI realtime endpoint', wsUrl.default('wss://api.x.ai/v1/realtime')),
+  XAI_REALTIME_MODEL: variable('Model provider', 'xAI realtime model', text().default('grok-voice-latest')),
+  XAI_VOICE: variable('Model provider', 'xAI voice', text().default('ara')),
+
+  // Calls
+  MAX_CALL_SECONDS: variable(
+    'Calls',
+    'longest call in seconds (1..14400): the assistant is asked to wrap up, then the call ends',
+    integer(1, 4 * 3600).default(600),
+  ),
+  MODEL_CONNECT_TIMEOUT_MS: variable(
+    'Calls',
+    'wait for the model session this long (ms, 100..60000) before apologising and hanging up',
+    integer(100, 60_000).default(8000),
+  ),
+  MODEL_RESPONSE_TIMEOUT_MS: variable(
+    'Calls',
+    'a response the model owes that stays silent this long (ms, 1000..120000) ends the call `model_stalled`',
+    integer(1000, 120_000).default(10_000),
+  ),
+
+  // Edge
+  ENCRYPTION_KEY: variable(
+    'Edge',
+    '32 random bytes as base64 (openssl rand -base64 32): key of the browser access tokens (AES-256-GCM)',
+    parsed(parseEncryptionKey).optional(),
+    '– (browser relay off)',
+  ),
+  ALLOWED_ORIGINS: variable(
+    'Edge',
+    'comma-separated browser origins allowed on the relay; a port may be a wildcard (http://localhost:*)',
+    parsed(parseAllowedOrigins).default(() => parseAllowedOrigins(undefined)),
+    'gateframes.com, ricslist.com (+www), http://localhost:*',
+  ),
+  TWILIO_AUTH_TOKEN: variable(
+    'Edge',
+    'checks X-Twilio-Signature on every webhook and the /media-stream upgrade; required in production and for SMS',
+    text().optional(),
+    '– (validation off, logged)',
+  ),
+  TRUST_PROXY: variable(
+    'Edge',
+    "header your proxy puts the client's IP in: Fly-Client-IP, or X-Forwarded-For[:hops]",
+    parsed(parseTrustProxy).default(() => parseTrustProxy(undefined)),
+    '– (the socket peer)',
+  ),
+  REDIS_URL: variable(
+    'Edge',
+    'redis:// or rediss:// URL: rate-limit buckets (and SMS dedupe) shared across instances',
+    parsed((raw) => (/^rediss?:\/\//.test(raw) ? raw : bad('expected a redis:// or rediss:// URL'))).optional(),
+    '– (per-process memory)',
+  ),
+  MAX_SESSION_SECONDS: variable(
+    'Edge',
+    'browser realtime sessions close politely after this many seconds (10..14400)',
+    digits(10, 4 * 3600, 'whole seconds').default(DEFAULT_MAX_SESSION_SECONDS),
+  ),
+
+  // Operations
+  DRAIN_SECONDS: variable(
+    'Operations',
+    'on SIGTERM/SIGINT, live calls get this long (0..3600 s) to finish before they are asked to wrap up',
+    integer(0, 3600).default(300),
+  ),
+  METRICS_TOKEN: variable(
+    'Operations',
+    'bearer token for GET /metrics on the main port',
+    text().optional(),
+    '– (/metrics only on 127.0.0.1:METRICS_PORT)',
+  ),
+  METRICS_PORT: variable('Operations', 'loopback-only /metrics port', integer(0, 65535).default(9464)),
+
+  // Receptionist tools
+  DEFAULT_REGION: variable(
+    'Receptionist tools',
+    'country of phone numbers said or texted without a country code (ISO 3166 alpha-2)',
+    region.default('US'),
+  ),
+  DEFAULT_MERCHANT_ID: variable(
+    'Receptionist tools',
+    'merchant for calls to numbers no merchant claims',
+    text().optional(),
+    '`demo` outside production',
+  ),
+  GOOGLE_CLIENT_ID: variable(
+    'Receptionist tools',
+    'Google OAuth client id; without it and the secret, bookings stay in the database only',
+    text().optional(),
+  ),
+  GOOGLE_CLIENT_SECRET: variable('Receptionist tools', 'Google OAuth client secret', text().optional()),
+  GOOGLE_API_ROOT_URL: variable(
+    'Receptionist tools',
+    'Google API address (tests, private deployments)',
+    httpUrl.default(DEFAULT_GOOGLE_API_ROOT_URL),
+  ),
+  GOOGLE_OAUTH_TOKEN_URL: variable(
+    'Receptionist tools',
+    'Google OAuth token endpoint (tests, private deployments)',
+    httpUrl.default(DEFAULT_GOOGLE_OAUTH_TOKEN_URL),
+  ),
+
+  // Storage
+  DATA_DIR: variable(
+    'Storage',
+    'embedded PGlite database (DATA_DIR/pglite) and the call-record outbox (DATA_DIR/outbox)',
+    text().default(DEFAULT_DATA_DIR),
+  ),
+  DATABASE_URL: variable(
+    'Storage',
+    'a Postgres server (15+) instead of PGlite; migrations are applied at start-up',
+    text().optional(),
+  ),
+  SUPABASE_URL: variable(
+    'Storage',
+    "Supabase project URL: the store goes through Supabase's REST API (with SUPABASE_SERVICE_ROLE_KEY)",
+    text().optional(),
+  ),
+  SUPABASE_SERVICE_ROLE_KEY: variable('Storage', 'Supabase service-role key (with SUPABASE_URL)', text().optional()),
+
+  // Development inspection
+  INSPECT: variable(
+    'Development inspection',
+    '`1`: live statecharts via npm run inspect-server; `jsonl:<dir>`: one <callSid>.jsonl per call; not in production',
+    inspectSwitch.default({ kind: 'off' }),
+    'off',
+  ),
+  INSPECT_URL: variable(
+    'Development inspection',
+    'WebSocket of npm run inspect-server; loopback only',
+    inspectUrl.default(DEFAULT_INSPECT_URL),
+  ),
+  INSPECT_CALLS: variable(
+    'Development inspection',
+    'comma-separated CallSids to inspect',
+    parsed((raw) =>
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ).optional(),
+    'every call',
+  ),
+  INSPECT_PORT: variable(
+    'Development inspection',
+    'port npm run inspect-server listens on, on 127.0.0.1 (its --port wins)',
+    integer(1, 65535).default(8089),
+  ),
+
+  // SMS group chats
+  TWILIO_ACCOUNT_SID: variable(
+    'SMS group chats',
+    'Twilio account (AC + 32 hex digits); setting it turns SMS group chats on',
+    parsed((raw) => (/^AC[0-9a-fA-F]{32}$/.test(raw) ? raw : bad('expected AC followed by 32 hex digits'))).optional(),
+    '– (SMS off)',
+  ),
+  TWILIO_PHONE_NUMBER: variable(
+    'SMS group chats',
+    'E.164 caller ID for calls placed by @call; required for SMS',
+    e164.optional(),
+  ),
+  BOT_IDENTITY: variable(
+    'SMS group chats',
+    "identity of the bot's chat participant (not `system`)",
+    // 'system' is what Twilio writes for REST posts without an author: the bot could not tell its own apart.
+    parsed((raw) =>
+      raw.length <= 256 && raw !== 'system' ? raw : bad('must be at most 256 characters and not "system"'),
+    ).default(DEFAULT_BOT_IDENTITY),
+  ),
+  BOT_PROJECTED_ADDRESS: variable(
+    'SMS group chats',
+    'the Twilio number the bot appears as in group MMS',
+    e164.default(DEFAULT_BOT_PROJECTED_ADDRESS),
+  ),
+  OPENAI_TEXT_MODEL: variable(
+    'SMS group chats',
+    'chat model of SMS replies (without OPENAI_API_KEY replies are labelled simulated)',
+    text().default(DEFAULT_TEXT_MODEL),
+  ),
+  OPENAI_BASE_URL: variable(
+    'SMS group chats',
+    'OpenAI HTTP API base URL (tests, proxies)',
+    httpBase.optional(),
+    "OpenAI's",
+  ),
+  TWILIO_API_BASE_URL: variable(
+    'SMS group chats',
+    'every Twilio REST request goes here instead of Twilio hosts (tests, private deployments)',
+    httpBase.optional(),
+    "Twilio's hosts",
+  ),
+  MAX_NUMBERS_PER_COMMAND: variable(
+    'SMS group chats',
+    'more numbers than this in one @call or @group refuses the whole command (1..50)',
+    digits(1, 50).default(DEFAULT_MAX_NUMBERS),
+  ),
+} as const satisfies Record<string, EnvVar>;
+
+export type EnvName = keyof typeof ENV_VARS;
+export const ENV_NAMES = Object.keys(ENV_VARS) as EnvName[];
+
+/** What applies when `name` is unset, in words ('–' when nothing does). */
+export function documentedDefault(name: EnvName): string {
+  const spec: EnvVar = ENV_VARS[name];
+  if (spec.unset !== undefined) return spec.unset;
+  const { schema } = spec;
+  return schema instanceof z.ZodDefault ? String(schema.def.defaultValue) : '–';
+}

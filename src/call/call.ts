@@ -121,7 +121,8 @@ export class Call {
     deps.recorder.started?.(this.callStart());
     this.actor.start();
     this.model.attach({
-      onAudio: (responseId, itemId, delta) => this.plane.assistantAudio(responseId, itemId, delta),
+      // Straight to the data plane: the hot path does not pass through the control plane.
+      onAudio: plane.assistantAudio.bind(plane),
       onEvent: (e) => this.onModelEvent(e),
       onClose: (code, reason) => this.onModelClose(code, reason),
     });

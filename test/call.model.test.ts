@@ -17,7 +17,8 @@ const coverage = new ChartCoverage(callMachine);
 const testModel = createTestModel(callModel, {
   events: callModelEventCases,
   serializeState: serializeModelState,
-  // xstate.* are internal (pitfall 2); a finished call takes no events; `init` only starts the call.
+  // xstate.* are internal (pitfall 2 in docs/xstate.md); a finished call takes no events; `init` only
+  // starts the call.
   // The watchdog can only fire while it is armed.
   filterEvents: (snapshot, event) =>
     !event.type.startsWith('xstate.') &&

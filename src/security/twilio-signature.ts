@@ -1,9 +1,10 @@
 import twilio from 'twilio';
 
-// X-Twilio-Signature checks (protocols.md §1.6 and §2.4), delegating the HMAC and the URL variants
-// (with/without port, legacy query encoding) to the twilio package so we track its fixes. This module
-// decides what URL and params to feed it; the URL is always built from the configured PUBLIC_HOST,
-// never from Host / X-Forwarded-* which a client (or a misconfigured proxy) controls.
+// X-Twilio-Signature checks (docs/protocols.md, "Media Streams: signed upgrade" and "Twilio webhook
+// signatures"), delegating the HMAC and the URL variants (with/without port, legacy query encoding)
+// to the twilio package so we track its fixes. This module decides what URL and params to feed it;
+// the URL is always built from the configured PUBLIC_HOST, never from Host / X-Forwarded-* which a
+// client (or a misconfigured proxy) controls.
 
 export type TwilioRejectReason =
   /** TWILIO_AUTH_TOKEN is not configured: fail closed. */

@@ -3,9 +3,9 @@ import { describeTwilioError, twilioErrorCode } from './twilio-rest.js';
 import { LruMap } from '../security/lru-map.js';
 import { log } from '../log.js';
 
-// The Twilio Conversations calls the bot makes (protocols.md §2.2), with the two memories that keep
-// it from calling Twilio on every message: which conversations already have the bot participant, and
-// a short-lived copy of each conversation's participant list.
+// The Twilio Conversations calls the bot makes (docs/protocols.md, "Conversations REST calls"), with
+// the two memories that keep it from calling Twilio on every message: which conversations already
+// have the bot participant, and a short-lived copy of each conversation's participant list.
 
 /** Twilio error 50433: the participant is already in the conversation (adding the bot again is a no-op). */
 export const PARTICIPANT_EXISTS = 50433;

@@ -2,10 +2,10 @@ import type { TemplatedApp } from '../transports/uws.js';
 import { json, type Reply } from '../http/uws-http.js';
 import { mountFormWebhook, type FormWebhookDeps } from './form-webhook.js';
 
-// POST /twilio/convo: Twilio Conversations post-action webhooks (protocols.md §2.1). Only
-// onMessageAdded does anything; other event types configured on the same URL are acknowledged.
-// The answer is 200 as soon as the event is accepted (Twilio's limit is 5 s and it ignores the
-// body); the work happens afterwards in the SMS inbox actor.
+// POST /twilio/convo: Twilio Conversations post-action webhooks (docs/protocols.md, "Conversations
+// webhooks"). Only onMessageAdded does anything; other event types configured on the same URL are
+// acknowledged. The answer is 200 as soon as the event is accepted (Twilio's limit is 5 s and it
+// ignores the body); the work happens afterwards in the SMS inbox actor.
 
 export const CONVO_WEBHOOK_PATH = '/twilio/convo';
 

@@ -2,11 +2,12 @@ import type { TwilioClient } from './twilio-rest.js';
 import { describeTwilioError } from './twilio-rest.js';
 import { log, maskPhone } from '../log.js';
 
-// @call places one outbound call per number (protocols.md §2.3). Answering-machine detection is
-// synchronous (`DetectMessageEnd`), so Twilio requests the voice URL after detection with AnsweredBy
-// in the params and the call starts in voicemail mode when a machine answered (§1.7). The SMS thread
-// rides along in the voice URL's query string: the relay copies it into the stream parameters, and
-// the call's record comes back with conversationSid/requester (→ the outcome is posted there).
+// @call places one outbound call per number (docs/protocols.md, "Outbound calls"). Answering-machine
+// detection is synchronous (`DetectMessageEnd`), so Twilio requests the voice URL after detection
+// with AnsweredBy in the params and the call starts in voicemail mode when a machine answered
+// (docs/protocols.md, "Answering machine detection"). The SMS thread rides along in the voice URL's
+// query string: the relay copies it into the stream parameters, and the call's record comes back
+// with conversationSid/requester (→ the outcome is posted there).
 
 export const CALL_STATUS_PATH = '/twilio/convo/call-status';
 

@@ -1,9 +1,9 @@
 // A simulated phone call as Twilio Media Streams presents it to the relay: the WebSocket client
-// side (protocols.md §1). It sends connected/start, then one inbound media frame per 20 ms for as
-// long as the call is up (what the caller says, else mu-law silence), plays what the relay sends at
-// real pace, echoes marks when their audio has played, honours clear, and records everything a test,
-// the demo or the load generator wants to check. Per-frame work is kept small: hundreds of these
-// run in one process off one shared FrameClock.
+// side (docs/protocols.md, "Twilio Media Streams"). It sends connected/start, then one inbound media
+// frame per 20 ms for as long as the call is up (what the caller says, else mu-law silence), plays
+// what the relay sends at real pace, echoes marks when their audio has played, honours clear, and
+// records everything a test, the demo or the load generator wants to check. Per-frame work is kept
+// small: hundreds of these run in one process off one shared FrameClock.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

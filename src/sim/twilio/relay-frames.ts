@@ -1,7 +1,7 @@
-// Strict parser for what a relay sends to Twilio (protocols.md §1.3). Twilio accepts only these
-// three shapes; anything else (non-JSON, other events, missing or extra fields, another stream's
-// streamSid, a payload that is not base64) is dropped with warning 31951. The simulated caller uses
-// this to flag relay bugs the real network would hide as silence.
+// Strict parser for what a relay sends to Twilio (docs/protocols.md, "Media Streams: messages to
+// Twilio"). Twilio accepts only these three shapes; anything else (non-JSON, other events, missing or
+// extra fields, another stream's streamSid, a payload that is not base64) is dropped with warning
+// 31951. The simulated caller uses this to flag relay bugs the real network would hide as silence.
 
 export type RelayFrame =
   | { event: 'media'; streamSid: string; media: { payload: string } }

@@ -54,6 +54,14 @@ describe('a whole call', () => {
     expect(rec.transcript[1]?.text).toBe('When do you open tomorrow?');
     expect(rec.transcript[2]?.text).toBe('We open at nine tomorrow.');
     expect(rec.stats.modelConnectMs).not.toBeNull();
+    // The record's timeline: the chart's path as bands, the two answers heard in full, then the end.
+    const states = rec.timeline.flatMap((e) => (e.kind === 'state' ? [e.state] : []));
+    expect(states.slice(0, 3)).toEqual(['connecting', 'session.greeting.producing', 'session.greeting.draining']);
+    expect(states).toContain('session.speaking.producing');
+    expect(rec.timeline.filter((e) => e.kind === 'heard')).toHaveLength(2);
+    expect(rec.timeline.at(-1)).toMatchObject({ kind: 'end', reason: 'caller_hung_up' });
+    const times = rec.timeline.map((e) => e.atMs);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(rec.durationMs).toBeGreaterThan(0);
     await sleep(100);
     expect(h.recorder.records.filter((r) => r.callSid === caller.callSid)).toHaveLength(1);

@@ -229,6 +229,7 @@ describe('CallRecordWriter', () => {
       endReason: 'voicemail_left',
       transcript: [{ role: 'assistant', text: 'Hello', atMs: 5 }],
       transcriptText: 'Assistant: Hello',
+      timeline: [],
       usage: { inputTokens: 3, outputTokens: 4 },
       stats: {
         framesIn: 1,

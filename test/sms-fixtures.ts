@@ -155,6 +155,7 @@ export function callSummary(overrides: Partial<CallSummary> = {}): CallSummary {
     endReason: 'caller_hung_up',
     transcript: [],
     transcriptText: '',
+    timeline: [],
     usage: {},
     stats: {
       framesIn: 0,

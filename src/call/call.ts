@@ -15,6 +15,7 @@ import * as prompts from './prompts.js';
 import type { CallRecorder, CallStart, CallSummary } from './recorder.js';
 import { ResponseLifecycle } from './response-lifecycle.js';
 import { stateName } from './state-name.js';
+import { Timeline } from './timeline.js';
 import { Transcript } from './transcript.js';
 
 // The control plane of one call: its chart actor, the model's control events, the response
@@ -55,6 +56,7 @@ export class Call {
   readonly actor: Actor<typeof callMachine>;
   readonly log: Logger;
   readonly transcript: Transcript;
+  readonly timeline: Timeline;
   readonly startedAt = Date.now();
   state = 'connecting';
   /** Milliseconds from each speech_started to the data plane having stopped the caller's audio. */
@@ -79,6 +81,8 @@ export class Call {
     this.model = deps.model.connection;
     this.log = log.child({ callSid: info.callSid, streamSid: info.streamSid });
     this.transcript = new Transcript(this.startedAt);
+    this.timeline = new Timeline(this.startedAt);
+    this.timeline.state(this.state);
     this.dtmf = new DtmfBatcher(deps.dtmfGapMs ?? 700, (digits) => this.send({ type: 'caller.dtmf', digits }));
     this.actor = createActor(callMachine, {
       id: `call-${info.callSid}`,
@@ -102,6 +106,7 @@ export class Call {
         const state = stateName(snap.value);
         if (state === this.state) return;
         this.state = state;
+        this.timeline.state(state);
         this.log.debug({ state }, 'state');
         deps.onState?.(this, state);
       },
@@ -143,7 +148,10 @@ export class Call {
 
   private callerSide(): CallerSide {
     return {
-      drained: () => this.send({ type: 'playback.drained' }),
+      drained: () => {
+        if (!this.ended) this.timeline.heard();
+        this.send({ type: 'playback.drained' });
+      },
       audioStarted: () => {
         this.send({ type: 'model.audioStarted' });
         if (this.speechStoppedAt === 0) return;
@@ -287,6 +295,7 @@ export class Call {
     }
     this.deps.metrics?.bargeIns.inc();
     this.bargeIns++;
+    this.timeline.bargeIn();
     if (cancel) this.model.cancelResponse();
     this.responses.interrupt(cancel);
     for (const t of truncations) {
@@ -303,6 +312,7 @@ export class Call {
     this.log.info({ tool: call.name, ok: out.ok, ms: Math.round(ms) }, 'tool call');
     this.deps.metrics?.toolLatency.observe({ tool: call.name, outcome: out.ok ? 'ok' : 'error' }, ms / 1000);
     this.transcript.note('tool', `${call.name} → ${out.ok ? 'ok' : 'error'}`);
+    this.timeline.tool(call.name, ms, out.ok);
     return out;
   }
 
@@ -325,6 +335,7 @@ export class Call {
     // Hung up mid-sentence: the transcript keeps what the caller heard of it.
     for (const t of this.plane.finish()) this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);
     this.model.close();
+    this.timeline.end(endReason);
     const endedAt = new Date();
     const summary: CallSummary = {
       ...this.callStart(),
@@ -333,6 +344,7 @@ export class Call {
       endReason,
       transcript: this.transcript.entries(),
       transcriptText: this.transcript.text(),
+      timeline: this.timeline.entries(),
       usage: { ...this.usage },
       stats: {
         ...this.plane.stats(),

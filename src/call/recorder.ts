@@ -1,5 +1,6 @@
 import type { Direction, EndReason } from '../../machines/call.types.js';
 import type { Usage } from '../providers/model-events.js';
+import type { TimelineEntry } from './timeline.js';
 import type { TranscriptEntry } from './transcript.js';
 import { log } from '../log.js';
 
@@ -24,6 +25,8 @@ export interface CallSummary {
   endReason: EndReason;
   transcript: TranscriptEntry[];
   transcriptText: string;
+  /** States, barge-ins, tools, heard answers and the end, over time (see timeline.ts). */
+  timeline: TimelineEntry[];
   usage: Usage;
   stats: CallStats;
 }
@@ -31,7 +34,7 @@ export interface CallSummary {
 /** What is known when a call begins: a crash-safe recorder notes it (see store/live-call-journal.ts). */
 export type CallStart = Omit<
   CallSummary,
-  'endedAt' | 'durationMs' | 'endReason' | 'transcript' | 'transcriptText' | 'usage' | 'stats'
+  'endedAt' | 'durationMs' | 'endReason' | 'transcript' | 'transcriptText' | 'timeline' | 'usage' | 'stats'
 >;
 
 export interface CallStats {

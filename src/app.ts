@@ -2,11 +2,12 @@ import type * as uWS from './transports/uws.js';
 import { readEnv, relayEnv, type Config } from './config.js';
 import { loadApologyClip } from './audio/apology.js';
 import { MemoryCallRecorder, type CallRecorder, type CallSummary } from './call/recorder.js';
-import type { CallSession, ToolExecutor } from './call/call-session.js';
+import type { Call } from './call/call.js';
+import type { ToolExecutor } from './tools/tool.js';
 import { StaticMerchantDirectory, type MerchantDirectory } from './merchants/directory.js';
 import { demoMerchant } from './merchants/demo-merchant.js';
 import type { Merchant } from './merchants/merchant.js';
-import type { ToolSpec } from './providers/dialect.js';
+import type { ToolSpec } from './tools/tool.js';
 import { createModelOpener } from './providers/endpoint.js';
 import { startServer, type RelayServer } from './server.js';
 import { FakeModelServer } from './sim/model/model-server.js';
@@ -34,7 +35,7 @@ export interface RelayOverrides {
   recorder?: CallRecorder;
   runTool?: ToolExecutor;
   toolSpecs?: (m: Merchant) => ToolSpec[];
-  onCallState?: (s: CallSession, state: string) => void;
+  onCallState?: (call: Call, state: string) => void;
   routes?: (app: uWS.TemplatedApp) => void;
   metrics?: RelayMetrics;
   /** Told about every finished call after its record was handed to the recorder. */

@@ -1,7 +1,6 @@
-import type { ToolExecutor } from '../call/call-session.js';
+import type { ToolExecutor, ToolSpec } from './tool.js';
 import type { EnvSource } from '../config.js';
 import type { Merchant } from '../merchants/merchant.js';
-import type { ToolSpec } from '../providers/dialect.js';
 import type { Store } from '../store/store.js';
 import { createCalendarFor, googleConfigFromEnv } from './calendar-for.js';
 import { createToolExecutor, toolSpecsFor } from './registry.js';

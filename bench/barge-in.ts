@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { LoadRig, sleep } from './load-rig.js';
 import { percentile } from './proc-stats.js';
-import type { Entries, RelayKind } from './relay-child.js';
+import { entryFor, type Entries, type RelayKind } from './relay-child.js';
 
 // Barge-in reaction: while every call's greeting streams, the fake model says the caller started
 // talking (input_audio_buffer.speech_started) on one call at a time, and we time how long until
@@ -10,13 +10,14 @@ import type { Entries, RelayKind } from './relay-child.js';
 
 export interface BargeInResult {
   kind: RelayKind;
+  label: string;
   calls: number;
   /** Barge-ins that got a clear within the timeout. */
   cleared: number;
   p50: number;
   p99: number;
   max: number;
-  /** The relay's own measure (callrelay only; empty otherwise). */
+  /** The relay's own measure (callrelay and its baseline; empty for the pass-through). */
   insideP50: number;
   insideP99: number;
 }
@@ -58,9 +59,10 @@ export async function runBargeIn(o: {
       if (Number.isFinite(ms)) samples.push(ms);
       await sleep(50);
     }
-    const inside = o.kind === 'callrelay' ? (await rig.child.report()).bargeInMs : [];
+    const inside = o.kind === 'passthrough' ? [] : (await rig.child.report()).bargeInMs;
     return {
       kind: o.kind,
+      label: entryFor(o.entries, o.kind).label,
       calls: o.calls,
       cleared: samples.length,
       p50: percentile([...samples], 50),

@@ -4,7 +4,7 @@ import { LatencyBook, type LatencySummary } from './latency-book.js';
 import { LoadRig, sleep } from './load-rig.js';
 import { coreBusySeconds, cpuSeconds, median, percentile, rssKiB } from './proc-stats.js';
 import type { MemoryKiB } from './child-protocol.js';
-import type { Entries, RelayKind } from './relay-child.js';
+import { entryFor, type Entries, type RelayKind } from './relay-child.js';
 
 // One measurement: N concurrent calls through one relay for a fixed window. A fresh relay process
 // per measurement, so its RSS baseline and JIT state are the same for both relays at every level.
@@ -22,6 +22,8 @@ export interface LevelOptions {
 
 export interface LevelResult {
   kind: RelayKind;
+  /** callrelay, passthrough or callrelay@<short-rev> (the baseline). */
+  label: string;
   calls: number;
   /** Calls that connected and heard the model before the window. */
   live: number;
@@ -66,6 +68,7 @@ const PREWARM_CALLS = 10;
 const DRAIN_MS = 1000;
 
 export async function runLevel(o: LevelOptions): Promise<LevelResult> {
+  const label = entryFor(o.entries, o.kind).label;
   const rig = await LoadRig.start({ kind: o.kind, entries: o.entries, relayCore: o.relayCore });
   try {
     const pid = rig.child.pid;
@@ -123,7 +126,7 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     clearInterval(sampler);
     const lag = rig.clock.takeLag();
     const profile = o.profileDir
-      ? await rig.child.profileStop(join(o.profileDir, `${o.kind}-${o.calls}.cpuprofile`)).catch(() => '')
+      ? await rig.child.profileStop(join(o.profileDir, `${label}-${o.calls}.cpuprofile`)).catch(() => '')
       : '';
     const memory = await rig.child.report(true).then(
       (r) => r.memory,
@@ -149,6 +152,7 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
       core === null ? Number.NaN : Math.max(0, (((busy1[core] ?? 0) - (busy0[core] ?? 0) - ownS) / wallS) * 100);
     return {
       kind: o.kind,
+      label,
       calls: o.calls,
       live,
       setupFailures: rig.connectFailures,

@@ -9,14 +9,16 @@ import { BENCH_TWILIO_TOKEN, MODEL_URL_ENV, parseMessage, type ChildMessage } fr
 // children are bundled once to plain JS (esbuild, which tsx already ships) so the measured process
 // runs compiled code with no loader in it; `--tsx` runs them through the tsx loader instead.
 
-export type RelayKind = 'callrelay' | 'passthrough';
+/** baseline: the real relay as it was at an older revision (`--baseline <rev>`, see baseline.ts). */
+export type RelayKind = 'callrelay' | 'passthrough' | 'baseline';
 export type ReportMessage = Extract<ChildMessage, { bench: 'report' }>;
 type Reply = Exclude<ChildMessage, { bench: 'ready' }>;
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH_DIR);
+export const ROOT = dirname(BENCH_DIR);
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
-const SOURCES: Record<RelayKind, string> = { callrelay: 'relay-process.ts', passthrough: 'passthrough-relay.ts' };
+const SOURCES = { callrelay: 'relay-process.ts', passthrough: 'passthrough-relay.ts' } as const;
+const ESBUILD = join(ROOT, 'node_modules', '.bin', 'esbuild');
 
 // Every child ever started, so none outlives the generator (crash, Ctrl-C, thrown error).
 const live = new Set<ChildProcess>();
@@ -24,50 +26,84 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export interface Entries {
-  files: Record<RelayKind, string>;
-  /** Extra node arguments needed to run them (the tsx loader). */
+/** How to start one kind of relay child. */
+export interface ChildEntry {
+  /** Its name in reports: callrelay, passthrough, callrelay@<short-rev>. */
+  label: string;
+  file: string;
+  /** Extra node arguments needed to run it (the tsx loader). */
   nodeArgs: string[];
+  /** Its working directory: the checkout whose node_modules its packages (and tsx) resolve from. */
+  cwd: string;
+}
+
+export interface Entries {
+  children: Record<'callrelay' | 'passthrough', ChildEntry> & { baseline?: ChildEntry };
+  /** Compiled bundles (false: run through the tsx loader). */
+  compiled: boolean;
   how: string;
+}
+
+export function entryFor(entries: Entries, kind: RelayKind): ChildEntry {
+  const e = entries.children[kind];
+  if (!e) throw new Error(`no ${kind} relay was prepared (--baseline not given?)`);
+  return e;
+}
+
+/**
+ * esbuild with the harness's own settings: packages stay external (resolved from the node_modules
+ * next to `out`, as in production), our code is bundled. Returns the output path or why it failed.
+ */
+export function bundleChild(src: string, out: string, cwd: string): string | { failed: string } {
+  if (!existsSync(ESBUILD)) return { failed: 'esbuild not found' };
+  mkdirSync(dirname(out), { recursive: true });
+  const r = spawnSync(
+    ESBUILD,
+    [
+      src,
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--target=node20',
+      '--packages=external',
+      '--log-level=warning',
+      `--outfile=${out}`,
+    ],
+    { cwd, encoding: 'utf8', timeout: 120_000 },
+  );
+  return r.status === 0 ? out : { failed: (r.stderr || r.error?.message || '').trim().slice(0, 200) };
 }
 
 /** Bundles both children to bench/results/build/*.mjs; falls back to the tsx loader if that fails. */
 export function prepareEntries(useTsx: boolean): Entries {
+  const entry = (kind: keyof typeof SOURCES, file: string, nodeArgs: string[]): ChildEntry => ({
+    label: kind,
+    file,
+    nodeArgs,
+    cwd: ROOT,
+  });
   const tsx = (how: string): Entries => ({
-    files: { callrelay: join(BENCH_DIR, SOURCES.callrelay), passthrough: join(BENCH_DIR, SOURCES.passthrough) },
-    nodeArgs: ['--import', 'tsx'],
+    children: {
+      callrelay: entry('callrelay', join(BENCH_DIR, SOURCES.callrelay), ['--import', 'tsx']),
+      passthrough: entry('passthrough', join(BENCH_DIR, SOURCES.passthrough), ['--import', 'tsx']),
+    },
+    compiled: false,
     how,
   });
   if (useTsx) return tsx('tsx loader (--tsx)');
-  const esbuild = join(ROOT, 'node_modules', '.bin', 'esbuild');
-  if (!existsSync(esbuild)) return tsx('tsx loader (esbuild not found)');
+  if (!existsSync(ESBUILD)) return tsx('tsx loader (esbuild not found)');
   const outDir = join(RESULTS_DIR, 'build');
-  mkdirSync(outDir, { recursive: true });
-  const bundle = (kind: RelayKind): string | { failed: string } => {
-    const out = join(outDir, `${kind}.mjs`);
-    // Packages stay external (resolved from node_modules as in production); our code is bundled.
-    const r = spawnSync(
-      esbuild,
-      [
-        join(BENCH_DIR, SOURCES[kind]),
-        '--bundle',
-        '--platform=node',
-        '--format=esm',
-        '--target=node20',
-        '--packages=external',
-        '--log-level=warning',
-        `--outfile=${out}`,
-      ],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
-    return r.status === 0 ? out : { failed: (r.stderr || r.error?.message || '').trim().slice(0, 200) };
-  };
+  const bundle = (kind: keyof typeof SOURCES): string | { failed: string } =>
+    bundleChild(join(BENCH_DIR, SOURCES[kind]), join(outDir, `${kind}.mjs`), ROOT);
   const callrelay = bundle('callrelay');
   const passthrough = bundle('passthrough');
   if (typeof callrelay !== 'string') return tsx(`tsx loader (esbuild failed: ${callrelay.failed})`);
   if (typeof passthrough !== 'string') return tsx(`tsx loader (esbuild failed: ${passthrough.failed})`);
-  const files = { callrelay, passthrough };
-  return { files, nodeArgs: [], how: 'compiled bundle (esbuild, packages external)' };
+  return {
+    children: { callrelay: entry('callrelay', callrelay, []), passthrough: entry('passthrough', passthrough, []) },
+    compiled: true,
+    how: 'compiled bundle (esbuild, packages external)',
+  };
 }
 
 export interface ChildOptions {
@@ -85,6 +121,7 @@ export class RelayChild {
 
   private constructor(
     readonly kind: RelayKind,
+    readonly label: string,
     private readonly proc: ChildProcess,
     readonly pid: number,
     readonly port: number,
@@ -95,10 +132,11 @@ export class RelayChild {
     // --expose-gc only adds global.gc(), called between measurements for the retained-heap figure.
     // BENCH_RELAY_NODE_OPTIONS adds node flags for a diagnosis (e.g. --trace-gc).
     const extra = (process.env.BENCH_RELAY_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '');
-    const node = [process.execPath, '--expose-gc', ...extra, ...o.entries.nodeArgs, o.entries.files[o.kind]];
+    const entry = entryFor(o.entries, o.kind);
+    const node = [process.execPath, '--expose-gc', ...extra, ...entry.nodeArgs, entry.file];
     const [cmd, ...args] = o.core === null ? node : ['taskset', '-c', String(o.core), ...node];
     const proc = spawn(cmd ?? process.execPath, args, {
-      cwd: ROOT,
+      cwd: entry.cwd,
       env: {
         ...process.env,
         [MODEL_URL_ENV]: o.modelUrl,
@@ -119,12 +157,14 @@ export class RelayChild {
       let child: RelayChild | null = null;
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');
-        reject(new Error(`${o.kind}: no ready line within ${o.startTimeoutMs ?? 15_000} ms`));
+        reject(new Error(`${entry.label}: no ready line within ${o.startTimeoutMs ?? 15_000} ms`));
       }, o.startTimeoutMs ?? 15_000);
       void exited.then(() => {
         clearTimeout(timer);
         if (!child)
-          reject(new Error(`${o.kind}: exited before it was ready (code ${proc.exitCode ?? proc.signalCode ?? '?'})`));
+          reject(
+            new Error(`${entry.label}: exited before it was ready (code ${proc.exitCode ?? proc.signalCode ?? '?'})`),
+          );
       });
       if (!proc.stdout) throw new Error('child has no stdout pipe');
       const lines = createInterface({ input: proc.stdout });
@@ -132,7 +172,7 @@ export class RelayChild {
         const m = parseMessage(line);
         if (m?.bench === 'ready' && !child) {
           clearTimeout(timer);
-          child = new RelayChild(o.kind, proc, m.pid, m.port, exited);
+          child = new RelayChild(o.kind, entry.label, proc, m.pid, m.port, exited);
           resolve(child);
         } else if (m && m.bench !== 'ready') child?.onReply(m);
         else child?.onLog(line);
@@ -162,7 +202,7 @@ export class RelayChild {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = null;
-        reject(new Error(`${this.kind}: no ${want} reply within ${timeoutMs} ms`));
+        reject(new Error(`${this.label}: no ${want} reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiter = {
         want,
@@ -194,7 +234,7 @@ export class RelayChild {
   /** The relay's own output (warn and above): shown, but not flooding the terminal unless BENCH_CHILD_LOG=all. */
   private onLog(line: string): void {
     const all = process.env.BENCH_CHILD_LOG === 'all';
-    if (++this.logLines <= 10 || all) process.stderr.write(`[${this.kind}] ${line}\n`);
-    else if (this.logLines === 11) process.stderr.write(`[${this.kind}] (further log lines not shown)\n`);
+    if (++this.logLines <= 10 || all) process.stderr.write(`[${this.label}] ${line}\n`);
+    else if (this.logLines === 11) process.stderr.write(`[${this.label}] (further log lines not shown)\n`);
   }
 }

@@ -1,5 +1,6 @@
 import type { BargeInResult } from './barge-in.js';
 import type { LevelResult } from './load-level.js';
+import type { RelayKind } from './relay-child.js';
 
 // Judging and printing a benchmark run: when to stop stepping N up, and the Markdown report (the
 // table that goes in the README, the headline, the targets, the barge-in figures).
@@ -21,6 +22,8 @@ export interface RunMeta {
   skippedForTime: number[];
   /** /proc/loadavg when the run started (other users of the machine). */
   loadAvg: string;
+  /** --baseline: the older revision measured alongside (full commit, report label, its worktree). */
+  baseline: { rev: string; label: string; dir: string } | null;
 }
 
 /** The generator is the bottleneck past these: its figures would measure itself, not the relay. */
@@ -37,7 +40,10 @@ export const TARGETS = { p99Ms: 20, cpuRatio: 1.0, rssPerCallKiB: 100, headlineC
 export function contended(r: LevelResult): string | null {
   const { relayCore, generatorCore } = r.foreignPct;
   if (relayCore > CONTENDED_PCT || generatorCore > CONTENDED_PCT) {
-    return `other processes used ${relayCore.toFixed(0)}% of the relay's core and ${generatorCore.toFixed(0)}% of the generator's`;
+    return (
+      `other processes used ${relayCore.toFixed(0)}% of the relay's core ` +
+      `and ${generatorCore.toFixed(0)}% of the generator's`
+    );
   }
   return null;
 }
@@ -75,7 +81,7 @@ export function stopReason(level: LevelResult[]): string | null {
   const reasons: string[] = [];
   for (const r of level) {
     const g = generatorSaturated(r);
-    if (g) reasons.push(`generator saturated during the ${r.kind} run at ${r.calls} calls (${g})`);
+    if (g) reasons.push(`generator saturated during the ${r.label} run at ${r.calls} calls (${g})`);
   }
   const cr = level.find((r) => r.kind === 'callrelay');
   const lim = cr ? relayLimit(cr) : null;
@@ -86,8 +92,9 @@ export function stopReason(level: LevelResult[]): string | null {
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '—');
 const pair = (a: number, b: number): string => `${f(a)} / ${f(b)}`;
 
-function ratioAt(results: LevelResult[], calls: number): number {
-  const cr = results.find((r) => r.kind === 'callrelay' && r.calls === calls);
+/** CPU per relayed frame of `kind` ÷ the pass-through's, at `calls`. */
+function ratioAt(results: LevelResult[], calls: number, kind: RelayKind = 'callrelay'): number {
+  const cr = results.find((r) => r.kind === kind && r.calls === calls);
   const pt = results.find((r) => r.kind === 'passthrough' && r.calls === calls);
   // Per relayed frame: when the generator lags, the two runs may have carried different rates.
   return cr && pt && pt.cpuPerCallFullPacePct > 0 ? cr.cpuPerCallFullPacePct / pt.cpuPerCallFullPacePct : Number.NaN;
@@ -107,29 +114,101 @@ export function headline(results: LevelResult[]): string {
     cr.deliveredPct < FULL_PACE_PCT ? ` (scaled to full pace from ${f(cr.deliveredPct, 0)}% of frames delivered)` : '';
   const shaky =
     Math.min(cr.deliveredPct, pt?.deliveredPct ?? 0) < RELIABLE_PACE_PCT
-      ? ` — unreliable: the generator delivered only ${f(cr.deliveredPct, 0)}% / ${f(pt?.deliveredPct ?? Number.NaN, 0)}% of the frames; prefer a level where both are near 100%`
+      ? ` — unreliable: the generator delivered only ${f(cr.deliveredPct, 0)}% / ` +
+        `${f(pt?.deliveredPct ?? Number.NaN, 0)}% of the frames; prefer a level where both are near 100%`
       : '';
-  return `At ${at} calls: callrelay ${f(cr.cpuPerCallFullPacePct, 3)}% of a core per call${pace} = ${f(ratioAt(results, at), 2)}× the ws pass-through${note}${shaky}.`;
+  const base = results.find((r) => r.kind === 'baseline' && r.calls === at);
+  const vsBase = base ? `, ${f(div(cr.cpuPerCallFullPacePct, base.cpuPerCallFullPacePct), 2)}× ${base.label}` : '';
+  return (
+    `At ${at} calls: callrelay ${f(cr.cpuPerCallFullPacePct, 3)}% of a core per call${pace} = ` +
+    `${f(ratioAt(results, at), 2)}× the ws pass-through${vsBase}${note}${shaky}.`
+  );
 }
 
 function tableRows(results: LevelResult[]): string[] {
   const rows = [
-    '| relay | calls | relay CPU (% core) | CPU per call (% core) | ratio to pass-through | RSS/call (KiB) | retained heap/call (KiB) | uplink p50 / p99 (ms) | downlink p50 / p99 (ms) | frames lost (up / down) | frames delivered | generator CPU (timer lag p99) | other processes on relay / generator core |',
+    '| relay | calls | relay CPU (% core) | CPU per call (% core) | ratio to pass-through | RSS/call (KiB) | ' +
+      'retained heap/call (KiB) | uplink p50 / p99 (ms) | downlink p50 / p99 (ms) | frames lost (up / down) | ' +
+      'frames delivered | generator CPU (timer lag p99) | other processes on relay / generator core |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
-    const ratio = r.kind === 'callrelay' ? `${f(ratioAt(results, r.calls), 2)}×` : '1×';
+    const ratio = r.kind === 'passthrough' ? '1×' : `${f(ratioAt(results, r.calls, r.kind), 2)}×`;
     const live = r.live < r.calls ? ` (${r.live} live)` : '';
     const perCall =
       r.deliveredPct < FULL_PACE_PCT
         ? `${f(r.cpuPerCallPct, 3)} (${f(r.cpuPerCallFullPacePct, 3)} at full pace)`
         : f(r.cpuPerCallPct, 3);
     rows.push(
-      `| ${r.kind === 'callrelay' ? '**callrelay**' : 'ws pass-through'} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ` +
-        `${f(r.rssPerCallKiB, 0)} | ${f(r.retainedHeapPerCallKiB, 0)} | ${pair(r.up.p50, r.up.p99)} | ${pair(r.down.p50, r.down.p99)} | ${r.up.lost} / ${r.down.lost} | ${f(r.deliveredPct, 0)}% | ` +
-        `${f(r.generatorCpuPct, 0)}% (${f(r.generatorLagP99Ms)} ms) | ${f(r.foreignPct.relayCore, 0)}% / ${f(r.foreignPct.generatorCore, 0)}% |`,
+      `| ${relayName(r)} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ` +
+        `${f(r.rssPerCallKiB, 0)} | ${f(r.retainedHeapPerCallKiB, 0)} | ${pair(r.up.p50, r.up.p99)} | ` +
+        `${pair(r.down.p50, r.down.p99)} | ${r.up.lost} / ${r.down.lost} | ${f(r.deliveredPct, 0)}% | ` +
+        `${f(r.generatorCpuPct, 0)}% (${f(r.generatorLagP99Ms)} ms) | ` +
+        `${f(r.foreignPct.relayCore, 0)}% / ${f(r.foreignPct.generatorCore, 0)}% |`,
     );
   }
+  return rows;
+}
+
+function relayName(r: { kind: RelayKind; label: string }): string {
+  if (r.kind === 'callrelay') return '**callrelay**';
+  return r.kind === 'passthrough' ? 'ws pass-through' : r.label;
+}
+
+/** a ÷ b, or NaN when b is not a positive figure (a ratio to zero or to a shrinking heap means nothing). */
+function div(a: number, b: number): number {
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN;
+}
+
+/** The new relay against its baseline, level by level, from the same run. */
+function baselineRows(results: LevelResult[]): string[] {
+  const base = results.filter((r) => r.kind === 'baseline');
+  const label = base[0]?.label;
+  if (!label) return [];
+  const rows = [
+    '',
+    `### callrelay vs ${label} (same run; ratio = callrelay ÷ ${label})`,
+    '',
+    '| calls | CPU per call, full pace (% core) | ratio | RSS/call (KiB) | ratio | ' +
+      'retained heap/call (KiB) | ratio | other processes on relay core |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  const ratios: { cpu: number; rss: number; heap: number }[] = [];
+  const x = (n: number): string => `${f(n, 2)}×`;
+  // A disturbed level is measured twice: compare the pair measured together (the last of each).
+  const last = (kind: RelayKind, calls: number): LevelResult | undefined =>
+    results.filter((r) => r.kind === kind && r.calls === calls).at(-1);
+  for (const calls of [...new Set(base.map((r) => r.calls))]) {
+    const n = last('callrelay', calls);
+    const b = last('baseline', calls);
+    if (!n || !b) continue;
+    const r = {
+      cpu: div(n.cpuPerCallFullPacePct, b.cpuPerCallFullPacePct),
+      rss: div(n.rssPerCallKiB, b.rssPerCallKiB),
+      heap: div(n.retainedHeapPerCallKiB, b.retainedHeapPerCallKiB),
+    };
+    ratios.push(r);
+    rows.push(
+      `| ${calls} | ${f(n.cpuPerCallFullPacePct, 3)} / ${f(b.cpuPerCallFullPacePct, 3)} | ${x(r.cpu)} | ` +
+        `${f(n.rssPerCallKiB, 0)} / ${f(b.rssPerCallKiB, 0)} | ${x(r.rss)} | ` +
+        `${f(n.retainedHeapPerCallKiB, 1)} / ${f(b.retainedHeapPerCallKiB, 1)} | ${x(r.heap)} | ` +
+        `${f(n.foreignPct.relayCore, 0)}% / ${f(b.foreignPct.relayCore, 0)}% |`,
+    );
+  }
+  if (ratios.length > 1) {
+    // Geometric mean: the average of ratios that treats 0.8× and 1.25× as equal and opposite.
+    const gm = (k: 'cpu' | 'rss' | 'heap'): number => {
+      const v = ratios.map((r) => r[k]).filter((n) => Number.isFinite(n) && n > 0);
+      return v.length === ratios.length ? Math.exp(v.reduce((s, n) => s + Math.log(n), 0) / v.length) : Number.NaN;
+    };
+    rows.push(`| all (geometric mean) | | ${x(gm('cpu'))} | | ${x(gm('rss'))} | | ${x(gm('heap'))} | |`);
+  }
+  rows.push(
+    '',
+    'Same-run ratios, each level measured with the two relays one after the other (order alternating between ' +
+      'levels). Cells are "callrelay / baseline". RSS/call at small N is mostly young-generation heap sized ' +
+      'to the allocation rate; retained heap/call is the state a call holds.',
+  );
   return rows;
 }
 
@@ -141,7 +220,8 @@ function targets(results: LevelResult[], driven: LevelResult[]): string[] {
   if (at) {
     const ratio = ratioAt(results, at.calls);
     lines.push(
-      `- CPU per call ≤ ${TARGETS.cpuRatio}× the pass-through (at ${at.calls} calls): ${f(ratio, 2)}× — ${mark(ratio <= TARGETS.cpuRatio)}`,
+      `- CPU per call ≤ ${TARGETS.cpuRatio}× the pass-through (at ${at.calls} calls): ` +
+        `${f(ratio, 2)}× — ${mark(ratio <= TARGETS.cpuRatio)}`,
     );
   }
   const drivenCr = driven.filter((r) => r.kind === 'callrelay');
@@ -160,7 +240,9 @@ function targets(results: LevelResult[], driven: LevelResult[]): string[] {
   const rss = (steady.length > 0 ? steady : cr).map((r) => r.rssPerCallKiB);
   const worst = rss.length > 0 ? Math.max(...rss) : Number.NaN;
   lines.push(
-    `- RSS ≤ ${TARGETS.rssPerCallKiB} KiB per call at steady state (worst of ${steady.length > 0 ? '≥ 200 calls' : 'all levels'}): ${f(worst, 0)} KiB — ${mark(worst <= TARGETS.rssPerCallKiB)}`,
+    `- RSS ≤ ${TARGETS.rssPerCallKiB} KiB per call at steady state ` +
+      `(worst of ${steady.length > 0 ? '≥ 200 calls' : 'all levels'}): ` +
+      `${f(worst, 0)} KiB — ${mark(worst <= TARGETS.rssPerCallKiB)}`,
   );
   return lines;
 }
@@ -175,9 +257,9 @@ function bargeInRows(barge: BargeInResult[]): string[] {
     '|---|--:|--:|--:|',
   ];
   for (const b of barge) {
-    const inside = b.kind === 'callrelay' ? pair(b.insideP50, b.insideP99) : 'not instrumented';
+    const inside = b.kind === 'passthrough' ? 'not instrumented' : pair(b.insideP50, b.insideP99);
     rows.push(
-      `| ${b.kind === 'callrelay' ? '**callrelay**' : 'ws pass-through'} | ${b.calls} (${b.cleared}) | ${f(b.p50, 2)} / ${f(b.p99, 2)} / ${f(b.max, 2)} | ${inside} |`,
+      `| ${relayName(b)} | ${b.calls} (${b.cleared}) | ${f(b.p50, 2)} / ${f(b.p99, 2)} / ${f(b.max, 2)} | ${inside} |`,
     );
   }
   return rows;
@@ -201,7 +283,11 @@ export function renderReport(
     '',
     ...tableRows(results),
     '',
-    `Stepping: ${stopped ? `stopped at the first limit (levels up to ${TARGETS.headlineCalls} calls always run) — ${stopped}.` : `every requested level ran (${meta.levels.join(', ')}); no limit was reached.`}` +
+    `Stepping: ${
+      stopped
+        ? `stopped at the first limit (levels up to ${TARGETS.headlineCalls} calls always run) — ${stopped}.`
+        : `every requested level ran (${meta.levels.join(', ')}); no limit was reached.`
+    }` +
       (meta.retried.length > 0
         ? ` Measured twice (other processes disturbed the first try): ${meta.retried.join(', ')} calls.`
         : '') +
@@ -211,10 +297,16 @@ export function renderReport(
     '',
     'Targets:',
     ...targets(results, driven),
+    ...baselineRows(results),
     ...bargeInRows(barge),
     '',
-    `Run: ${meta.seconds} s window after ${meta.warmupSeconds} s warm-up per level, 50 frames/s each way per call, ${pinned}; ` +
-      `${meta.cores} cores (load average ${meta.loadAvg} at start); Node ${meta.node}; relays run as ${meta.childrenRunAs}.` +
+    `Run: ${meta.seconds} s window after ${meta.warmupSeconds} s warm-up per level, 50 frames/s each way per call, ` +
+      `${pinned}; ${meta.cores} cores (load average ${meta.loadAvg} at start); Node ${meta.node}; ` +
+      `relays run as ${meta.childrenRunAs}.` +
+      (meta.baseline
+        ? ` Baseline ${meta.baseline.label} = ${meta.baseline.rev}, ` +
+          `from its own worktree and node_modules (${meta.baseline.dir}).`
+        : '') +
       (meta.profiled ? ' **CPU profiler on: CPU figures include its overhead.**' : ''),
     '',
   ].join('\n');

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { runBargeIn, type BargeInResult } from './barge-in.js';
+import { BaselineError, prepareBaseline, type Baseline } from './baseline.js';
 import { summarizeProfile, renderSummary } from './cpu-profile.js';
 import { runLevel, type LevelResult } from './load-level.js';
 import { coreCount, pin } from './proc-stats.js';
-import { RESULTS_DIR, prepareEntries, type RelayKind } from './relay-child.js';
+import { RESULTS_DIR, entryFor, prepareEntries, type RelayKind } from './relay-child.js';
 import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './report.js';
 
 // `npm run bench`: N concurrent simulated calls at real pace through the real relay and through a
@@ -14,7 +15,7 @@ import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './re
 // bar or this load generator saturates. See bench/README.md for what is measured and how.
 //
 //   npm run bench -- [--levels 100,200,400,800] [--seconds 10] [--warmup 3] [--barge-in 40]
-//                    [--profile] [--tsx] [--no-pin]
+//                    [--profile] [--tsx] [--no-pin] [--baseline <git-rev>]
 
 const MAX_LEVELS = 8;
 const MAX_CALLS = 5000;
@@ -49,10 +50,13 @@ function heapPerCall(r: LevelResult): string {
 
 function oneLine(r: LevelResult): string {
   return (
-    `  ${r.kind.padEnd(11)} ${String(r.calls).padStart(5)} calls (${r.live} live): relay ${r.relayCpuPct.toFixed(1)}% core, ` +
-    `${r.cpuPerCallPct.toFixed(3)}%/call at ${r.deliveredPct.toFixed(0)}% of frames, RSS ${r.rssPerCallKiB.toFixed(0)} KiB/call (${heapPerCall(r)}), up ${ms(r.up.p50)}/${ms(r.up.p99)} ms, ` +
-    `down ${ms(r.down.p50)}/${ms(r.down.p99)} ms, lost ${r.up.lost}/${r.down.lost}, generator ${r.generatorCpuPct.toFixed(0)}% ` +
-    `(lag p99 ${ms(r.generatorLagP99Ms)} ms, skipped ${r.skippedTicks}); other processes ${r.foreignPct.relayCore.toFixed(0)}% / ` +
+    `  ${r.label.padEnd(17)} ${String(r.calls).padStart(5)} calls (${r.live} live): ` +
+    `relay ${r.relayCpuPct.toFixed(1)}% core, ` +
+    `${r.cpuPerCallPct.toFixed(3)}%/call at ${r.deliveredPct.toFixed(0)}% of frames, ` +
+    `RSS ${r.rssPerCallKiB.toFixed(0)} KiB/call (${heapPerCall(r)}), up ${ms(r.up.p50)}/${ms(r.up.p99)} ms, ` +
+    `down ${ms(r.down.p50)}/${ms(r.down.p99)} ms, lost ${r.up.lost}/${r.down.lost}, ` +
+    `generator ${r.generatorCpuPct.toFixed(0)}% (lag p99 ${ms(r.generatorLagP99Ms)} ms, skipped ${r.skippedTicks}); ` +
+    `other processes ${r.foreignPct.relayCore.toFixed(0)}% / ` +
     `${r.foreignPct.generatorCore.toFixed(0)}% of the relay / generator core`
   );
 }
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
       tsx: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
     },
   });
   const levels = intList(values.levels);
@@ -74,12 +79,6 @@ async function main(): Promise<void> {
   const warmupSeconds = bounded('warmup', values.warmup, 0, 30);
   const bargeInCalls = Math.floor(bounded('barge-in', values['barge-in'], 0, 200));
 
-  // A hard ceiling on the whole run, whatever hangs: exiting kills the children (relay-child.ts).
-  const budgetMs = (levels.length * 2 * (seconds + warmupSeconds + 45) + 120) * 1000;
-  setTimeout(() => {
-    say(`bench: still running after ${Math.round(budgetMs / 1000)} s; giving up`);
-    process.exit(3);
-  }, budgetMs).unref();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
   const cores = coreCount();
@@ -87,19 +86,39 @@ async function main(): Promise<void> {
   const canPin = cores >= 2 && !values['no-pin'] && pin(process.pid, 1);
   const relayCore = canPin ? 0 : null;
   const entries = prepareEntries(values.tsx);
+  // Before the run's clock starts: a first npm ci of the baseline takes minutes (each step has its own timeout).
+  const baseline: Baseline | null =
+    values.baseline === undefined
+      ? null
+      : await prepareBaseline({ rev: values.baseline, entries, relayCore, profile: values.profile, say });
+  const kinds: RelayKind[] = baseline ? ['callrelay', 'baseline', 'passthrough'] : ['callrelay', 'passthrough'];
+
+  // A hard ceiling on the whole run, whatever hangs: exiting kills the children (relay-child.ts).
+  const budgetMs = (levels.length * kinds.length * (seconds + warmupSeconds + 45) + 60 * kinds.length) * 1000;
+  setTimeout(() => {
+    say(`bench: still running after ${Math.round(budgetMs / 1000)} s; giving up`);
+    process.exit(3);
+  }, budgetMs).unref();
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const profileDir = values.profile ? join(RESULTS_DIR, 'profiles', startedAt.replace(/[:]/g, '-')) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   say(
-    `bench: ${cores} cores; ${canPin ? 'generator pinned to core 1, relays to core 0' : 'not pinned'}; relays run as ${entries.how}`,
+    `bench: ${cores} cores; ${canPin ? 'generator pinned to core 1, relays to core 0' : 'not pinned'}; ` +
+      `relays run as ${entries.how}`,
   );
 
-  const kinds: RelayKind[] = ['callrelay', 'passthrough'];
   const generatorCore = canPin ? 1 : null;
+  let measured = 0;
   const measure = async (calls: number): Promise<LevelResult[]> => {
     const level: LevelResult[] = [];
-    for (const kind of kinds) {
-      say(`bench: ${kind} × ${calls} calls (${warmupSeconds} s warm-up, ${seconds} s window)…`);
+    // New and baseline swap places every other measurement, so a drift in the machine's load over
+    // the run does not always favour the same one.
+    const swap = baseline !== null && measured++ % 2 === 1;
+    const order: RelayKind[] = swap ? ['baseline', 'callrelay', 'passthrough'] : kinds;
+    for (const kind of order) {
+      say(
+        `bench: ${entryFor(entries, kind).label} × ${calls} calls (${warmupSeconds} s warm-up, ${seconds} s window)…`,
+      );
       const r = await runLevel({ kind, calls, seconds, warmupSeconds, entries, relayCore, generatorCore, profileDir });
       say(oneLine(r));
       level.push(r);
@@ -114,7 +133,8 @@ async function main(): Promise<void> {
   for (const calls of levels) {
     // The headline level runs even past a limit reached below it; above it, the first limit stops.
     if (stopped && !(calls <= TARGETS.headlineCalls && levels.includes(TARGETS.headlineCalls))) break;
-    if (calls > TARGETS.headlineCalls && performance.now() - runStart > SOFT_BUDGET_MS) {
+    // Each relay measured adds to a level's time: the budget scales with how many there are.
+    if (calls > TARGETS.headlineCalls && performance.now() - runStart > (SOFT_BUDGET_MS * kinds.length) / 2) {
       skippedForTime.push(calls);
       continue;
     }
@@ -138,7 +158,7 @@ async function main(): Promise<void> {
   const barge: BargeInResult[] = [];
   if (bargeInCalls > 0) {
     for (const kind of kinds) {
-      say(`bench: barge-in reaction, ${kind}, ${bargeInCalls} calls…`);
+      say(`bench: barge-in reaction, ${entryFor(entries, kind).label}, ${bargeInCalls} calls…`);
       barge.push(await runBargeIn({ kind, calls: bargeInCalls, entries, relayCore }));
     }
   }
@@ -157,6 +177,7 @@ async function main(): Promise<void> {
     retried,
     skippedForTime,
     loadAvg,
+    baseline: baseline ? { rev: baseline.rev, label: baseline.label, dir: baseline.dir } : null,
   };
   let md = renderReport(results, barge, meta, stopped);
   if (profileDir) {
@@ -180,7 +201,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    say(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    const why =
+      err instanceof BaselineError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    say(`bench: failed: ${why}`);
     process.exit(1);
   },
 );

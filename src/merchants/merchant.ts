@@ -8,6 +8,40 @@ export interface BusinessHours {
   [weekday: string]: string[];
 }
 
+/** A person the assistant can put a caller through to. */
+export interface TransferTarget {
+  /** How the model and the caller know them ("Dr Patel"). */
+  name: string;
+  /** E.164; never shown to the model. */
+  number: string;
+  /** What they handle, for the model to choose ("emergencies and treatment questions"). */
+  handles: string;
+  /** When they take calls, in the merchant's time zone; a weekday that is absent means not that day. */
+  hours: BusinessHours;
+}
+
+/** SMS to the owner about what happened on the line (urgent messages, bookings, failed transfers). */
+export interface OwnerNotifications {
+  /** E.164 number the SMS go to. */
+  number: string;
+  /** Opt-in: show callers' numbers in full (masked otherwise). */
+  showCallerNumber: boolean;
+}
+
+/** One POST per finished call, signed with the Standard Webhooks scheme. */
+export interface PostCallWebhook {
+  /** https only. */
+  url: string;
+  /** Standard Webhooks secret (`whsec_` + base64). */
+  secret: string;
+}
+
+/** Opt-in call recording through Twilio; the greeting says so. */
+export interface CallRecording {
+  /** One sentence said before the greeting, e.g. "This call is recorded for quality." */
+  notice: string;
+}
+
 export interface Merchant {
   id: string;
   name: string;
@@ -31,4 +65,10 @@ export interface Merchant {
   businessHours: BusinessHours;
   /** Tool names the model may call on this merchant's calls. */
   tools: string[];
+  /** People a caller can be put through to (the transferCall tool); none: no transfers. */
+  transferTargets?: TransferTarget[];
+  ownerNotifications?: OwnerNotifications;
+  postCallWebhook?: PostCallWebhook;
+  /** Set: calls are recorded (dual channel) and the caller is told. */
+  recording?: CallRecording;
 }

@@ -7,10 +7,12 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { postSignedCallback, type DeliveredCallback, type ReachUrl } from './callbacks.js';
 
 // A local stand-in for the slice of Twilio's REST API the SMS bot uses, so the real `twilio` client
 // runs against it unchanged (TWILIO_API_BASE_URL): Conversations v1 (conversations create,
-// participants list/create, messages list/create) and Voice 2010-04-01 (Calls.json create). JSON
+// participants list/create, messages list/create) and Voice 2010-04-01 (Calls.json create; Messages.json
+// create and list; a call's Recordings.json create with its signed recording status callbacks). JSON
 // shapes follow Twilio's (snake_case, list `meta` envelope, error `{code, message, more_info, status}`),
 // Basic auth is checked, every request is recorded, and faults and latency can be injected.
 // Error codes: 20003/20404/50433/50416/50434 are Twilio's; the validation codes of the other 400s
@@ -69,6 +71,36 @@ export interface FakeCall {
   url: string | null;
   params: Record<string, string | string[]>;
   dateCreated: Date;
+  /** 'in-progress' for a call made by inboundCall(); 'completed' once completeCall() ended it. */
+  status: 'queued' | 'in-progress' | 'completed';
+  direction: 'inbound' | 'outbound-api';
+}
+
+/** An SMS created through Messages.json. */
+export interface FakeSms {
+  sid: string;
+  to: string;
+  from: string;
+  body: string;
+  status: 'queued' | 'sent' | 'delivered' | 'failed';
+  dateCreated: Date;
+}
+
+export type FakeRecordingStatus = 'in-progress' | 'completed' | 'absent';
+
+/** A recording started through a call's Recordings.json. */
+export interface FakeRecording {
+  sid: string;
+  callSid: string;
+  channels: 1 | 2;
+  track: string;
+  status: FakeRecordingStatus;
+  startTime: Date;
+  /** Whole seconds, once completed. */
+  duration: number | null;
+  statusCallback: string | null;
+  /** Events the callback was asked for (Twilio's default: completed only). */
+  statusCallbackEvents: string[];
 }
 
 export interface TwilioFault {
@@ -86,6 +118,8 @@ export interface FakeTwilioOptions {
   accountSid?: string;
   authToken?: string;
   delayMs?: number;
+  /** Where a callback URL (https://PUBLIC_HOST/…) is really delivered in a test. Default: as given. */
+  reach?: ReachUrl;
 }
 
 const sid = (prefix: string) => prefix + randomBytes(16).toString('hex');
@@ -109,7 +143,13 @@ export class FakeTwilioRestServer {
   readonly requests: TwilioRecordedRequest[] = [];
   readonly conversations = new Map<string, FakeConversation>();
   readonly calls: FakeCall[] = [];
+  readonly sms: FakeSms[] = [];
+  readonly recordings: FakeRecording[] = [];
+  /** Every status callback sent, in the order they were answered. */
+  readonly callbacks: DeliveredCallback[] = [];
   delayMs: number;
+  reach: ReachUrl;
+  private pendingCallbacks = new Set<Promise<unknown>>();
   private readonly faults: Array<TwilioFault & { remaining: number }> = [];
   private readonly chatServiceSid = sid('IS');
   private readonly messagingServiceSid = sid('MG');
@@ -122,6 +162,7 @@ export class FakeTwilioRestServer {
     this.accountSid = opts.accountSid ?? sid('AC');
     this.authToken = opts.authToken ?? randomBytes(16).toString('hex');
     this.delayMs = opts.delayMs ?? 0;
+    this.reach = opts.reach ?? ((u) => u);
   }
 
   static async start(opts: FakeTwilioOptions = {}): Promise<FakeTwilioRestServer> {
@@ -208,11 +249,51 @@ export class FakeTwilioRestServer {
     return convs.flatMap((c) => c.messages.filter((m) => m.viaRest));
   }
 
+  /** A call arriving from a phone, answered and in progress (its voice URL is the test's business). */
+  inboundCall(opts: { from: string; to: string }): FakeCall {
+    const call: FakeCall = {
+      sid: sid('CA'),
+      to: opts.to,
+      from: opts.from,
+      url: null,
+      params: {},
+      dateCreated: new Date(),
+      status: 'in-progress',
+      direction: 'inbound',
+    };
+    this.calls.push(call);
+    return call;
+  }
+
+  /**
+   * The call hangs up: its recordings stop and, as on Twilio, each becomes `completed` (or `absent`
+   * when `absent` is set: too short or silent) and its status callback fires.
+   */
+  async completeCall(callSid: string, opts: { absent?: boolean; durationSeconds?: number } = {}): Promise<void> {
+    const call = this.calls.find((c) => c.sid === callSid);
+    if (!call) throw new Error(`no call ${callSid}`);
+    call.status = 'completed';
+    for (const r of this.recordings.filter((x) => x.callSid === callSid && x.status === 'in-progress')) {
+      r.status = opts.absent ? 'absent' : 'completed';
+      r.duration = opts.absent
+        ? 0
+        : (opts.durationSeconds ?? Math.max(1, Math.round((Date.now() - r.startTime.getTime()) / 1000)));
+      await this.recordingCallback(r);
+    }
+    await this.settled();
+  }
+
+  /** Resolves when every callback sent so far has been answered. */
+  async settled(): Promise<void> {
+    while (this.pendingCallbacks.size > 0) await Promise.all([...this.pendingCallbacks]);
+  }
+
   requestsTo(method: string, path: RegExp): TwilioRecordedRequest[] {
     return this.requests.filter((r) => r.method === method && path.test(r.path));
   }
 
   async close(): Promise<void> {
+    await this.settled();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -376,9 +457,25 @@ export class FakeTwilioRestServer {
         url: one('Url') ?? null,
         params: form,
         dateCreated: new Date(),
+        status: 'queued',
+        direction: 'outbound-api',
       };
       this.calls.push(call);
       return [201, this.callJson(call)];
+    }
+    m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(p);
+    if (m) {
+      if (m[1] !== this.accountSid) throw new TwilioError(404, 20404, `The requested resource ${p} was not found`);
+      if (method === 'POST') return [201, this.messageResourceJson(this.createSms(one))];
+      if (method === 'GET') return [200, this.smsPage(u)];
+    }
+    m = /^\/2010-04-01\/Accounts\/([^/]+)\/Calls\/([^/]+)\/Recordings\.json$/.exec(p);
+    if (m && method === 'POST') {
+      if (m[1] !== this.accountSid) throw new TwilioError(404, 20404, `The requested resource ${p} was not found`);
+      const rec = this.createRecording(m[2] ?? '', form, one);
+      // Twilio answers first and then reports the start to the status callback, when asked to.
+      setImmediate(() => void this.recordingCallback(rec));
+      return [201, this.recordingJson(rec)];
     }
     throw new TwilioError(404, 20404, `The requested resource ${p} was not found`);
   }
@@ -421,6 +518,157 @@ export class FakeTwilioRestServer {
     };
     conv.participants.push(p);
     return p;
+  }
+
+  private createSms(one: (k: string) => string | undefined): FakeSms {
+    const to = one('To');
+    const from = one('From') ?? one('MessagingServiceSid');
+    const body = one('Body');
+    if (!to) throw new TwilioError(400, 21604, "A 'To' phone number is required.");
+    if (!from) throw new TwilioError(400, 21603, "A 'From' phone number is required.");
+    if (!/^\+[1-9]\d{6,14}$/.test(to)) throw new TwilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    if (body === undefined && one('MediaUrl') === undefined && one('ContentSid') === undefined)
+      throw new TwilioError(400, 21602, 'Message body is required.');
+    if (body !== undefined && body.length > 1600)
+      throw new TwilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit');
+    const msg: FakeSms = { sid: sid('SM'), to, from, body: body ?? '', status: 'queued', dateCreated: new Date() };
+    this.sms.push(msg);
+    return msg;
+  }
+
+  /** GET Messages.json with Twilio's filters (To, From, DateSent>, DateSent<), newest first. */
+  private smsPage(u: URL): unknown {
+    const q = u.searchParams;
+    const to = q.get('To');
+    const from = q.get('From');
+    const after = q.get('DateSent>');
+    const before = q.get('DateSent<');
+    const list = this.sms
+      .filter(
+        (s) =>
+          (to === null || s.to === to) &&
+          (from === null || s.from === from) &&
+          (after === null || s.dateCreated.getTime() >= Date.parse(after)) &&
+          (before === null || s.dateCreated.getTime() < Date.parse(before)),
+      )
+      .reverse();
+    const size = Math.min(1000, Math.max(1, Number(q.get('PageSize') ?? 50) || 50));
+    const uri = `/2010-04-01/Accounts/${this.accountSid}/Messages.json?PageSize=${size}&Page=0`;
+    return {
+      messages: list.slice(0, size).map((x) => this.messageResourceJson(x)),
+      end: Math.max(0, Math.min(size, list.length) - 1),
+      first_page_uri: uri,
+      next_page_uri: null,
+      page: 0,
+      page_size: size,
+      previous_page_uri: null,
+      start: 0,
+      uri,
+    };
+  }
+
+  private createRecording(
+    callSid: string,
+    form: Record<string, string | string[]>,
+    one: (k: string) => string | undefined,
+  ): FakeRecording {
+    const call = this.calls.find((c) => c.sid === callSid);
+    if (!call)
+      throw new TwilioError(404, 20404, `The requested resource /Calls/${callSid}/Recordings.json was not found`);
+    if (call.status !== 'in-progress') throw new TwilioError(400, 21220, 'Call is not in-progress. Cannot record.');
+    const channels = one('RecordingChannels') ?? 'mono';
+    if (channels !== 'mono' && channels !== 'dual')
+      throw new TwilioError(400, 21201, `RecordingChannels must be mono or dual, got ${channels}`);
+    // twilio-node repeats the key per event; the documented form is one space-separated value.
+    const raw = form.RecordingStatusCallbackEvent;
+    const events = (Array.isArray(raw) ? raw : raw === undefined ? ['completed'] : [raw]).flatMap((e) =>
+      e.split(/\s+/).filter((x) => x !== ''),
+    );
+    const rec: FakeRecording = {
+      sid: sid('RE'),
+      callSid,
+      channels: channels === 'dual' ? 2 : 1,
+      track: one('RecordingTrack') ?? 'both',
+      status: 'in-progress',
+      startTime: new Date(),
+      duration: null,
+      statusCallback: one('RecordingStatusCallback') ?? null,
+      statusCallbackEvents: events,
+    };
+    this.recordings.push(rec);
+    return rec;
+  }
+
+  /** The recording status callback for the recording's current status, when one was asked for. */
+  private recordingCallback(r: FakeRecording): Promise<void> {
+    if (r.statusCallback === null || !r.statusCallbackEvents.includes(r.status)) return Promise.resolve();
+    const params: Record<string, string> = {
+      AccountSid: this.accountSid,
+      CallSid: r.callSid,
+      RecordingSid: r.sid,
+      RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${this.accountSid}/Recordings/${r.sid}`,
+      RecordingStatus: r.status,
+      RecordingChannels: String(r.channels),
+      RecordingStartTime: rfc2822(r.startTime),
+      RecordingSource: 'StartCallRecordingAPI',
+      RecordingTrack: r.track,
+    };
+    if (r.duration !== null) params.RecordingDuration = String(r.duration);
+    if (r.status === 'absent') params.ErrorCode = '16101';
+    const sent = postSignedCallback(r.statusCallback, params, this.authToken, this.reach).then((d) => {
+      this.callbacks.push(d);
+    });
+    this.pendingCallbacks.add(sent);
+    return sent.finally(() => this.pendingCallbacks.delete(sent));
+  }
+
+  private messageResourceJson(s: FakeSms): unknown {
+    const uri = `/2010-04-01/Accounts/${this.accountSid}/Messages/${s.sid}.json`;
+    return {
+      account_sid: this.accountSid,
+      api_version: '2010-04-01',
+      body: s.body,
+      date_created: rfc2822(s.dateCreated),
+      date_sent: null,
+      date_updated: rfc2822(s.dateCreated),
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from: s.from,
+      messaging_service_sid: null,
+      num_media: '0',
+      num_segments: String(Math.max(1, Math.ceil(s.body.length / 153))),
+      price: null,
+      price_unit: 'USD',
+      sid: s.sid,
+      status: s.status,
+      subresource_uris: { media: uri.replace('.json', '/Media.json') },
+      to: s.to,
+      uri,
+    };
+  }
+
+  private recordingJson(r: FakeRecording): unknown {
+    return {
+      account_sid: this.accountSid,
+      api_version: '2010-04-01',
+      call_sid: r.callSid,
+      conference_sid: null,
+      channels: r.channels,
+      date_created: rfc2822(r.startTime),
+      date_updated: rfc2822(r.startTime),
+      start_time: rfc2822(r.startTime),
+      price: null,
+      price_unit: null,
+      duration: r.duration === null ? null : String(r.duration),
+      sid: r.sid,
+      source: 'StartCallRecordingAPI',
+      status: r.status,
+      error_code: null,
+      encryption_details: null,
+      track: r.track,
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${r.callSid}/Recordings/${r.sid}.json`,
+    };
   }
 
   private page(u: URL, key: string, all: unknown[]): unknown {
@@ -516,7 +764,7 @@ export class FakeTwilioRestServer {
       caller_name: null,
       date_created: rfc2822(c.dateCreated),
       date_updated: rfc2822(c.dateCreated),
-      direction: 'outbound-api',
+      direction: c.direction,
       duration: null,
       end_time: null,
       forwarded_from: null,
@@ -529,7 +777,7 @@ export class FakeTwilioRestServer {
       price_unit: 'USD',
       sid: c.sid,
       start_time: null,
-      status: 'queued',
+      status: c.status,
       to: c.to,
       to_formatted: c.to,
       trunk_sid: null,

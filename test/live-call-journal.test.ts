@@ -38,6 +38,8 @@ const atStart = (callSid: string): CallRecord => ({
   stats: {},
   transcript: [],
   transcriptText: '',
+  timeline: [],
+  toolCalls: [],
 });
 const finished = (callSid: string): CallRecord => ({
   ...atStart(callSid),

@@ -52,6 +52,8 @@ const record = (callSid: string): CallRecord => ({
     { role: 'assistant', text: 'Hi the…', atMs: 500, interrupted: true },
   ],
   transcriptText: 'Caller: hello\nAssistant: Hi the… [interrupted]',
+  timeline: [{ atMs: 0, kind: 'state', state: 'connecting' }],
+  toolCalls: [],
 });
 
 let dir: string;

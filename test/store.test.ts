@@ -118,6 +118,21 @@ const callRecord = (over: Partial<CallRecord> = {}): CallRecord => ({
   ],
   transcriptText:
     'Assistant: Thanks for calling… [interrupted]\nCaller: Hi, I need a cleaning on Tuesday.\nTool: checkAvailability → 3 slots',
+  timeline: [
+    { atMs: 0, kind: 'state', state: 'connecting' },
+    { atMs: 1500, kind: 'bargeIn' },
+    { atMs: 3800, kind: 'tool', name: 'checkAvailability', ms: 210, ok: true },
+  ],
+  toolCalls: [
+    {
+      name: 'checkAvailability',
+      atMs: 3800,
+      ms: 210,
+      ok: true,
+      arguments: '{"date":"2030-03-05"}',
+      output: '{"slots":["09:00","09:30","10:00"]}',
+    },
+  ],
   ...over,
 });
 
@@ -373,6 +388,108 @@ for (const variant of variants) {
       expect(await a.getCallRecord('CA-none')).toBeNull();
     });
 
+    it('lists messages unread first, newest first, and keeps one marked read', async () => {
+      await a.upsertMerchant(merchant({ id: 'shop', name: 'Shop', phoneNumbers: [] }));
+      const ids: string[] = [];
+      for (const body of ['first', 'second', 'third']) ids.push((await a.saveMessage({ merchantId: 'shop', body })).id);
+      expect((await a.listMessages('shop', 10)).map((m) => m.body)).toEqual(['third', 'second', 'first']);
+      expect(await a.markMessageRead('shop', ids[2] ?? '')).toBe(true);
+      const listed = await a.listMessages('shop', 10);
+      expect(listed.map((m) => [m.body, m.readAt !== null])).toEqual([
+        ['second', false],
+        ['first', false],
+        ['third', true],
+      ]);
+      // Another merchant's message, an unknown id and a malformed one: nothing marked.
+      expect(await a.markMessageRead('sunny', ids[0] ?? '')).toBe(false);
+      expect(await a.markMessageRead('shop', '00000000-0000-4000-8000-000000000000')).toBe(false);
+      expect(await a.markMessageRead('shop', 'not-a-uuid')).toBe(false);
+      expect((await a.listMessages('shop', 10)).filter((m) => m.readAt !== null)).toHaveLength(1);
+    });
+
+    it('lists upcoming appointments soonest first with their customers, not cancelled or past ones', async () => {
+      const c = await a.findOrCreateCustomer('shop', '+14155550177', 'Ada');
+      const base = Date.parse('2031-06-01T15:00:00Z');
+      const slot = (h: number) => ({
+        startsAt: new Date(base + h * 3600_000),
+        endsAt: new Date(base + (h + 1) * 3600_000),
+      });
+      await a.bookAppointment({ merchantId: 'shop', customerId: c.id, ...slot(3) });
+      await a.bookAppointment({ merchantId: 'shop', customerId: c.id, ...slot(-5) });
+      const gone = await a.bookAppointment({ merchantId: 'shop', customerId: c.id, ...slot(1) });
+      if (gone.ok) await a.cancelAppointment('shop', gone.appointment.id);
+      await a.bookAppointment({ merchantId: 'shop', customerId: c.id, ...slot(2) });
+      const up = await a.listUpcomingAppointments('shop', new Date(base), 10);
+      expect(up.map((x) => [x.startsAt.toISOString(), x.customerName, x.customerPhone])).toEqual([
+        ['2031-06-01T17:00:00.000Z', 'Ada', '+14155550177'],
+        ['2031-06-01T18:00:00.000Z', 'Ada', '+14155550177'],
+      ]);
+      expect(await a.listUpcomingAppointments('sunny', new Date(base), 10)).toEqual([]);
+    });
+
+    it('searches the call list by text, merchant, day, end reason and direction, newest first', async () => {
+      const t = (min: number) => new Date(Date.parse('2032-01-10T12:00:00Z') + min * 60_000);
+      await a.saveCallRecord(
+        callRecord({ callSid: 'CA-s1', merchantId: 'shop', startedAt: t(0), transcriptText: 'Caller: 50% off_peak?' }),
+      );
+      await a.saveCallRecord(
+        callRecord({
+          callSid: 'CA-s2',
+          merchantId: 'shop',
+          startedAt: t(10),
+          direction: 'outbound',
+          endReason: 'voicemail_left',
+        }),
+      );
+      await a.saveCallRecord(
+        callRecord({ callSid: 'CA-s3', merchantId: 'sunny', startedAt: t(20), callerPhone: '+14155559999' }),
+      );
+      const sids = async (q: Partial<Parameters<typeof a.listCalls>[0]>) =>
+        (await a.listCalls({ limit: 50, from: t(-1), to: t(60), ...q })).map((c) => c.callSid);
+      expect(await sids({})).toEqual(['CA-s3', 'CA-s2', 'CA-s1']);
+      expect(await sids({ merchantId: 'shop' })).toEqual(['CA-s2', 'CA-s1']);
+      expect(await sids({ text: '50% off_' })).toEqual(['CA-s1']);
+      expect(await sids({ text: '5%' })).toEqual([]);
+      expect(await sids({ text: '9999' })).toEqual(['CA-s3']);
+      expect(await sids({ endReason: 'voicemail_left' })).toEqual(['CA-s2']);
+      expect(await sids({ direction: 'outbound' })).toEqual(['CA-s2']);
+      expect(await sids({ before: t(20), limit: 1 })).toEqual(['CA-s2']);
+      const [item] = await a.listCalls({ limit: 1, text: 'CA-s3' });
+      expect(item).toEqual({
+        callSid: 'CA-s3',
+        merchantId: 'sunny',
+        callerPhone: '+14155559999',
+        direction: 'inbound',
+        startedAt: t(20),
+        durationMs: 123_500,
+        endReason: 'caller_hung_up',
+      });
+    });
+
+    it('keeps console sign-in links by hash, finds them, and revokes every live one of a merchant', async () => {
+      const hash = (c: string) => c.repeat(64);
+      const exp = new Date(Date.now() + 86_400_000);
+      const l1 = await a.createConsoleLink('shop', hash('a'), exp);
+      await a.createConsoleLink('shop', hash('b'), exp);
+      await a.createConsoleLink('sunny', hash('c'), exp);
+      expect(l1).toMatchObject({ merchantId: 'shop', revokedAt: null });
+      expect((await a.findConsoleLink(hash('a')))?.id).toBe(l1.id);
+      expect(await a.findConsoleLink(hash('d'))).toBeNull();
+      await expect(a.createConsoleLink('shop', 'not-a-hash', exp)).rejects.toThrow();
+      expect(await a.revokeConsoleLinks('shop')).toBe(2);
+      expect(await a.revokeConsoleLinks('shop')).toBe(0);
+      expect((await a.findConsoleLink(hash('a')))?.revokedAt).toBeInstanceOf(Date);
+      expect((await a.findConsoleLink(hash('c')))?.revokedAt).toBeNull();
+    });
+
+    it('sets and clears the calendar the tools book into', async () => {
+      expect(await a.setGoogleCalendarId('shop', 'shop@group.calendar.google.com')).toBe(true);
+      expect((await a.getMerchant('shop'))?.googleCalendarId).toBe('shop@group.calendar.google.com');
+      expect(await a.setGoogleCalendarId('shop', null)).toBe(true);
+      expect((await a.getMerchant('shop'))?.googleCalendarId).toBeNull();
+      expect(await a.setGoogleCalendarId('nobody', 'x')).toBe(false);
+    });
+
     if (variant.supabaseRoles) {
       it('keeps the Supabase anon role out of every table and function, even with table grants', async () => {
         const cust = await a.findOrCreateCustomer('sunny', '+14155550126');
@@ -401,7 +518,7 @@ for (const variant of variants) {
         await expect(asAnon("insert into messages (merchant_id, body) values ('sunny', 'spam')")).rejects.toThrow(
           /row-level security/,
         );
-        expect((await a.db.query('select count(*)::int as n from calls'))[0]).toEqual({ n: 1 });
+        expect((await a.db.query('select count(*)::int as n from calls'))[0]).toEqual({ n: 4 });
         const [ext] = await a.db.query(
           "select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'btree_gist'",
         );

@@ -313,6 +313,8 @@ describe('SupabaseStore REST requests', () => {
       stats: {},
       transcript: [{ role: 'caller', text: 'hi', atMs: 1 }],
       transcriptText: 'Caller: hi',
+      timeline: [{ atMs: 0, kind: 'state', state: 'connecting' }],
+      toolCalls: [],
     };
     await store.saveCallRecord(rec);
     const s = only();
@@ -338,6 +340,8 @@ describe('SupabaseStore REST requests', () => {
       stats: {},
       transcript: [{ role: 'caller', text: 'hi', atMs: 1 }],
       transcript_text: 'Caller: hi',
+      timeline: [{ atMs: 0, kind: 'state', state: 'connecting' }],
+      tool_calls: [],
     });
   });
 
@@ -405,6 +409,8 @@ describe('SupabaseStore REST requests', () => {
         stats: {},
         transcript: [],
         transcriptText: '',
+        timeline: [],
+        toolCalls: [],
       })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
@@ -415,9 +421,17 @@ describe('SupabaseStore REST requests', () => {
   it('migrate() probes every table and names the missing ones with the CLI fix', async () => {
     await store.migrate();
     expect(seen.map((s) => `${s.method} ${s.path}?${new URLSearchParams(s.query).toString()}`).sort()).toEqual(
-      ['appointments', 'calls', 'customers', 'merchant_numbers', 'merchant_profiles', 'merchants', 'messages'].map(
-        (t) => `GET /rest/v1/${t}?select=*&limit=0`,
-      ),
+      [
+        'appointment_details',
+        'appointments',
+        'calls',
+        'console_links',
+        'customers',
+        'merchant_numbers',
+        'merchant_profiles',
+        'merchants',
+        'messages',
+      ].map((t) => `GET /rest/v1/${t}?select=*&limit=0`),
     );
     reply = (r) =>
       r.path === '/rest/v1/calls'
@@ -443,7 +457,7 @@ describe('openStore', () => {
     expect(seen).toHaveLength(0);
     const s = await openStore({ supabaseUrl: baseUrl, supabaseKey: KEY, dataDir: '/proc/not-writable' });
     expect(s.kind).toBe('supabase');
-    expect(seen.filter((r) => r.query.limit === '0')).toHaveLength(7); // migrate() checked the schema
+    expect(seen.filter((r) => r.query.limit === '0')).toHaveLength(9); // migrate() checked the schema
     await s.close();
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CallRecordingInfo } from './call-recording.js';
 
 // One finished call, field for field the `calls` table (camelCase here, snake_case there). The same
 // schema parses rows coming back from any adapter and lines replayed from the outbox file, so a
@@ -23,6 +24,27 @@ export type StoredTranscriptEntry = z.infer<typeof transcriptEntrySchema>;
 
 export const callDirectionSchema = z.enum(['inbound', 'outbound']);
 
+/**
+ * One moment of the call's timeline (src/call/timeline.ts): `kind` says which, `atMs` is ms since the
+ * start. Kinds this version does not know are kept as they are, so a newer relay's records still read.
+ */
+export const timelineEntrySchema = z.object({ atMs: z.number(), kind: z.string() }).catchall(jsonValue);
+export type StoredTimelineEntry = z.infer<typeof timelineEntrySchema>;
+
+/** A tool the model called: its arguments as the model wrote them and what went back. */
+export const toolCallSchema = z.object({
+  name: z.string(),
+  /** ms since the call started, when the tool was called. */
+  atMs: z.number(),
+  ms: z.number(),
+  ok: z.boolean(),
+  /** JSON text as the model produced it (may be invalid JSON). */
+  arguments: z.string(),
+  /** The function_call_output text the model was given. */
+  output: z.string(),
+});
+export type StoredToolCall = z.infer<typeof toolCallSchema>;
+
 export interface CallRecord {
   callSid: string;
   streamSid: string | null;
@@ -44,8 +66,13 @@ export interface CallRecord {
   stats: JsonObject;
   transcript: StoredTranscriptEntry[];
   transcriptText: string;
+  /** States, barge-ins, tools, heard answers and the end, over time. */
+  timeline: StoredTimelineEntry[];
+  toolCalls: StoredToolCall[];
   /** Set by the database; absent on a record that has not been stored yet. */
   createdAt?: Date;
+  /** The call's recording as last reported (opt-in per merchant); read by getCallRecord, never written with the row. */
+  recording?: CallRecordingInfo | null;
 }
 
 const nullableString = z
@@ -83,6 +110,15 @@ export const callRecordSchema = z.object({
   stats: jsonObjectSchema.optional().transform((v) => v ?? {}),
   transcript: z.array(transcriptEntrySchema),
   transcriptText: z.string(),
+  // Absent on outbox lines written before version 0002 of the schema.
+  timeline: z
+    .array(timelineEntrySchema)
+    .optional()
+    .transform((v) => v ?? []),
+  toolCalls: z
+    .array(toolCallSchema)
+    .optional()
+    .transform((v) => v ?? []),
   createdAt: z.coerce.date().optional(),
 });
 

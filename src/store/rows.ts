@@ -1,12 +1,24 @@
 import { z } from 'zod';
+import type { CallRecordingInfo, RecordingUpdate } from './call-recording.js';
 import {
   callDirectionSchema,
   jsonObjectSchema,
+  timelineEntrySchema,
+  toolCallSchema,
   transcriptEntrySchema,
   type CallRecord,
   type JsonObject,
 } from './call-record.js';
-import type { Appointment, Customer, MerchantInput, MerchantRecord, Message } from './store.js';
+import type {
+  Appointment,
+  AppointmentDetail,
+  CallListItem,
+  ConsoleLink,
+  Customer,
+  MerchantInput,
+  MerchantRecord,
+  Message,
+} from './store.js';
 
 // Rows as the database returns them (snake_case), parsed into the store's types. Every adapter goes
 // through here: pg and PGlite hand back Dates and parsed JSON, PostgREST hands back ISO strings, and
@@ -34,6 +46,22 @@ const merchantRow = z.object({
   google_access_token: z.string().nullable(),
   google_token_expires_at: nullableDate,
   phone_numbers: z.array(z.string()),
+  // Version 0003; absent in rows from a database that has not been migrated to it yet.
+  transfer_targets: z
+    .array(
+      z.object({
+        name: z.string(),
+        number: z.string(),
+        handles: z.string(),
+        hours: z.record(z.string(), z.array(z.string())),
+      }),
+    )
+    .nullish(),
+  owner_sms_number: z.string().nullish(),
+  owner_sms_show_caller: z.boolean().nullish(),
+  webhook_url: z.string().nullish(),
+  webhook_secret: z.string().nullish(),
+  recording_notice: z.string().nullish(),
 });
 
 export function toMerchant(row: unknown): MerchantRecord {
@@ -61,6 +89,11 @@ export function toMerchant(row: unknown): MerchantRecord {
   // Optional overrides stay absent rather than undefined-valued, as in a hand-written Merchant.
   if (r.provider !== null) m.provider = r.provider;
   if (r.voice !== null) m.voice = r.voice;
+  if (r.transfer_targets && r.transfer_targets.length > 0) m.transferTargets = r.transfer_targets;
+  if (r.owner_sms_number)
+    m.ownerNotifications = { number: r.owner_sms_number, showCallerNumber: r.owner_sms_show_caller ?? false };
+  if (r.webhook_url && r.webhook_secret) m.postCallWebhook = { url: r.webhook_url, secret: r.webhook_secret };
+  if (r.recording_notice) m.recording = { notice: r.recording_notice };
   return m;
 }
 
@@ -81,6 +114,17 @@ export function merchantToJson(m: MerchantInput): JsonObject {
     slot_minutes: m.slotMinutes,
     business_hours: m.businessHours,
     tools: m.tools,
+    transfer_targets: (m.transferTargets ?? []).map((t) => ({
+      name: t.name,
+      number: t.number,
+      handles: t.handles,
+      hours: t.hours,
+    })),
+    owner_sms_number: m.ownerNotifications?.number ?? null,
+    owner_sms_show_caller: m.ownerNotifications?.showCallerNumber ?? false,
+    webhook_url: m.postCallWebhook?.url ?? null,
+    webhook_secret: m.postCallWebhook?.secret ?? null,
+    recording_notice: m.recording?.notice ?? null,
   };
   if (m.googleCalendarId !== undefined) j.google_calendar_id = m.googleCalendarId;
   Object.assign(j, tokenColumns(m.googleTokens ?? {}));
@@ -165,6 +209,7 @@ const messageRow = z.object({
   urgency: z.enum(['low', 'normal', 'urgent']),
   call_sid: z.string().nullable(),
   created_at: date,
+  read_at: nullableDate.optional().transform((v) => v ?? null),
 });
 
 export function toMessage(row: unknown): Message {
@@ -178,6 +223,68 @@ export function toMessage(row: unknown): Message {
     urgency: r.urgency,
     callSid: r.call_sid,
     createdAt: r.created_at,
+    readAt: r.read_at,
+  };
+}
+
+const customerOfAppointment = z.object({ customer_name: z.string().nullable(), customer_phone: z.string() });
+
+/** A row of the appointment_details view. */
+export function toAppointmentDetail(row: unknown): AppointmentDetail {
+  const c = customerOfAppointment.parse(row);
+  return { ...toAppointment(row), customerName: c.customer_name, customerPhone: c.customer_phone };
+}
+
+/** The columns of the call list (the transcript stays in the database). */
+export const CALL_LIST_COLUMNS = [
+  'call_sid',
+  'merchant_id',
+  'caller_phone',
+  'direction',
+  'started_at',
+  'duration_ms',
+  'end_reason',
+] as const;
+
+const callListRow = z.object({
+  call_sid: z.string(),
+  merchant_id: z.string().nullable(),
+  caller_phone: z.string().nullable(),
+  direction: callDirectionSchema,
+  started_at: date,
+  duration_ms: z.number().int().nullable(),
+  end_reason: z.string().nullable(),
+});
+
+export function toCallListItem(row: unknown): CallListItem {
+  const r = callListRow.parse(row);
+  return {
+    callSid: r.call_sid,
+    merchantId: r.merchant_id,
+    callerPhone: r.caller_phone,
+    direction: r.direction,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    endReason: r.end_reason,
+  };
+}
+
+const consoleLinkRow = z.object({
+  id: z.string(),
+  merchant_id: z.string(),
+  created_at: date,
+  expires_at: date,
+  revoked_at: nullableDate,
+});
+
+export function toConsoleLink(row: unknown): ConsoleLink {
+  const r = consoleLinkRow.parse(row);
+  return {
+    id: r.id,
+    merchantId: r.merchant_id,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
   };
 }
 
@@ -199,6 +306,8 @@ const callRow = z.object({
   stats: jsonObjectSchema,
   transcript: z.array(transcriptEntrySchema),
   transcript_text: z.string(),
+  timeline: z.array(timelineEntrySchema).default([]),
+  tool_calls: z.array(toolCallSchema).default([]),
   created_at: date,
 });
 
@@ -222,6 +331,8 @@ export function toCallRecord(row: unknown): CallRecord {
     stats: r.stats,
     transcript: r.transcript,
     transcriptText: r.transcript_text,
+    timeline: r.timeline,
+    toolCalls: r.tool_calls,
     createdAt: r.created_at,
   };
 }
@@ -245,6 +356,8 @@ export const CALL_COLUMNS = [
   'stats',
   'transcript',
   'transcript_text',
+  'timeline',
+  'tool_calls',
 ] as const;
 export type CallColumn = (typeof CALL_COLUMNS)[number];
 
@@ -269,5 +382,49 @@ export function callRecordToRow(r: CallRecord): Record<CallColumn, JsonObject[st
       e.interrupted === undefined ? { role: e.role, text: e.text, atMs: e.atMs } : { ...e, interrupted: e.interrupted },
     ),
     transcript_text: r.transcriptText,
+    timeline: r.timeline,
+    tool_calls: r.toolCalls,
+  };
+}
+
+const recordingRow = z.object({
+  recording_sid: z.string(),
+  call_sid: z.string(),
+  status: z.string(),
+  channels: z.number().int().nullable(),
+  duration_seconds: z.number().int().nullable(),
+  url: z.string().nullable(),
+  error_code: z.number().int().nullable(),
+  started_at: nullableDate,
+  updated_at: date,
+});
+
+/** A row of call_recordings. */
+export function toCallRecording(row: unknown): CallRecordingInfo {
+  const r = recordingRow.parse(row);
+  return {
+    sid: r.recording_sid,
+    callSid: r.call_sid,
+    status: r.status,
+    channels: r.channels,
+    durationSeconds: r.duration_seconds,
+    url: r.url,
+    errorCode: r.error_code,
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** The jsonb argument of the SQL function save_call_recording. */
+export function recordingToJson(u: RecordingUpdate): JsonObject {
+  return {
+    recording_sid: u.sid,
+    call_sid: u.callSid,
+    status: u.status,
+    channels: u.channels ?? null,
+    duration_seconds: u.durationSeconds ?? null,
+    url: u.url ?? null,
+    error_code: u.errorCode ?? null,
+    started_at: u.startedAt ? u.startedAt.toISOString() : null,
   };
 }

@@ -1,23 +1,33 @@
 import type { CallRecord } from './call-record.js';
+import type { CallRecordingInfo, RecordingUpdate } from './call-recording.js';
 import { loadMigrations, runMigrations, type Migration } from './migrations.js';
 import {
   CALL_COLUMNS,
+  CALL_LIST_COLUMNS,
   callRecordToRow,
   merchantToJson,
   toAppointment,
+  toAppointmentDetail,
+  toCallListItem,
   toCallRecord,
+  toConsoleLink,
   toCustomer,
   toMerchant,
   toMessage,
   tokenColumns,
 } from './rows.js';
+import { recordingToJson, toCallRecording } from './rows.js';
 import type { SqlDatabase } from './sql.js';
 import {
   isE164,
   isUuid,
   type Appointment,
+  type AppointmentDetail,
   type BookingRequest,
   type BookingResult,
+  type CallListItem,
+  type CallQuery,
+  type ConsoleLink,
   type Customer,
   type CustomerPatch,
   type GoogleTokenSet,
@@ -37,11 +47,11 @@ export interface SqlStoreOptions {
   migrationsDir?: string;
 }
 
+const JSONB_COLUMNS: ReadonlySet<string> = new Set(['usage', 'stats', 'transcript', 'timeline', 'tool_calls']);
+
 const CALL_INSERT = (() => {
   const cols = CALL_COLUMNS.join(', ');
-  const vals = CALL_COLUMNS.map((c, i) =>
-    c === 'usage' || c === 'stats' || c === 'transcript' ? `$${i + 1}::jsonb` : `$${i + 1}`,
-  ).join(', ');
+  const vals = CALL_COLUMNS.map((c, i) => (JSONB_COLUMNS.has(c) ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ');
   const set = CALL_COLUMNS.filter((c) => c !== 'call_sid')
     .map((c) => `${c} = excluded.${c}`)
     .join(', ');
@@ -227,18 +237,124 @@ export class SqlStore implements Store {
     return msg;
   }
 
+  async listMessages(merchantId: string, limit: number): Promise<Message[]> {
+    const rows = await this.db.query(
+      `select * from messages where merchant_id = $1
+       order by (read_at is null) desc, created_at desc, id limit $2`,
+      [merchantId, limit],
+    );
+    return rows.map(toMessage);
+  }
+
+  async markMessageRead(merchantId: string, messageId: string): Promise<boolean> {
+    if (!isUuid(messageId)) return false;
+    const rows = await this.db.query(
+      'update messages set read_at = coalesce(read_at, now()) where merchant_id = $1 and id = $2 returning id',
+      [merchantId, messageId],
+    );
+    return rows.length > 0;
+  }
+
+  async listUpcomingAppointments(merchantId: string, from: Date, limit: number): Promise<AppointmentDetail[]> {
+    const rows = await this.db.query(
+      `select * from appointment_details
+       where merchant_id = $1 and status = 'booked' and ends_at > $2::timestamptz
+       order by starts_at limit $3`,
+      [merchantId, from.toISOString(), limit],
+    );
+    return rows.map(toAppointmentDetail);
+  }
+
+  async setGoogleCalendarId(merchantId: string, calendarId: string | null): Promise<boolean> {
+    const rows = await this.db.query(
+      'update merchants set google_calendar_id = $2, updated_at = now() where id = $1 returning id',
+      [merchantId, calendarId],
+    );
+    return rows.length > 0;
+  }
+
+  // ---- console sign-in links
+
+  async createConsoleLink(merchantId: string, tokenHash: string, expiresAt: Date): Promise<ConsoleLink> {
+    const link = await this.one(
+      'insert into console_links (merchant_id, token_hash, expires_at) values ($1, $2, $3::timestamptz) returning *',
+      [merchantId, tokenHash, expiresAt.toISOString()],
+      toConsoleLink,
+    );
+    if (!link) throw new Error('insert into console_links returned no row');
+    return link;
+  }
+
+  findConsoleLink(tokenHash: string): Promise<ConsoleLink | null> {
+    return this.one('select * from console_links where token_hash = $1', [tokenHash], toConsoleLink);
+  }
+
+  async revokeConsoleLinks(merchantId: string): Promise<number> {
+    const rows = await this.db.query(
+      'update console_links set revoked_at = now() where merchant_id = $1 and revoked_at is null returning id',
+      [merchantId],
+    );
+    return rows.length;
+  }
+
   // ---- calls
 
   async saveCallRecord(record: CallRecord): Promise<void> {
     const row = callRecordToRow(record);
     const params = CALL_COLUMNS.map((c) => {
       const v = row[c];
-      return c === 'usage' || c === 'stats' || c === 'transcript' ? JSON.stringify(v) : v;
+      return JSONB_COLUMNS.has(c) ? JSON.stringify(v) : v;
     });
     await this.db.query(CALL_INSERT, params);
   }
 
-  getCallRecord(callSid: string): Promise<CallRecord | null> {
-    return this.one('select * from calls where call_sid = $1', [callSid], toCallRecord);
+  async getCallRecord(callSid: string): Promise<CallRecord | null> {
+    const record = await this.one('select * from calls where call_sid = $1', [callSid], toCallRecord);
+    if (record) record.recording = await this.getCallRecording(callSid);
+    return record;
+  }
+
+  async saveCallRecording(update: RecordingUpdate): Promise<CallRecordingInfo> {
+    const rec = await this.one(
+      'select * from save_call_recording($1::jsonb)',
+      [JSON.stringify(recordingToJson(update))],
+      toCallRecording,
+    );
+    if (!rec) throw new Error(`save_call_recording returned no row for ${update.sid}`);
+    return rec;
+  }
+
+  getCallRecording(callSid: string): Promise<CallRecordingInfo | null> {
+    return this.one(
+      'select * from call_recordings where call_sid = $1 order by started_at desc nulls last, updated_at desc limit 1',
+      [callSid],
+      toCallRecording,
+    );
+  }
+
+  async listCalls(q: CallQuery): Promise<CallListItem[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: (p: string) => string, value: unknown): void => {
+      params.push(value);
+      where.push(clause(`$${params.length}`));
+    };
+    if (q.merchantId !== undefined) add((p) => `merchant_id = ${p}`, q.merchantId);
+    if (q.text !== undefined) {
+      // A literal search: the user's % and _ match themselves.
+      const like = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      add((p) => `(call_sid ilike ${p} or caller_phone ilike ${p} or transcript_text ilike ${p})`, like);
+    }
+    if (q.from !== undefined) add((p) => `started_at >= ${p}::timestamptz`, q.from.toISOString());
+    if (q.to !== undefined) add((p) => `started_at < ${p}::timestamptz`, q.to.toISOString());
+    if (q.before !== undefined) add((p) => `started_at < ${p}::timestamptz`, q.before.toISOString());
+    if (q.endReason !== undefined) add((p) => `end_reason = ${p}`, q.endReason);
+    if (q.direction !== undefined) add((p) => `direction = ${p}`, q.direction);
+    params.push(q.limit);
+    const sql =
+      `select ${CALL_LIST_COLUMNS.join(', ')} from calls` +
+      (where.length ? ` where ${where.join(' and ')}` : '') +
+      ` order by started_at desc, call_sid limit $${params.length}`;
+    return (await this.db.query(sql, params)).map(toCallListItem);
   }
 }

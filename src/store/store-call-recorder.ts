@@ -1,6 +1,6 @@
 import type { CallRecorder, CallStart, CallSummary } from '../call/recorder.js';
 import { log } from '../log.js';
-import type { CallRecord, JsonObject } from './call-record.js';
+import type { CallRecord, JsonObject, StoredTimelineEntry, StoredToolCall } from './call-record.js';
 import type { RecordingSink, WriteOutcome } from './outbox.js';
 
 // The call core's CallRecorder seam, filled by storage: each finished call becomes one `calls` row,
@@ -26,10 +26,12 @@ export function callRecordFromStart(s: CallStart): CallRecord {
     stats: {},
     transcript: [],
     transcriptText: '',
+    timeline: [],
+    toolCalls: [],
   };
 }
 
-export function callRecordFromSummary(s: CallSummary): CallRecord {
+export function callRecordFromSummary(s: CallSummary, toolCalls: StoredToolCall[] = []): CallRecord {
   const usage: JsonObject = {};
   for (const [k, v] of Object.entries(s.usage)) if (typeof v === 'number') usage[k] = v;
   const stats: JsonObject = { ...s.stats };
@@ -42,11 +44,21 @@ export function callRecordFromSummary(s: CallSummary): CallRecord {
     stats,
     transcript: s.transcript.map((e) => ({ ...e })),
     transcriptText: s.transcriptText,
+    timeline: s.timeline.map((e): StoredTimelineEntry => ({ ...e })),
+    toolCalls,
   };
 }
 
+export interface StoreCallRecorderOptions {
+  /** The call's tool calls with arguments and outputs (see tool-call-log.ts). */
+  toolCalls?: (callSid: string, startedAt: Date) => StoredToolCall[];
+}
+
 export class StoreCallRecorder implements CallRecorder {
-  constructor(private readonly sink: RecordingSink) {}
+  constructor(
+    private readonly sink: RecordingSink,
+    private readonly opts: StoreCallRecorderOptions = {},
+  ) {}
 
   started(call: CallStart): void {
     this.sink.started?.(callRecordFromStart(call));
@@ -55,7 +67,8 @@ export class StoreCallRecorder implements CallRecorder {
   async record(summary: CallSummary): Promise<void> {
     let outcome: WriteOutcome;
     try {
-      outcome = await this.sink.write(callRecordFromSummary(summary));
+      const toolCalls = this.opts.toolCalls?.(summary.callSid, summary.startedAt) ?? [];
+      outcome = await this.sink.write(callRecordFromSummary(summary, toolCalls));
     } catch (err) {
       // Only a closed writer or a full disk gets here; the call is over either way, so log, don't throw.
       log.error(

@@ -1,5 +1,6 @@
 import type { Merchant } from '../merchants/merchant.js';
 import type { CallRecord } from './call-record.js';
+import type { CallRecordingInfo, RecordingUpdate } from './call-recording.js';
 
 // What the relay persists, independent of where: embedded PGlite, a Postgres server, or Supabase's
 // REST API. All three share one schema (migrations/*.sql) and behave the same; the adapters differ
@@ -95,6 +96,49 @@ export interface Message {
   urgency: Urgency;
   callSid: string | null;
   createdAt: Date;
+  /** When the owner marked it read in the console; null while unread. */
+  readAt: Date | null;
+}
+
+/** An appointment with the customer who holds it, as the console lists it. */
+export interface AppointmentDetail extends Appointment {
+  customerName: string | null;
+  customerPhone: string;
+}
+
+/** A search of the call list; every field narrows it. */
+export interface CallQuery {
+  merchantId?: string;
+  /** Part of the call sid, the caller's number or the transcript (case-insensitive). */
+  text?: string;
+  /** Calls that started in [from, to). */
+  from?: Date;
+  to?: Date;
+  endReason?: string;
+  direction?: 'inbound' | 'outbound';
+  /** Calls that started before this (the next page). */
+  before?: Date;
+  limit: number;
+}
+
+/** One line of the call list: the record without its transcript. */
+export interface CallListItem {
+  callSid: string;
+  merchantId: string | null;
+  callerPhone: string | null;
+  direction: 'inbound' | 'outbound';
+  startedAt: Date;
+  durationMs: number | null;
+  endReason: string | null;
+}
+
+/** A merchant owner's console sign-in link; the secret itself is never stored. */
+export interface ConsoleLink {
+  id: string;
+  merchantId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
 }
 
 export interface Store {
@@ -133,10 +177,31 @@ export interface Store {
   cancelAppointment(merchantId: string, appointmentId: string): Promise<Appointment | null>;
 
   saveMessage(m: NewMessage): Promise<Message>;
+  /** Unread first, then newest first. */
+  listMessages(merchantId: string, limit: number): Promise<Message[]>;
+  /** False when this merchant has no such message. Marking twice keeps the first time. */
+  markMessageRead(merchantId: string, messageId: string): Promise<boolean>;
+  /** Booked appointments ending after `from`, soonest first, with their customers. */
+  listUpcomingAppointments(merchantId: string, from: Date, limit: number): Promise<AppointmentDetail[]>;
+  /** The calendar the tools book into; null clears it. False if no such merchant. */
+  setGoogleCalendarId(merchantId: string, calendarId: string | null): Promise<boolean>;
+
+  /** `tokenHash`: SHA-256 hex of the link's secret. */
+  createConsoleLink(merchantId: string, tokenHash: string, expiresAt: Date): Promise<ConsoleLink>;
+  /** The link with this hash, expired or revoked ones included (the caller decides). */
+  findConsoleLink(tokenHash: string): Promise<ConsoleLink | null>;
+  /** Revokes every live link of the merchant; returns how many. */
+  revokeConsoleLinks(merchantId: string): Promise<number>;
 
   /** Idempotent on callSid: writing the same call again updates the one row, never adds a second. */
   saveCallRecord(record: CallRecord): Promise<void>;
   getCallRecord(callSid: string): Promise<CallRecord | null>;
+  /** Inserts or moves a recording forward (a status never goes back); returns it as stored. */
+  saveCallRecording(update: RecordingUpdate): Promise<CallRecordingInfo>;
+  /** The call's latest recording, whether or not the call's own row exists yet. */
+  getCallRecording(callSid: string): Promise<CallRecordingInfo | null>;
+  /** Newest first. */
+  listCalls(query: CallQuery): Promise<CallListItem[]>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,12 +1,18 @@
 import { createClient, type SupabaseClient, type WebSocketLikeConstructor } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import type { CallRecord } from './call-record.js';
+import type { CallRecordingInfo, RecordingUpdate } from './call-recording.js';
 import { StoreError } from './errors.js';
+import { recordingToJson, toCallRecording } from './rows.js';
 import {
+  CALL_LIST_COLUMNS,
   callRecordToRow,
   merchantToJson,
   toAppointment,
+  toAppointmentDetail,
+  toCallListItem,
   toCallRecord,
+  toConsoleLink,
   toCustomer,
   toMerchant,
   toMessage,
@@ -16,8 +22,12 @@ import {
   isE164,
   isUuid,
   type Appointment,
+  type AppointmentDetail,
   type BookingRequest,
   type BookingResult,
+  type CallListItem,
+  type CallQuery,
+  type ConsoleLink,
   type Customer,
   type CustomerPatch,
   type GoogleTokenSet,
@@ -56,7 +66,18 @@ const TABLES = [
   'appointments',
   'messages',
   'calls',
+  'call_recordings',
+  'console_links',
+  'appointment_details',
 ] as const;
+
+/**
+ * A value inside a PostgREST `or=(…)` filter: double-quoted, with `"` and `\` escaped, so commas,
+ * dots and parentheses the user typed stay part of the value. `*` is PostgREST's like wildcard.
+ */
+function orValue(v: string): string {
+  return `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
 
 /**
  * Never connected (the store does not subscribe), but supabase-js builds its realtime client eagerly
@@ -310,6 +331,92 @@ export class SupabaseStore implements Store {
     return msg;
   }
 
+  async listMessages(merchantId: string, limit: number): Promise<Message[]> {
+    const res = await this.db
+      .from('messages')
+      .select('*')
+      .eq('merchant_id', merchantId)
+      .order('read_at', { ascending: false, nullsFirst: true })
+      .order('created_at', { ascending: false })
+      .limit(limit)
+      .retry(false);
+    // Unread first: PostgREST sorts nulls first, but read ones must then go newest first, not by read time.
+    const all = rowsOf(res, 'listMessages').map(toMessage);
+    return [...all.filter((m) => m.readAt === null), ...all.filter((m) => m.readAt !== null)];
+  }
+
+  async markMessageRead(merchantId: string, messageId: string): Promise<boolean> {
+    if (!isUuid(messageId)) return false;
+    const found = await this.db
+      .from('messages')
+      .select('id, read_at')
+      .eq('merchant_id', merchantId)
+      .eq('id', messageId)
+      .retry(false)
+      .maybeSingle();
+    const row = unwrap(found, 'markMessageRead');
+    if (row === null || row === undefined) return false;
+    const res = await this.db
+      .from('messages')
+      .update({ read_at: new Date().toISOString() })
+      .eq('merchant_id', merchantId)
+      .eq('id', messageId)
+      .is('read_at', null)
+      .select('id');
+    rowsOf(res, 'markMessageRead');
+    return true;
+  }
+
+  async listUpcomingAppointments(merchantId: string, from: Date, limit: number): Promise<AppointmentDetail[]> {
+    const res = await this.db
+      .from('appointment_details')
+      .select('*')
+      .eq('merchant_id', merchantId)
+      .eq('status', 'booked')
+      .gt('ends_at', from.toISOString())
+      .order('starts_at')
+      .limit(limit)
+      .retry(false);
+    return rowsOf(res, 'listUpcomingAppointments').map(toAppointmentDetail);
+  }
+
+  async setGoogleCalendarId(merchantId: string, calendarId: string | null): Promise<boolean> {
+    const res = await this.db
+      .from('merchants')
+      .update({ google_calendar_id: calendarId, updated_at: new Date().toISOString() })
+      .eq('id', merchantId)
+      .select('id');
+    return rowsOf(res, 'setGoogleCalendarId').length > 0;
+  }
+
+  // ---- console sign-in links
+
+  async createConsoleLink(merchantId: string, tokenHash: string, expiresAt: Date): Promise<ConsoleLink> {
+    const res = await this.db
+      .from('console_links')
+      .insert({ merchant_id: merchantId, token_hash: tokenHash, expires_at: expiresAt.toISOString() })
+      .select('*')
+      .single();
+    const link = oneOf(res, 'createConsoleLink', toConsoleLink);
+    if (!link) throw new StoreError('supabase createConsoleLink returned no row', '', res.status);
+    return link;
+  }
+
+  async findConsoleLink(tokenHash: string): Promise<ConsoleLink | null> {
+    const res = await this.db.from('console_links').select('*').eq('token_hash', tokenHash).retry(false).maybeSingle();
+    return oneOf(res, 'findConsoleLink', toConsoleLink);
+  }
+
+  async revokeConsoleLinks(merchantId: string): Promise<number> {
+    const res = await this.db
+      .from('console_links')
+      .update({ revoked_at: new Date().toISOString() })
+      .eq('merchant_id', merchantId)
+      .is('revoked_at', null)
+      .select('id');
+    return rowsOf(res, 'revokeConsoleLinks').length;
+  }
+
   // ---- calls
 
   async saveCallRecord(record: CallRecord): Promise<void> {
@@ -320,6 +427,45 @@ export class SupabaseStore implements Store {
 
   async getCallRecord(callSid: string): Promise<CallRecord | null> {
     const res = await this.db.from('calls').select('*').eq('call_sid', callSid).retry(false).maybeSingle();
-    return oneOf(res, 'getCallRecord', toCallRecord);
+    const record = oneOf(res, 'getCallRecord', toCallRecord);
+    if (record) record.recording = await this.getCallRecording(callSid);
+    return record;
+  }
+
+  async saveCallRecording(update: RecordingUpdate): Promise<CallRecordingInfo> {
+    const res = await this.db.rpc('save_call_recording', { r: recordingToJson(update) });
+    const row = rowsOf(res, 'save_call_recording')[0];
+    if (row === undefined) throw new StoreError(`supabase save_call_recording returned no row`, '', res.status);
+    return toCallRecording(row);
+  }
+
+  async getCallRecording(callSid: string): Promise<CallRecordingInfo | null> {
+    const res = await this.db
+      .from('call_recordings')
+      .select('*')
+      .eq('call_sid', callSid)
+      .order('started_at', { ascending: false, nullsFirst: false })
+      .order('updated_at', { ascending: false })
+      .limit(1)
+      .retry(false);
+    const row = rowsOf(res, 'getCallRecording')[0];
+    return row === undefined ? null : toCallRecording(row);
+  }
+
+  async listCalls(q: CallQuery): Promise<CallListItem[]> {
+    let query = this.db.from('calls').select(CALL_LIST_COLUMNS.join(','));
+    if (q.merchantId !== undefined) query = query.eq('merchant_id', q.merchantId);
+    if (q.text !== undefined) {
+      // PostgREST's ilike wildcard is `*`; the user's own `*`, `%` and `_` are dropped rather than matched.
+      const like = orValue(`*${q.text.replace(/[*%_]/g, '')}*`);
+      query = query.or(`call_sid.ilike.${like},caller_phone.ilike.${like},transcript_text.ilike.${like}`);
+    }
+    if (q.from !== undefined) query = query.gte('started_at', q.from.toISOString());
+    if (q.to !== undefined) query = query.lt('started_at', q.to.toISOString());
+    if (q.before !== undefined) query = query.lt('started_at', q.before.toISOString());
+    if (q.endReason !== undefined) query = query.eq('end_reason', q.endReason);
+    if (q.direction !== undefined) query = query.eq('direction', q.direction);
+    const res = await query.order('started_at', { ascending: false }).order('call_sid').limit(q.limit).retry(false);
+    return rowsOf(res, 'listCalls').map(toCallListItem);
   }
 }

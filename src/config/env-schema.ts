@@ -23,6 +23,7 @@ export const ENV_SECTIONS = [
   'Storage',
   'Development inspection',
   'SMS group chats',
+  'Console',
 ] as const;
 export type EnvSection = (typeof ENV_SECTIONS)[number];
 
@@ -49,6 +50,8 @@ export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_INSPECT_URL = 'ws://127.0.0.1:8089';
 export const DEFAULT_GOOGLE_API_ROOT_URL = 'https://www.googleapis.com/';
 export const DEFAULT_GOOGLE_OAUTH_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+export const DEFAULT_GOOGLE_OAUTH_AUTH_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
+export const DEFAULT_GOOGLE_OAUTH_REVOKE_URL = 'https://oauth2.googleapis.com/revoke';
 export const DEFAULT_BOT_IDENTITY = 'gateframes-bot';
 export const DEFAULT_BOT_PROJECTED_ADDRESS = '+14082605145';
 export const DEFAULT_TEXT_MODEL = 'gpt-4.1-mini';
@@ -328,6 +331,16 @@ export const ENV_VARS = {
     'Google OAuth token endpoint (tests, private deployments)',
     httpUrl.default(DEFAULT_GOOGLE_OAUTH_TOKEN_URL),
   ),
+  GOOGLE_OAUTH_AUTH_URL: variable(
+    'Receptionist tools',
+    "Google's OAuth consent page the console's Connect Google Calendar button opens (tests, private deployments)",
+    httpUrl.default(DEFAULT_GOOGLE_OAUTH_AUTH_URL),
+  ),
+  GOOGLE_OAUTH_REVOKE_URL: variable(
+    'Receptionist tools',
+    "Google's OAuth revocation endpoint, called when a merchant disconnects the calendar (tests, private deployments)",
+    httpUrl.default(DEFAULT_GOOGLE_OAUTH_REVOKE_URL),
+  ),
 
   // Storage
   DATA_DIR: variable(
@@ -422,6 +435,14 @@ export const ENV_VARS = {
     'SMS group chats',
     'more numbers than this in one @call or @group refuses the whole command (1..50)',
     digits(1, 50).default(DEFAULT_MAX_NUMBERS),
+  ),
+
+  // Console
+  CONSOLE_TOKEN: variable(
+    'Console',
+    'operator sign-in token of the web console at /console (at least 24 characters); setting it turns the console on',
+    parsed((raw) => (raw.length >= 24 ? raw : bad(`must be at least 24 characters (got ${raw.length})`))).optional(),
+    '– (console off)',
   ),
 } as const satisfies Record<string, EnvVar>;
 

@@ -170,10 +170,11 @@ function baselineRows(results: LevelResult[]): string[] {
     `### callrelay vs ${label} (same run; ratio = callrelay ÷ ${label})`,
     '',
     '| calls | CPU per call, full pace (% core) | ratio | RSS/call (KiB) | ratio | ' +
-      'retained heap/call (KiB) | ratio | other processes on relay core |',
-    '|--:|--:|--:|--:|--:|--:|--:|--:|',
+      'retained heap/call (KiB) | ratio | frames delivered | other processes on relay core |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   const ratios: { cpu: number; rss: number; heap: number }[] = [];
+  const shaky: number[] = [];
   const x = (n: number): string => `${f(n, 2)}×`;
   // A disturbed level is measured twice: compare the pair measured together (the last of each).
   const last = (kind: RelayKind, calls: number): LevelResult | undefined =>
@@ -188,10 +189,12 @@ function baselineRows(results: LevelResult[]): string[] {
       heap: div(n.retainedHeapPerCallKiB, b.retainedHeapPerCallKiB),
     };
     ratios.push(r);
+    if (Math.min(n.deliveredPct, b.deliveredPct) < RELIABLE_PACE_PCT) shaky.push(calls);
     rows.push(
       `| ${calls} | ${f(n.cpuPerCallFullPacePct, 3)} / ${f(b.cpuPerCallFullPacePct, 3)} | ${x(r.cpu)} | ` +
         `${f(n.rssPerCallKiB, 0)} / ${f(b.rssPerCallKiB, 0)} | ${x(r.rss)} | ` +
         `${f(n.retainedHeapPerCallKiB, 1)} / ${f(b.retainedHeapPerCallKiB, 1)} | ${x(r.heap)} | ` +
+        `${f(n.deliveredPct, 0)}% / ${f(b.deliveredPct, 0)}% | ` +
         `${f(n.foreignPct.relayCore, 0)}% / ${f(b.foreignPct.relayCore, 0)}% |`,
     );
   }
@@ -201,13 +204,17 @@ function baselineRows(results: LevelResult[]): string[] {
       const v = ratios.map((r) => r[k]).filter((n) => Number.isFinite(n) && n > 0);
       return v.length === ratios.length ? Math.exp(v.reduce((s, n) => s + Math.log(n), 0) / v.length) : Number.NaN;
     };
-    rows.push(`| all (geometric mean) | | ${x(gm('cpu'))} | | ${x(gm('rss'))} | | ${x(gm('heap'))} | |`);
+    rows.push(`| all (geometric mean) | | ${x(gm('cpu'))} | | ${x(gm('rss'))} | | ${x(gm('heap'))} | | |`);
   }
   rows.push(
     '',
-    'Same-run ratios, each level measured with the two relays one after the other (order alternating between ' +
-      'levels). Cells are "callrelay / baseline". RSS/call at small N is mostly young-generation heap sized ' +
-      'to the allocation rate; retained heap/call is the state a call holds.',
+    'Same-run ratios, each level measured with the two relays one after the other (their order swaps at each ' +
+      'measurement). Cells are "callrelay / baseline". RSS/call at small N is mostly young-generation heap sized ' +
+      'to the allocation rate; retained heap/call is the state a call holds.' +
+      (shaky.length > 0
+        ? ` **Unreliable at ${shaky.join(', ')} calls**: the generator delivered under ${RELIABLE_PACE_PCT}% of ` +
+          'the frames, so CPU per call is scaled from partial, bursty delivery.'
+        : ''),
   );
   return rows;
 }

@@ -126,8 +126,9 @@ const reqArb = fc.record({
   xff: fc.ipV4(),
 });
 
-// A finished exchange must be one of these; 5xx or no answer is a failure.
-const OK_STATUSES = new Set([200, 400, 401, 403, 404, 405, 413, 415, 426, 429]);
+// A finished exchange must be one of these; 5xx or no answer is a failure. 431: uWebSockets.js 20.57
+// refuses a request line plus headers over 4 KB itself.
+const OK_STATUSES = new Set([200, 400, 401, 403, 404, 405, 413, 415, 426, 429, 431]);
 
 let open: Harness;
 let signed: Harness;
@@ -155,6 +156,9 @@ async function fuzz(h: Harness, label: string, runs: number): Promise<Map<number
     fc.asyncProperty(reqArb, async (r) => {
       const headers: Record<string, string> = { 'X-Forwarded-For': r.xff };
       if (r.contentType !== '') headers['Content-Type'] = r.contentType;
+      // Node frames a body only for POST/PUT/PATCH; on GET, TRACE and the rest it writes the bytes after
+      // the headers unframed, which HTTP reads as a second (junk) request: say how long the body is.
+      if (r.body) headers['Content-Length'] = String(r.body.length);
       if (r.signature !== null) headers['X-Twilio-Signature'] = r.signature;
       if (r.bearer !== null) headers.Authorization = `Bearer ${r.bearer}`;
       const a = await request(h.relay.port, r.method, r.path, headers, r.body);
@@ -280,7 +284,9 @@ describe('fuzzing the HTTP surface', () => {
         });
         const status = /^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? reply.slice(0, 10);
         statuses.push(status);
-        if (status.startsWith('5'))
+        // 505 is uWebSockets.js 20.57's own answer to a request line that is not HTTP/1.1 (junk
+        // included; 20.30 closed the socket): the parser's refusal, no handler of the relay ran.
+        if (status.startsWith('5') && status !== '505')
           throw new Error(`5xx for ${JSON.stringify(text.slice(0, 80))}: ${reply.slice(0, 200)}`);
         // A half-closed socket with a request the server is still waiting on may legitimately time out
         // (an incomplete body); anything that is a complete request must be answered or closed.

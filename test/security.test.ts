@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import { loadEdgeConfig } from '../src/http/edge-config.js';
 import { MAX_TOKEN_CHARS, mintToken, sealToken } from '../src/security/token.js';
 import { FakeModelServer } from '../src/sim/model/model-server.js';
+import { uwsLoaded } from '../src/transports/uws.js';
 import { SimCaller } from '../src/sim/twilio/caller.js';
 import { startHarness, sleep, until, type Harness } from './support/relay-harness.js';
 import { startRelayProcess, type RelayProcess } from './support/relay-process.js';
@@ -97,7 +98,8 @@ describe('browser tokens against the live relay', () => {
       401,
       () => sealToken(KEY, { origin: 'client', iat: now(), exp: now() + 60, pad: 'x'.repeat(MAX_TOKEN_CHARS) }),
     ],
-    ['a 16 KB path', 401, () => 'A'.repeat(16 * 1024)],
+    // uWebSockets.js 20.57 refuses a request line over 4 KB itself (431); 20.30 passed it to the relay.
+    ['a 16 KB path', uwsLoaded.build.pkg === 'uws-legacy' ? 401 : 431, () => 'A'.repeat(16 * 1024)],
   ];
   it.each(cases)('%s → %s', async (_label, want, make) => {
     const t = await make();

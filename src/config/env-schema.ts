@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
@@ -187,7 +188,16 @@ export const ENV_VARS = {
     parsed((raw): NodeEnv => (raw === 'production' || raw === 'test' ? raw : 'development')).default('development'),
   ),
   PORT: variable('Server', 'HTTP/WebSocket port', integer(0, 65535).default(8080)),
-  HOST: variable('Server', 'bind address', text().default('0.0.0.0')),
+  HOST: variable(
+    'Server',
+    'address to listen on: an IP of this machine (0.0.0.0 and :: mean all) or localhost',
+    // What uWebSockets.js can bind; any other name failed only later, in listen, as a stack trace.
+    parsed((raw) =>
+      isIP(raw) !== 0 || raw === 'localhost'
+        ? raw
+        : bad(`expected an IP address to listen on (0.0.0.0, ::, 127.0.0.1) or localhost, got ${quoted(raw)}`),
+    ).default('0.0.0.0'),
+  ),
   PUBLIC_HOST: variable(
     'Server',
     'host[:port] Twilio reaches (no scheme or path): stream URL wss://PUBLIC_HOST/media-stream, signatures use it',

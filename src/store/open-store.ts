@@ -34,6 +34,11 @@ export function storeConfigFromEnv(env: EnvSource): StoreConfig {
     if (databaseUrl) cfg.databaseUrl = databaseUrl;
     if (supabaseUrl) cfg.supabaseUrl = supabaseUrl;
     if (supabaseKey) cfg.supabaseKey = supabaseKey;
+    // Half a Supabase configuration is a mistake, not a reason to fall back to PGlite (DATABASE_URL wins).
+    if (!databaseUrl && supabaseUrl && !supabaseKey)
+      r.problem('SUPABASE_SERVICE_ROLE_KEY', 'is required with SUPABASE_URL (Supabase needs both)');
+    if (!databaseUrl && supabaseKey && !supabaseUrl)
+      r.problem('SUPABASE_URL', 'is required with SUPABASE_SERVICE_ROLE_KEY (Supabase needs both)');
     return cfg;
   });
 }

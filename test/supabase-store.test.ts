@@ -176,6 +176,12 @@ describe('SupabaseStore REST requests', () => {
         slot_minutes: 30,
         business_hours: { '1': ['09:00-17:00'] },
         tools: ['takeMessage'],
+        transfer_targets: [],
+        owner_sms_number: null,
+        owner_sms_show_caller: false,
+        webhook_url: null,
+        webhook_secret: null,
+        recording_notice: null,
       },
     });
   });
@@ -424,6 +430,7 @@ describe('SupabaseStore REST requests', () => {
       [
         'appointment_details',
         'appointments',
+        'call_recordings',
         'calls',
         'console_links',
         'customers',
@@ -457,7 +464,7 @@ describe('openStore', () => {
     expect(seen).toHaveLength(0);
     const s = await openStore({ supabaseUrl: baseUrl, supabaseKey: KEY, dataDir: '/proc/not-writable' });
     expect(s.kind).toBe('supabase');
-    expect(seen.filter((r) => r.query.limit === '0')).toHaveLength(9); // migrate() checked the schema
+    expect(seen.filter((r) => r.query.limit === '0')).toHaveLength(10); // migrate() checked the schema
     await s.close();
   });
 

@@ -23,4 +23,19 @@ export const demoMerchant: Merchant = {
     '5': ['09:00-17:00'],
   },
   tools: ['lookupCustomer', 'checkAvailability', 'createBooking', 'cancelBooking', 'takeMessage'],
+  // A fictional 555 number: the demo's transfers ring the local Twilio imitation, never a phone.
+  transferTargets: [
+    {
+      name: 'Dr Patel',
+      number: '+15555550142',
+      handles: 'dental emergencies, pain after treatment and questions about a treatment plan',
+      hours: {
+        '1': ['09:00-17:00'],
+        '2': ['09:00-17:00'],
+        '3': ['09:00-17:00'],
+        '4': ['09:00-17:00'],
+        '5': ['09:00-13:00'],
+      },
+    },
+  ],
 };

@@ -64,8 +64,34 @@ function describe(m: MerchantRecord): string {
     `  zone:     ${m.timeZone}, ${m.slotMinutes}-minute slots`,
     `  provider: ${m.provider ?? '(default)'}${m.voice ? `, voice ${m.voice}` : ''}`,
     `  tools:    ${m.tools.join(', ') || '(none)'}`,
+    `  transfer: ${m.transferTargets?.map((t) => t.name).join(', ') || '(nobody)'}`,
+    `  owner:    ${m.ownerNotifications ? `SMS to ${m.ownerNotifications.number}` : 'no SMS'}` +
+      `, ${m.postCallWebhook ? `webhook ${m.postCallWebhook.url}` : 'no webhook'}` +
+      `, ${m.recording ? 'calls recorded' : 'not recorded'}`,
     `  ${calendar}`,
   ].join('\n');
+}
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const dayNames = (hours: Record<string, string[]>) =>
+  Object.fromEntries(Object.entries(hours).map(([d, r]) => [DAYS[Number(d) - 1] ?? d, r]));
+
+/** The demo merchant as a merchant file, with every optional field filled in to show it. */
+export function exampleMerchantFile(): Record<string, unknown> {
+  return {
+    ...seedMerchant,
+    id: 'sunny-side-dental',
+    businessHours: dayNames(seedMerchant.businessHours),
+    googleCalendarId: undefined,
+    transferTargets: (seedMerchant.transferTargets ?? []).map((t) => ({ ...t, hours: dayNames(t.hours) })),
+    ownerNotifications: { number: '+15555550143', showCallerNumber: false },
+    // An example only: make your own with `echo whsec_$(openssl rand -base64 32)`.
+    postCallWebhook: {
+      url: 'https://example.com/hooks/calls',
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    },
+    recording: { notice: 'This call is recorded for quality and training.' },
+  };
 }
 
 async function withStore(io: CliIo, fn: (store: Store) => Promise<number>): Promise<number> {
@@ -93,11 +119,7 @@ export async function runMerchantCli(argv: readonly string[], io: CliIo): Promis
     return first === undefined ? 2 : 0;
   }
   if (first === '--example') {
-    const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-    const businessHours = Object.fromEntries(
-      Object.entries(seedMerchant.businessHours).map(([d, r]) => [days[Number(d) - 1] ?? d, r]),
-    );
-    io.out(toYaml({ ...seedMerchant, id: 'sunny-side-dental', businessHours, googleCalendarId: undefined }).trimEnd());
+    io.out(toYaml(exampleMerchantFile()).trimEnd());
     return 0;
   }
   if (first === '--list') {

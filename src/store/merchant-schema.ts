@@ -101,7 +101,79 @@ export const MERCHANT_FILE_FIELDS = [
   'tools',
   'googleCalendarId',
   'googleRefreshToken',
+  'transferTargets',
+  'ownerNotifications',
+  'postCallWebhook',
+  'recording',
 ] as const;
+
+const fieldsError =
+  (allowed: readonly string[]) =>
+  (iss: { code: string; input?: unknown }): string =>
+    iss.code === 'unrecognized_keys'
+      ? `unknown field (allowed: ${allowed.join(', ')})`
+      : iss.input === undefined
+        ? 'is required'
+        : 'must be a mapping of fields';
+
+const transferTarget = z.strictObject(
+  {
+    name: nonEmpty('a name').max(80, 'must be at most 80 characters'),
+    number: e164,
+    handles: nonEmpty('what they handle, in a few words').max(300, 'must be at most 300 characters'),
+    hours: businessHours,
+  },
+  { error: fieldsError(['name', 'number', 'handles', 'hours']) },
+);
+
+const transferTargets = z
+  .array(transferTarget, { error: required('a list of people to put callers through to') })
+  .superRefine((targets, ctx) => {
+    const seen = new Set<string>();
+    targets.forEach((t, i) => {
+      const key = t.name.toLowerCase();
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'is used by another target' });
+      seen.add(key);
+    });
+  });
+
+const ownerNotifications = z.strictObject(
+  {
+    number: e164,
+    showCallerNumber: z.boolean({ error: 'must be true or false' }).default(false),
+  },
+  { error: fieldsError(['number', 'showCallerNumber']) },
+);
+
+/** Standard Webhooks secret: `whsec_` and base64 of 24 to 64 random bytes. */
+const WEBHOOK_SECRET = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
+const webhookSecret = text('a secret').refine((v) => {
+  const m = WEBHOOK_SECRET.exec(v);
+  if (!m?.[1]) return false;
+  const bytes = Buffer.from(m[1], 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}, 'must be a Standard Webhooks secret: whsec_ followed by base64 of 24 to 64 random bytes (openssl rand -base64 32)');
+
+const httpsUrl = text('a URL').refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' && u.hostname !== '' && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+}, 'must be an https:// URL without credentials in it');
+
+const postCallWebhook = z.strictObject(
+  { url: httpsUrl, secret: webhookSecret },
+  { error: fieldsError(['url', 'secret']) },
+);
+
+const recording = z.strictObject(
+  {
+    notice: nonEmpty('one sentence').max(300, 'must be at most 300 characters'),
+  },
+  { error: fieldsError(['notice']) },
+);
 
 export const merchantFileSchema = z
   .strictObject(
@@ -140,6 +212,10 @@ export const merchantFileSchema = z
       googleCalendarId: nonEmpty('a calendar id').nullable().optional(),
       /** Written only when present: leave it out after the first apply so a rotated token is kept. */
       googleRefreshToken: nonEmpty('a token').optional(),
+      transferTargets: transferTargets.optional(),
+      ownerNotifications: ownerNotifications.optional(),
+      postCallWebhook: postCallWebhook.optional(),
+      recording: recording.optional(),
     },
     {
       error: (iss) =>
@@ -169,6 +245,10 @@ export const merchantFileSchema = z
     if (f.voice !== undefined) m.voice = f.voice;
     if (f.googleCalendarId !== undefined) m.googleCalendarId = f.googleCalendarId;
     if (f.googleRefreshToken !== undefined) m.googleTokens = { refreshToken: f.googleRefreshToken };
+    if (f.transferTargets !== undefined && f.transferTargets.length > 0) m.transferTargets = f.transferTargets;
+    if (f.ownerNotifications !== undefined) m.ownerNotifications = f.ownerNotifications;
+    if (f.postCallWebhook !== undefined) m.postCallWebhook = f.postCallWebhook;
+    if (f.recording !== undefined) m.recording = f.recording;
     return m;
   });
 

@@ -310,7 +310,8 @@ export class SqlStore implements Store {
 
   async getCallRecord(callSid: string): Promise<CallRecord | null> {
     const record = await this.one('select * from calls where call_sid = $1', [callSid], toCallRecord);
-    if (record) record.recording = await this.getCallRecording(callSid);
+    const recording = record ? await this.getCallRecording(callSid) : null;
+    if (record && recording) record.recording = recording;
     return record;
   }
 

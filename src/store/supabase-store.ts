@@ -428,7 +428,8 @@ export class SupabaseStore implements Store {
   async getCallRecord(callSid: string): Promise<CallRecord | null> {
     const res = await this.db.from('calls').select('*').eq('call_sid', callSid).retry(false).maybeSingle();
     const record = oneOf(res, 'getCallRecord', toCallRecord);
-    if (record) record.recording = await this.getCallRecording(callSid);
+    const recording = record ? await this.getCallRecording(callSid) : null;
+    if (record && recording) record.recording = recording;
     return record;
   }
 

@@ -458,11 +458,3 @@ export const ENV_VARS = {
 
 export type EnvName = keyof typeof ENV_VARS;
 export const ENV_NAMES = Object.keys(ENV_VARS) as EnvName[];
-
-/** What applies when `name` is unset, in words ('–' when nothing does). */
-export function documentedDefault(name: EnvName): string {
-  const spec: EnvVar = ENV_VARS[name];
-  if (spec.unset !== undefined) return spec.unset;
-  const { schema } = spec;
-  return schema instanceof z.ZodDefault ? String(schema.def.defaultValue) : '–';
-}

@@ -22,6 +22,8 @@ import { StoreMerchantDirectory } from './store/merchant-directory.js';
 import { seedIfEmpty } from './store/seed.js';
 import { createCallInspector } from './obs/inspect.js';
 import { installTools } from './tools/index.js';
+import { ToolCallLog } from './store/tool-call-log.js';
+import { installConsole } from './console/index.js';
 import { log } from './log.js';
 
 // Composition root: builds the relay's parts from configuration. main.ts, the demo, the benchmark
@@ -88,8 +90,14 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   }
   // Receptionist tools need the store; without one, every tool call gets an `unknown_tool` answer.
   const tools = store ? installTools(store, relayEnv()) : null;
+  // Each tool call's arguments and output go into the call's record (the console's call page).
+  const toolLog = new ToolCallLog();
+  const runTool = overrides.runTool ?? tools?.runTool;
   const baseRecorder: CallRecorder =
-    overrides.recorder ?? (writer ? new StoreCallRecorder(writer) : new MemoryCallRecorder());
+    overrides.recorder ??
+    (writer
+      ? new StoreCallRecorder(writer, { toolCalls: (sid, startedAt) => toolLog.take(sid, startedAt) })
+      : new MemoryCallRecorder());
   const onCallEnded = overrides.onCallEnded;
   const recorder: CallRecorder = onCallEnded
     ? {
@@ -118,6 +126,27 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   const metrics =
     overrides.metrics ??
     new RelayMetrics({ liveCalls: () => server?.calls.size ?? 0, outboxDepth: () => writer?.depth() ?? 0 });
+  // The web console at /console (CONSOLE_TOKEN): live calls follow the chart's state changes.
+  const webConsole = installConsole({
+    config,
+    env: relayEnv(),
+    store,
+    metrics,
+    trustProxy: edge.trustProxy,
+    calls: () => server?.calls.values() ?? [],
+  });
+  const onCallState = webConsole
+    ? (call: Call, state: string) => {
+        overrides.onCallState?.(call, state);
+        webConsole.onCallState(call, state);
+      }
+    : overrides.onCallState;
+  const routes = webConsole
+    ? (app: uWS.TemplatedApp) => {
+        overrides.routes?.(app);
+        webConsole.routes(app);
+      }
+    : overrides.routes;
   server = await startServer({
     config,
     edge,
@@ -128,10 +157,10 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     openModel: createModelOpener(config, simAgent?.url),
     apologyClip: loadApologyClip(),
     simUrl: simAgent?.url,
-    runTool: overrides.runTool ?? tools?.runTool,
+    runTool: runTool && writer && !overrides.recorder ? toolLog.wrap(runTool) : runTool,
     toolSpecs: overrides.toolSpecs ?? tools?.toolSpecs,
-    onCallState: overrides.onCallState,
-    routes: overrides.routes,
+    onCallState,
+    routes,
     inspect: pickInspector,
   });
   const started = server;
@@ -140,6 +169,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     if (closed) return;
     closed = true;
     await started.close();
+    webConsole?.close();
     await simAgent?.close();
     await limiters.close();
     await pickInspector.close();

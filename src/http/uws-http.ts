@@ -12,6 +12,7 @@ export interface Reply {
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
   204: '204 No Content',
+  303: '303 See Other',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   403: '403 Forbidden',

@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { logLevelOr, type Env } from '../config.js';
+import { logLevelOr, readEnv, type Env } from '../config.js';
 import { log } from '../log.js';
 import { parseMerchantFile } from './merchant-schema.js';
 import { openStore, storeConfigFromEnv, type StoreConfig } from './open-store.js';
 import { seedDemoMerchant, seedMerchant } from './seed.js';
 import type { MerchantRecord, Store } from './store.js';
+import { publicOrigin } from '../console/console-config.js';
+import { createSignInLink, DEFAULT_LINK_DAYS, MAX_LINK_DAYS } from '../console/sign-in-links.js';
 
 // npm run merchant -- path/to/merchant.yaml   add or update the merchant the file describes
 // npm run merchant -- --list                  list stored merchants
@@ -26,6 +28,9 @@ const USAGE = `Usage:
   npm run merchant -- --list                          list merchants
   npm run merchant -- --seed                          add or reset the Sunny Side Dental demo merchant
   npm run merchant -- --example                       print an example merchant file (YAML)
+  npm run merchant -- --link ID [--days N]            console sign-in link for the owner of merchant ID
+                                                      (${DEFAULT_LINK_DAYS} days unless --days; shown once)
+  npm run merchant -- --revoke-links ID               revoke every sign-in link of merchant ID
 Store: DATABASE_URL, else SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY, else PGlite in DATA_DIR (default ./data).`;
 
 async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typeof parseMerchantFile> | null> {
@@ -112,6 +117,44 @@ async function withStore(io: CliIo, fn: (store: Store) => Promise<number>): Prom
   }
 }
 
+/** --link ID [--days N] and --revoke-links ID. */
+async function linkCommand(command: '--link' | '--revoke-links', rest: readonly string[], io: CliIo): Promise<number> {
+  const [merchantId, flag, value] = rest;
+  if (merchantId === undefined || merchantId.startsWith('-')) {
+    io.err(`${command} needs a merchant id`);
+    return 2;
+  }
+  let days = DEFAULT_LINK_DAYS;
+  if (command === '--link' && flag !== undefined) {
+    const n = Number(value);
+    if (flag !== '--days' || !Number.isInteger(n) || n < 1 || n > MAX_LINK_DAYS) {
+      io.err(`--link takes --days N with N a whole number of days in 1..${MAX_LINK_DAYS}`);
+      return 2;
+    }
+    days = n;
+  }
+  return withStore(io, async (store) => {
+    if (command === '--revoke-links') {
+      const n = await store.revokeConsoleLinks(merchantId);
+      io.out(`revoked ${n} sign-in link${n === 1 ? '' : 's'} of ${merchantId}`);
+      return 0;
+    }
+    const where = readEnv(io.env, (r) => ({
+      host: r.get('PUBLIC_HOST') ?? `localhost:${r.get('PORT')}`,
+      consoleOn: r.isSet('CONSOLE_TOKEN'),
+    }));
+    const made = await createSignInLink(store, merchantId, publicOrigin(where.host), days);
+    if (!made) {
+      io.err(`no merchant ${merchantId} (see npm run merchant -- --list)`);
+      return 1;
+    }
+    io.out(`sign-in link for ${merchantId}, valid until ${made.record.expiresAt.toISOString()} (shown once):`);
+    io.out(made.link);
+    if (!where.consoleOn) io.err('note: the console is off until the relay runs with CONSOLE_TOKEN set');
+    return 0;
+  });
+}
+
 export async function runMerchantCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [first, second] = argv;
   if (first === undefined || first === '--help' || first === '-h') {
@@ -136,6 +179,7 @@ export async function runMerchantCli(argv: readonly string[], io: CliIo): Promis
       return 0;
     });
   }
+  if (first === '--link' || first === '--revoke-links') return linkCommand(first, argv.slice(1), io);
   if (first === '--check') {
     if (second === undefined) {
       io.err('--check needs a file');

@@ -24,6 +24,7 @@ import {
   isRecord,
   str,
 } from './google-wire.js';
+import { FakeOAuth } from './google-oauth.js';
 
 // A local stand-in for the slice of Google that the relay uses: the OAuth2 token endpoint and
 // Calendar v3 freeBusy / events.insert / events.delete. Request and response shapes follow Google's
@@ -77,12 +78,17 @@ export class FakeGoogleServer {
   delayMs: number;
   readonly rootUrl: string;
   readonly tokenUrl: string;
+  /** The consent page (GOOGLE_OAUTH_AUTH_URL) and revocation endpoint (GOOGLE_OAUTH_REVOKE_URL). */
+  readonly authUrl: string;
+  readonly revokeUrl: string;
+  readonly oauth: FakeOAuth;
 
   private readonly refreshTokens: Set<string>;
   private readonly accessTokens = new Map<string, number>(); // token → expiry epoch ms
   private readonly calendars = new Map<string, Map<string, StoredEvent>>();
   private readonly faults: Fault[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly summaries = new Map<string, string>();
   private issued = 0;
 
   private constructor(
@@ -92,6 +98,9 @@ export class FakeGoogleServer {
     const { port } = server.address() as AddressInfo;
     this.rootUrl = `http://127.0.0.1:${port}/`;
     this.tokenUrl = `http://127.0.0.1:${port}/token`;
+    this.authUrl = `http://127.0.0.1:${port}/o/oauth2/v2/auth`;
+    this.revokeUrl = `http://127.0.0.1:${port}/revoke`;
+    this.oauth = new FakeOAuth(opts.clients);
     this.delayMs = opts.delayMs ?? 0;
     this.refreshTokens = new Set(opts.refreshTokens ?? []);
     for (const id of opts.calendars ?? ['primary']) this.calendars.set(id, new Map());
@@ -130,8 +139,14 @@ export class FakeGoogleServer {
     return { accessToken, expiryDate };
   }
 
-  addCalendar(id: string): void {
+  addCalendar(id: string, summary?: string): void {
     if (!this.calendars.has(id)) this.calendars.set(id, new Map());
+    if (summary !== undefined) this.summaries.set(id, summary);
+  }
+
+  /** Whether a refresh token is still accepted (not revoked). */
+  hasRefreshToken(token: string): boolean {
+    return this.refreshTokens.has(token);
   }
 
   /** Put an existing appointment in a calendar, as if the merchant had added it. */
@@ -183,6 +198,18 @@ export class FakeGoogleServer {
       if (this.delayMs > 0) await this.sleep(this.delayMs);
       const fault = this.takeFault(`${rec.method} ${rec.path}`);
       if (fault && !fault.afterHandling) throw fault.error;
+      // The consent page and its decision answer a browser (HTML, redirects), not an API client.
+      if (rec.method === 'GET' && rec.path === '/o/oauth2/v2/auth') {
+        const page = this.oauth.consentPage(rec.query);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+        return;
+      }
+      if (rec.method === 'POST' && rec.path === '/o/oauth2/v2/auth/decide') {
+        const form = isRecord(rec.body) ? rec.body : {};
+        const fields = Object.fromEntries(Object.entries(form).map(([k, v]) => [k, str(v) ?? '']));
+        res.writeHead(302, { location: this.oauth.decide(fields) }).end();
+        return;
+      }
       const result = this.route(rec, url.pathname);
       if (fault) throw fault.error;
       send(res, result.status, result.body);
@@ -195,9 +222,12 @@ export class FakeGoogleServer {
   private route(req: RecordedRequest, rawPath: string): { status: number; body: unknown } {
     const m = req.method;
     if (m === 'POST' && req.path === '/token') return { status: 200, body: this.token(req) };
+    if (m === 'POST' && req.path === '/revoke') return { status: 200, body: this.revoke(req) };
     if (req.path.startsWith('/calendar/v3/')) {
       this.authorize(req);
       if (m === 'POST' && req.path === '/calendar/v3/freeBusy') return { status: 200, body: this.freeBusy(req) };
+      if (m === 'GET' && req.path === '/calendar/v3/users/me/calendarList')
+        return { status: 200, body: this.calendarList() };
       // Split the raw path so an encoded "/" or "@" inside an id stays inside it.
       const parts = rawPath.split('/').map((p) => decodeURIComponent(p));
       if (parts.length === 6 && parts[3] === 'calendars' && parts[5] === 'events' && m === 'POST') {
@@ -225,12 +255,52 @@ export class FakeGoogleServer {
       if (expected !== secret) throw oauth(401, 'invalid_client', 'Unauthorized');
     }
     const grant = str(form.grant_type);
+    if (grant === 'authorization_code') {
+      const fields = Object.fromEntries(Object.entries(form).map(([k, v]) => [k, str(v)]));
+      const g = this.oauth.exchange(fields, clientId);
+      const ttlSec = this.opts.accessTokenTtlSec ?? 3599;
+      const { accessToken } = this.issueAccessToken(ttlSec);
+      if (g.refreshToken) this.refreshTokens.add(g.refreshToken);
+      return {
+        access_token: accessToken,
+        expires_in: ttlSec,
+        scope: g.scope,
+        token_type: 'Bearer',
+        ...(g.refreshToken ? { refresh_token: g.refreshToken } : {}),
+      };
+    }
     if (grant !== 'refresh_token') throw oauth(400, 'unsupported_grant_type', `Invalid grant_type: ${grant ?? ''}`);
     const rt = str(form.refresh_token);
     if (!rt || !this.refreshTokens.has(rt)) throw oauth(400, 'invalid_grant', 'Token has been expired or revoked.');
     const ttl = this.opts.accessTokenTtlSec ?? 3599;
     const { accessToken } = this.issueAccessToken(ttl);
     return { access_token: accessToken, expires_in: ttl, scope: SCOPE, token_type: 'Bearer' };
+  }
+
+  /** Google's revocation endpoint: a refresh token (or an access token) stops working at once. */
+  private revoke(req: RecordedRequest): unknown {
+    const form = isRecord(req.body) ? req.body : {};
+    const token = str(form.token) ?? req.query.token ?? '';
+    const known = this.refreshTokens.delete(token) || this.accessTokens.delete(token);
+    if (!known) throw new HttpError(400, { error: 'invalid_token', error_description: 'Token expired or revoked' });
+    this.oauth.revoked.push(token);
+    return {};
+  }
+
+  /** Google names the primary calendar by the owner's address as well as by `primary`. */
+  private calendar(id: string): Map<string, StoredEvent> | undefined {
+    return this.calendars.get(id === OWNER ? 'primary' : id);
+  }
+
+  private calendarList(): unknown {
+    const items = [...this.calendars.keys()].map((id) => ({
+      kind: 'calendar#calendarListEntry',
+      id: id === 'primary' ? OWNER : id,
+      summary: this.summaries.get(id) ?? (id === 'primary' ? OWNER : id),
+      accessRole: 'owner',
+      ...(id === 'primary' ? { primary: true } : {}),
+    }));
+    return { kind: 'calendar#calendarList', items };
   }
 
   private authorize(req: RecordedRequest): void {
@@ -264,7 +334,7 @@ export class FakeGoogleServer {
     for (const item of items) {
       const id = isRecord(item) ? str(item.id) : undefined;
       if (!id) continue;
-      const cal = this.calendars.get(id);
+      const cal = this.calendar(id);
       if (!cal) {
         calendars[id] = { errors: [{ domain: 'global', reason: 'notFound' }], busy: [] };
         continue;
@@ -293,7 +363,7 @@ export class FakeGoogleServer {
   }
 
   private insert(calendarId: string, body: unknown): FakeEvent {
-    const cal = this.calendars.get(calendarId);
+    const cal = this.calendar(calendarId);
     if (!cal) throw googleError(404, 'Not Found', 'notFound');
     if (!isRecord(body)) throw googleError(400, 'Invalid JSON payload received.', 'parseError');
     const id = str(body.id) ?? eventId();
@@ -316,7 +386,7 @@ export class FakeGoogleServer {
   }
 
   private remove(calendarId: string, id: string): void {
-    const stored = this.calendars.get(calendarId)?.get(id);
+    const stored = this.calendar(calendarId)?.get(id);
     if (!stored) throw googleError(404, 'Not Found', 'notFound');
     if (stored.ev.status === 'cancelled') throw googleError(410, 'Resource has been deleted', 'deleted');
     // Google keeps deleted events as "cancelled", which is why a second delete says 410, not 404.

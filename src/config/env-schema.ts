@@ -56,6 +56,7 @@ export const DEFAULT_GOOGLE_OAUTH_REVOKE_URL = 'https://oauth2.googleapis.com/re
 export const DEFAULT_BOT_IDENTITY = 'gateframes-bot';
 export const DEFAULT_BOT_PROJECTED_ADDRESS = '+14082605145';
 export const DEFAULT_TEXT_MODEL = 'gpt-4.1-mini';
+export const DEFAULT_XAI_TEXT_MODEL = 'grok-3-mini';
 export const DEFAULT_MAX_NUMBERS = 5;
 
 // ---- value checks ---------------------------------------------------------------------------------
@@ -244,6 +245,17 @@ export const ENV_VARS = {
   XAI_REALTIME_URL: variable('Model provider', 'xAI realtime endpoint', wsUrl.default('wss://api.x.ai/v1/realtime')),
   XAI_REALTIME_MODEL: variable('Model provider', 'xAI realtime model', text().default('grok-voice-latest')),
   XAI_VOICE: variable('Model provider', 'xAI voice', text().default('ara')),
+  XAI_TEXT_MODEL: variable(
+    'Model provider',
+    "xAI chat model that writes the post-call webhook's summary for merchants on xAI",
+    text().default(DEFAULT_XAI_TEXT_MODEL),
+  ),
+  XAI_BASE_URL: variable(
+    'Model provider',
+    'xAI HTTP API base URL for those summaries (tests, proxies)',
+    httpBase.optional(),
+    'https://api.x.ai/v1',
+  ),
 
   // Calls
   MAX_CALL_SECONDS: variable(
@@ -408,7 +420,7 @@ export const ENV_VARS = {
   ),
   TWILIO_PHONE_NUMBER: variable(
     'SMS group chats',
-    'E.164 caller ID for calls placed by @call; required for SMS',
+    'E.164 caller ID for calls placed by @call, and the sender of owner SMS; required for SMS',
     e164.optional(),
   ),
   BOT_IDENTITY: variable(

@@ -3,6 +3,7 @@ import type { DoneActorEvent } from 'xstate';
 import {
   MACHINE_ANSWERS,
   type CallCommand,
+  type CallDirective,
   type CallContext,
   type CallEvent,
   type CallInput,
@@ -41,7 +42,7 @@ const stalled = (target: string, reason?: EndReason) => ({
 });
 
 /** The caller took the floor: stop playback, cancel what is still being produced. */
-const bargeIn = ['interrupt', 'standDown'] as const;
+const bargeIn = ['interrupt', 'standDown', 'callerSpoke'] as const;
 
 /**
  * A conversational turn (the greeting, or any answer): the model produces it under the watchdog, a
@@ -63,7 +64,7 @@ const conversationalTurn = {
     },
     draining: {
       on: {
-        'playback.drained': '#call.session.listening',
+        'playback.drained': { target: '#call.session.listening', actions: 'heard' as const },
         'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseOpened' as const },
       },
     },
@@ -84,6 +85,10 @@ const closingTurn = (reason?: EndReason) => ({
   },
 });
 
+/** What the tool outputs ask of the call, if anything (the first directive wins). */
+const directiveOf = (outputs: ToolOutput[], type: CallDirective['type']) =>
+  outputs.find((o) => o.directive?.type === type)?.directive;
+
 export const callMachine = setup({
   types: {
     context: {} as CallContext,
@@ -101,7 +106,17 @@ export const callMachine = setup({
     sendDtmf: emit((_, params: { digits: string; respond: boolean }) => ({ type: 'sendDtmf' as const, ...params })),
     sendToolOutputs: emit(({ context }) => ({ type: 'sendToolOutputs' as const, outputs: context.toolOutputs })),
     sayFiller: emit({ type: 'sayFiller' }),
-    requestWrapUp: emit(({ context }) => ({ type: 'requestWrapUp' as const, reason: context.endReason })),
+    requestWrapUp: emit((_, params: { reason: EndReason | null }) => ({ type: 'requestWrapUp' as const, ...params })),
+    promptSilence: emit({ type: 'promptSilence' }),
+    transfer: emit(({ context }) => ({
+      type: 'transfer' as const,
+      target: context.transfer?.target ?? '',
+      summary: context.transfer?.summary ?? '',
+    })),
+    transferFailed: emit(({ context }) => ({
+      type: 'transferFailed' as const,
+      target: context.transfer?.target ?? '',
+    })),
     playApology: emit({ type: 'playApology' }),
     finish: emit(({ context }) => ({ type: 'finish' as const, endReason: context.endReason ?? 'twilio_closed' })),
     responseEnded: assign({ responseActive: false, awaitingAudio: false }),
@@ -109,16 +124,37 @@ export const callMachine = setup({
     markRequested: assign({ responseActive: true, awaitingAudio: true }),
     /** The model created a response (requested or on its own): its audio is owed from now. */
     responseOpened: assign({ responseActive: true, awaitingAudio: true }),
-    /** The caller took the floor: whatever was owed is cancelled, not late. */
-    standDown: assign({ awaitingAudio: false }),
+    /** The caller took the floor: whatever was owed is cancelled, not late, and nothing plays. */
+    standDown: assign({ awaitingAudio: false, playing: false }),
+    audioStarted: assign({ awaitingAudio: false, playing: true }),
+    heard: assign({ playing: false }),
+    callerSpoke: assign({ callerSpeaking: true, silences: 0 }),
+    callerQuiet: assign({ callerSpeaking: false }),
+    countSilence: assign({ silences: ({ context }) => context.silences + 1 }),
+    /** The goodbye being said will end the call this way once it is heard. */
+    closeAs: assign({ closing: (_, params: { reason: EndReason }) => params.reason }),
+    /** The caller talked over the goodbye: the call goes on. */
+    keepOpen: assign({ closing: null }),
     setEndReason: assign({
       endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason,
     }),
+    /** The goodbye was heard: the reason it was said for becomes the call's. */
+    endAsClosing: assign({ endReason: ({ context }) => context.endReason ?? context.closing ?? 'assistant_ended' }),
     collectCalls: assign({
       pendingCalls: ({ event }) => (event.type === 'model.responseDone' ? event.functionCalls : []),
       toolOutputs: [],
       responseActive: false,
       awaitingAudio: false,
+    }),
+    /** Outputs go back with one response.create; a transfer is remembered for after its line. */
+    sendOutputs: enqueueActions(({ context, enqueue }) => {
+      const transfer = directiveOf(context.toolOutputs, 'transfer');
+      if (transfer?.type === 'transfer') {
+        enqueue.assign({ transfer: { target: transfer.target, summary: transfer.summary } });
+      }
+      enqueue.emit({ type: 'sendToolOutputs', outputs: context.toolOutputs });
+      // A response is owed from now (markRequested).
+      enqueue.assign({ pendingCalls: [], toolOutputs: [], responseActive: true, awaitingAudio: true });
     }),
   },
   guards: {
@@ -130,16 +166,29 @@ export const callMachine = setup({
     allToolsDone: ({ context }) => context.toolOutputs.length >= context.pendingCalls.length,
     fatalError: ({ event }) => event.type === 'model.error' && event.fatal,
     stalled: ({ context }) => context.awaitingAudio,
+    transferAsked: ({ context }) => directiveOf(context.toolOutputs, 'transfer') !== undefined,
+    hangUpAsked: ({ context }) => directiveOf(context.toolOutputs, 'hangUp') !== undefined,
+    /** Nothing is being said, owed or played and the caller is not talking: a silence that counts. */
+    quietLine: ({ context }) =>
+      !context.callerSpeaking && !context.responseActive && !context.awaitingAudio && !context.playing,
+    silentAgain: ({ context }) => context.silences >= 1,
+    /** No response active and nothing left for the caller to hear. */
+    floorFree: ({ context }) => !context.responseActive && !context.playing,
   },
   delays: {
     connectTimeout: ({ context }) => context.connectTimeoutMs,
     responseTimeout: ({ context }) => context.responseTimeoutMs,
     maxCall: ({ context }) => context.maxCallMs,
+    silence: ({ context }) => context.silenceMs,
     apologyHangup: 3000,
     toolFiller: 1500,
     bargeInSettle: 2000,
     wrapUpLimit: 20_000,
     voicemailLimit: 60_000,
+    /** A long answer still playing when the call must end is cut after this, so the goodbye is heard. */
+    cutLongAnswer: 4000,
+    /** After the redirect Twilio stops the stream; if it does not, the transfer did not happen. */
+    transferTimeout: 15_000,
   },
 }).createMachine({
   id: 'call',
@@ -150,6 +199,11 @@ export const callMachine = setup({
     awaitingAudio: false,
     pendingCalls: [],
     toolOutputs: [],
+    playing: false,
+    callerSpeaking: false,
+    silences: 0,
+    closing: null,
+    transfer: null,
   }),
   initial: 'connecting',
   on: {
@@ -157,7 +211,10 @@ export const callMachine = setup({
     'line.closed': { target: '.teardown', actions: endWith('twilio_closed') },
     'model.responseCreated': { actions: 'responseOpened' },
     'model.responseDone': { actions: 'responseEnded' },
-    'model.audioStarted': { actions: 'standDown' },
+    'model.audioStarted': { actions: 'audioStarted' },
+    'playback.drained': { actions: 'heard' },
+    'model.speechStarted': { actions: 'callerSpoke' },
+    'model.speechStopped': { actions: 'callerQuiet' },
   },
   states: {
     connecting: {
@@ -192,10 +249,31 @@ export const callMachine = setup({
         },
 
         listening: {
-          // Entered with a response owed after tool outputs; re-entered when keypad digits ask for one.
-          after: { responseTimeout: stalled('#call.apologizing', 'model_stalled') },
+          // Entered with a response owed after tool outputs; re-entered when keypad digits ask for one,
+          // when the caller stops talking (the silence clock starts over) and after a re-prompt.
+          after: {
+            responseTimeout: stalled('#call.apologizing', 'model_stalled'),
+            silence: [
+              {
+                guard: and(['quietLine', 'silentAgain']),
+                target: 'ending',
+                actions: [
+                  { type: 'closeAs', params: { reason: 'caller_silent' } },
+                  { type: 'requestWrapUp', params: { reason: 'caller_silent' } },
+                  'markRequested',
+                ],
+              },
+              {
+                guard: 'quietLine',
+                target: 'listening',
+                reenter: true,
+                actions: ['countSilence', 'promptSilence', 'markRequested'],
+              },
+            ],
+          },
           on: {
             'model.responseCreated': { target: 'speaking', actions: 'responseOpened' },
+            'model.speechStopped': { target: 'listening', reenter: true, actions: 'callerQuiet' },
             'caller.dtmf': {
               target: 'listening',
               reenter: true,
@@ -234,12 +312,21 @@ export const callMachine = setup({
             }
           }),
           // Outputs go back once every tool is done and no filler is being spoken (a response.create
-          // while a response is active would be rejected).
-          always: {
-            guard: and(['allToolsDone', 'noActiveResponse']),
-            target: 'listening',
-            actions: ['sendToolOutputs', assign({ pendingCalls: [], toolOutputs: [] }), 'markRequested'],
-          },
+          // while a response is active would be rejected). The answer to them is then a transfer
+          // line, a goodbye, or the conversation going on.
+          always: [
+            {
+              guard: and(['allToolsDone', 'noActiveResponse', 'transferAsked']),
+              target: 'transferring',
+              actions: 'sendOutputs',
+            },
+            {
+              guard: and(['allToolsDone', 'noActiveResponse', 'hangUpAsked']),
+              target: 'ending',
+              actions: [{ type: 'closeAs', params: { reason: 'assistant_ended' } }, 'sendOutputs'],
+            },
+            { guard: and(['allToolsDone', 'noActiveResponse']), target: 'listening', actions: 'sendOutputs' },
+          ],
           on: {
             'xstate.done.actor.*': {
               actions: enqueueActions(({ event, enqueue }) => {
@@ -262,6 +349,50 @@ export const callMachine = setup({
             waiting: {},
           },
         },
+
+        // The assistant's goodbye (endCall, or a caller silent twice). Once the caller has heard it
+        // the call ends; a caller who talks over it is still there, and the call goes on.
+        ending: {
+          tags: ['audioOut'],
+          initial: 'producing',
+          on: { 'model.speechStarted': { target: 'bargeIn', actions: [...bargeIn, 'keepOpen'] } },
+          states: {
+            producing: {
+              // A goodbye that never comes is not waited for.
+              after: { responseTimeout: { guard: 'stalled', target: '#call.teardown', actions: 'endAsClosing' } },
+              on: { 'model.responseDone': { target: 'draining', actions: 'responseEnded' } },
+            },
+            draining: {
+              on: { 'playback.drained': { target: '#call.teardown', actions: ['heard', 'endAsClosing'] } },
+            },
+          },
+        },
+
+        // Putting the caller through: the short line is said in full (the caller talking over it does
+        // not stop the transfer), then the live call is redirected to dial the person. Twilio then
+        // stops this stream; a call that comes back starts a new one.
+        transferring: {
+          tags: ['audioOut'],
+          initial: 'producing',
+          states: {
+            producing: {
+              after: { responseTimeout: { guard: 'stalled', target: 'redirecting' } },
+              on: { 'model.responseDone': { target: 'draining', actions: 'responseEnded' } },
+            },
+            draining: { on: { 'playback.drained': { target: 'redirecting', actions: 'heard' } } },
+            redirecting: {
+              entry: 'transfer',
+              after: {
+                transferTimeout: { target: '#call.session.listening', actions: ['transferFailed', 'markRequested'] },
+              },
+              on: {
+                'caller.hungUp': { target: '#call.teardown', actions: endWith('transferred') },
+                'line.closed': { target: '#call.teardown', actions: endWith('transferred') },
+                'transfer.failed': { target: '#call.session.listening', actions: ['transferFailed', 'markRequested'] },
+              },
+            },
+          },
+        },
       },
     },
 
@@ -278,6 +409,9 @@ export const callMachine = setup({
       states: closingTurn('voicemail_left'),
     },
 
+    // The relay ends the call (maximum length, shutdown). An answer still being said gets a few
+    // seconds to finish; past that it is cut (playback cleared, response cancelled) so that the
+    // goodbye is always heard before the 20 s limit.
     wrappingUp: {
       tags: ['audioOut'],
       initial: 'waitingTurn',
@@ -288,12 +422,21 @@ export const callMachine = setup({
       },
       states: {
         waitingTurn: {
+          always: { guard: 'floorFree', target: 'producing' },
+          after: { cutLongAnswer: { target: 'cutting', actions: ['interrupt', 'standDown'] } },
+          on: { 'model.responseDone': { actions: 'responseEnded' } },
+        },
+        cutting: {
+          // The cancelled answer must end before the goodbye is asked for.
           always: { guard: 'noActiveResponse', target: 'producing' },
           on: { 'model.responseDone': { target: 'producing', actions: 'responseEnded' } },
         },
         // The call is ending anyway: a stalled goodbye is skipped rather than waited out.
         ...closingTurn(),
-        producing: { ...closingTurn().producing, entry: ['requestWrapUp', 'markRequested'] },
+        producing: {
+          ...closingTurn().producing,
+          entry: [{ type: 'requestWrapUp', params: ({ context }) => ({ reason: context.endReason }) }, 'markRequested'],
+        },
       },
     },
 

@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import type { SnapshotFrom } from 'xstate';
 import type { EndReason } from './call.types.js';
 
@@ -24,6 +24,19 @@ export interface CallModelContext {
   watchdog: boolean;
   /** Tool calls still running in toolPending. */
   toolsLeft: number;
+  /** A finished tool's output asked for a transfer / a hang-up (cleared when the outputs go back). */
+  transferAsked: boolean;
+  hangUpAsked: boolean;
+  /** Assistant audio has started and the caller has not finished hearing it. */
+  playing: boolean;
+  /** Between the caller's speech started and stopped. */
+  callerSpeaking: boolean;
+  /** Silences re-prompted since the caller last spoke. */
+  silences: number;
+  /** The silence timer is armed (listening arms it; firing, with or without effect, disarms it). */
+  silenceArmed: boolean;
+  /** How the call ends once the goodbye being said is heard. */
+  closing: EndReason | null;
   /** First cause wins. */
   endReason: EndReason | null;
 }
@@ -42,9 +55,12 @@ export type CallModelEvent =
   | { type: 'model.responseDoneWithTools'; calls: 1 | 2 }
   | { type: 'model.audioStarted' }
   | { type: 'model.speechStarted' }
+  | { type: 'model.speechStopped' }
   | { type: 'playback.drained' }
   | { type: 'server.shutdown' }
-  | { type: 'tool.done' }
+  | { type: 'transfer.failed' }
+  /** The oldest running tool finished; its output may ask for a transfer or a hang-up. */
+  | { type: 'tool.done'; directive: 'none' | 'transfer' | 'hangUp' }
   | { type: 'timer.connectTimeout' }
   | { type: 'timer.maxCall' }
   | { type: 'timer.apologyHangup' }
@@ -52,7 +68,10 @@ export type CallModelEvent =
   | { type: 'timer.wrapUpLimit' }
   | { type: 'timer.voicemailLimit' }
   | { type: 'timer.toolFiller' }
-  | { type: 'timer.responseTimeout' };
+  | { type: 'timer.responseTimeout' }
+  | { type: 'timer.silence' }
+  | { type: 'timer.cutLongAnswer' }
+  | { type: 'timer.transferTimeout' };
 
 /** Payload variants the traversal tries (event types without payload are discovered by itself). */
 export const callModelEventCases: CallModelEvent[] = [
@@ -66,6 +85,9 @@ export const callModelEventCases: CallModelEvent[] = [
   { type: 'model.responseDone', status: 'cancelled' },
   { type: 'model.responseDoneWithTools', calls: 1 },
   { type: 'model.responseDoneWithTools', calls: 2 },
+  { type: 'tool.done', directive: 'none' },
+  { type: 'tool.done', directive: 'transfer' },
+  { type: 'tool.done', directive: 'hangUp' },
 ];
 
 const noop = () => {};
@@ -74,12 +96,28 @@ const endWith = (reason: EndReason) => ({ type: 'endWith' as const, params: { re
 // States that wait for the model to speak arm the response watchdog on entry; when it fires, a
 // response that is owed and silent means a stalled model. Spread into those states.
 const watches = { entry: 'arm' as const, exit: 'disarm' as const };
-const watchdog = (target: string, reason?: EndReason) => ({
+const watchdog = (target: string, then: ReadonlyArray<ReturnType<typeof endWith> | 'endAsClosing'> = []) => ({
   'timer.responseTimeout': [
-    { guard: 'stalled' as const, target, actions: reason ? [endWith(reason), 'disarm' as const] : ['disarm' as const] },
+    { guard: 'stalled' as const, target, actions: [...then, 'disarm' as const] },
     { actions: 'disarm' as const },
   ],
 });
+
+// Where tool outputs go back (with one response.create): a transfer line, a goodbye, or on with
+// the conversation. `extra` are the conditions of the step that sends them.
+const outputsGo = (extra: ReadonlyArray<'lastToolQuiet' | 'allToolsDone'>) => [
+  {
+    guard: and([...extra, 'transferAsked']),
+    target: '#call.session.transferring',
+    actions: 'outputsSent' as const,
+  },
+  {
+    guard: and([...extra, 'hangUpAsked']),
+    target: '#call.session.ending',
+    actions: [{ type: 'closeAs' as const, params: { reason: 'assistant_ended' as const } }, 'outputsSent' as const],
+  },
+  { guard: and([...extra]), target: '#call.session.listening', actions: 'outputsSent' as const },
+];
 
 // A conversational turn (greeting or answer): produced under the watchdog, a response with tool
 // calls starts the tools, then the caller hears the rest; a response created meanwhile is spoken.
@@ -90,14 +128,14 @@ const turn = {
     producing: {
       ...watches,
       on: {
-        ...watchdog('#call.apologizing', 'model_stalled'),
+        ...watchdog('#call.apologizing', [endWith('model_stalled')]),
         'model.responseDoneWithTools': { target: '#call.session.toolPending', actions: 'startTools' as const },
         'model.responseDone': { target: 'draining', actions: 'responseEnded' as const },
       },
     },
     draining: {
       on: {
-        'playback.drained': '#call.session.listening',
+        'playback.drained': { target: '#call.session.listening', actions: 'heard' as const },
         'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseStarted' as const },
       },
     },
@@ -109,7 +147,7 @@ const closing = (reason?: EndReason) => ({
   producing: {
     ...watches,
     on: {
-      ...watchdog('#call.teardown', reason && 'model_stalled'),
+      ...watchdog('#call.teardown', reason ? [endWith('model_stalled')] : []),
       'model.responseDone': 'draining',
       'model.responseDoneWithTools': 'draining',
     },
@@ -127,13 +165,30 @@ export const callModel = setup({
   },
   actions: {
     endWith: assign({ endReason: ({ context }, params: { reason: EndReason }) => context.endReason ?? params.reason }),
+    endAsClosing: assign({ endReason: ({ context }) => context.endReason ?? context.closing }),
+    closeAs: assign({ closing: (_, params: { reason: EndReason }) => params.reason }),
+    keepOpen: assign({ closing: null }),
     // Requested by the relay or created by the model: its audio is owed from now.
     responseStarted: assign({ responseActive: true, awaiting: true }),
-    standDown: assign({ awaiting: false }),
+    // The caller took the floor: nothing is owed or playing any more.
+    standDown: assign({ awaiting: false, playing: false }),
+    audioStarted: assign({ awaiting: false, playing: true }),
+    heard: assign({ playing: false }),
+    callerSpoke: assign({ callerSpeaking: true, silences: 0 }),
+    callerQuiet: assign({ callerSpeaking: false }),
     arm: assign({ watchdog: true }),
     disarm: assign({ watchdog: false }),
+    armSilence: assign({ silenceArmed: true }),
+    disarmSilence: assign({ silenceArmed: false }),
+    countSilence: assign({ silences: ({ context }) => context.silences + 1 }),
     // Tool outputs went back with one response.create.
-    outputsSent: assign({ toolsLeft: 0, responseActive: true, awaiting: true }),
+    outputsSent: assign({
+      toolsLeft: 0,
+      responseActive: true,
+      awaiting: true,
+      transferAsked: false,
+      hangUpAsked: false,
+    }),
     responseEnded: assign({ responseActive: false, awaiting: false }),
     // A completed response asked for tools: they all start now.
     startTools: assign({
@@ -141,6 +196,12 @@ export const callModel = setup({
       awaiting: false,
       toolsLeft: ({ event }) => (event.type === 'model.responseDoneWithTools' ? event.calls : 0),
     }),
+    // A tool finished: one fewer running, and what its output asked is remembered.
+    toolFinished: assign(({ context, event }) => ({
+      toolsLeft: Math.max(0, context.toolsLeft - 1),
+      transferAsked: context.transferAsked || (event.type === 'tool.done' && event.directive === 'transfer'),
+      hangUpAsked: context.hangUpAsked || (event.type === 'tool.done' && event.directive === 'hangUp'),
+    })),
     // Markers only: an empty transition is "inert" and the traversal would never try its event.
     forwardDtmf: (_: unknown, _params: { respond: boolean }) => {},
     stopPlayback: noop,
@@ -149,10 +210,20 @@ export const callModel = setup({
     machineAnswered: ({ context }) => context.machine,
     greetingInterruptible: ({ context }) => context.greetingInterruptible,
     noActiveResponse: ({ context }) => !context.responseActive,
-    lastToolAndQuiet: ({ context }) => context.toolsLeft <= 1 && !context.responseActive,
+    // The last running tool finished and no filler is being spoken.
+    lastToolQuiet: ({ context }) => context.toolsLeft <= 1 && !context.responseActive,
     allToolsDone: ({ context }) => context.toolsLeft === 0,
+    // Counting the output of the tool that finishes in this step.
+    transferAsked: ({ context, event }) =>
+      context.transferAsked || (event.type === 'tool.done' && event.directive === 'transfer'),
+    hangUpAsked: ({ context, event }) =>
+      context.hangUpAsked || (event.type === 'tool.done' && event.directive === 'hangUp'),
     fatal: ({ event }) => event.type === 'model.error' && event.fatal,
     stalled: ({ context }) => context.awaiting,
+    quietLine: ({ context }) =>
+      !context.callerSpeaking && !context.responseActive && !context.awaiting && !context.playing,
+    silentAgain: ({ context }) => context.silences >= 1,
+    floorFree: ({ context }) => !context.responseActive && !context.playing,
   },
 }).createMachine({
   id: 'call',
@@ -163,6 +234,13 @@ export const callModel = setup({
     awaiting: false,
     watchdog: false,
     toolsLeft: 0,
+    transferAsked: false,
+    hangUpAsked: false,
+    playing: false,
+    callerSpeaking: false,
+    silences: 0,
+    silenceArmed: false,
+    closing: null,
     endReason: null,
   },
   initial: 'init',
@@ -174,7 +252,10 @@ export const callModel = setup({
     // Any response.done ends the active response, whether or not it asked for tools.
     'model.responseDone': { actions: 'responseEnded' },
     'model.responseDoneWithTools': { actions: 'responseEnded' },
-    'model.audioStarted': { actions: 'standDown' },
+    'model.audioStarted': { actions: 'audioStarted' },
+    'playback.drained': { actions: 'heard' },
+    'model.speechStarted': { actions: 'callerSpoke' },
+    'model.speechStopped': { actions: 'callerQuiet' },
   },
   states: {
     init: {
@@ -212,14 +293,38 @@ export const callModel = setup({
           // The greeting is requested on entry: a barge-in before response.created must cancel it.
           entry: 'responseStarted',
           // A barge-in cancels what was owed: the watchdog stands down.
-          on: { 'model.speechStarted': { guard: 'greetingInterruptible', target: 'bargeIn', actions: 'standDown' } },
+          on: {
+            'model.speechStarted': {
+              guard: 'greetingInterruptible',
+              target: 'bargeIn',
+              actions: ['standDown', 'callerSpoke'],
+            },
+          },
         },
 
         listening: {
-          ...watches,
+          entry: ['arm', 'armSilence'],
+          exit: ['disarm', 'disarmSilence'],
           on: {
-            ...watchdog('#call.apologizing', 'model_stalled'),
+            ...watchdog('#call.apologizing', [endWith('model_stalled')]),
+            // Nobody has spoken for a while: ask once if they are there; the second time, say goodbye.
+            'timer.silence': [
+              {
+                guard: and(['quietLine', 'silentAgain']),
+                target: 'ending',
+                actions: [{ type: 'closeAs', params: { reason: 'caller_silent' } }, 'responseStarted'],
+              },
+              {
+                guard: 'quietLine',
+                target: 'listening',
+                reenter: true,
+                actions: ['countSilence', 'responseStarted'],
+              },
+              { actions: 'disarmSilence' },
+            ],
             'model.responseCreated': { target: 'speaking', actions: 'responseStarted' },
+            // The caller stopped talking: the silence clock (and the watchdog) start over.
+            'model.speechStopped': { target: 'listening', reenter: true, actions: 'callerQuiet' },
             // Keypad digits ask for a response: the watchdog starts over.
             'caller.dtmf': {
               target: 'listening',
@@ -231,7 +336,7 @@ export const callModel = setup({
 
         speaking: {
           ...turn,
-          on: { 'model.speechStarted': { target: 'bargeIn', actions: 'standDown' } },
+          on: { 'model.speechStarted': { target: 'bargeIn', actions: ['standDown', 'callerSpoke'] } },
         },
 
         bargeIn: {
@@ -254,20 +359,14 @@ export const callModel = setup({
             'tool.done': [
               // Outputs go back with one response.create (a response is requested again), but not
               // while the filler is still being spoken.
-              { guard: 'lastToolAndQuiet', target: 'listening', actions: 'outputsSent' },
-              { actions: assign({ toolsLeft: ({ context }) => Math.max(0, context.toolsLeft - 1) }) },
+              ...outputsGo(['lastToolQuiet']),
+              { actions: 'toolFinished' },
             ],
             // Speech over a filler or a pre-tool sentence stops playback; the tools keep running.
-            'model.speechStarted': { actions: ['stopPlayback', 'standDown'] },
+            'model.speechStarted': { actions: ['stopPlayback', 'standDown', 'callerSpoke'] },
             // A response the model started by itself (the caller spoke) ended after the last tool.
-            'model.responseDone': [
-              { guard: 'allToolsDone', target: '#call.session.listening', actions: 'outputsSent' },
-              { actions: 'responseEnded' },
-            ],
-            'model.responseDoneWithTools': [
-              { guard: 'allToolsDone', target: '#call.session.listening', actions: 'outputsSent' },
-              { actions: 'responseEnded' },
-            ],
+            'model.responseDone': [...outputsGo(['allToolsDone']), { actions: 'responseEnded' }],
+            'model.responseDoneWithTools': [...outputsGo(['allToolsDone']), { actions: 'responseEnded' }],
           },
           states: {
             working: { on: { 'timer.toolFiller': 'filler' } },
@@ -275,19 +374,64 @@ export const callModel = setup({
               entry: ['responseStarted', 'arm'],
               exit: 'disarm',
               on: {
-                ...watchdog('#call.apologizing', 'model_stalled'),
-                'model.responseDone': [
-                  { guard: 'allToolsDone', target: '#call.session.listening', actions: 'outputsSent' },
-                  { target: 'waiting', actions: 'responseEnded' },
-                ],
+                ...watchdog('#call.apologizing', [endWith('model_stalled')]),
+                'model.responseDone': [...outputsGo(['allToolsDone']), { target: 'waiting', actions: 'responseEnded' }],
                 // The filler itself must not start tools: its calls are ignored.
                 'model.responseDoneWithTools': [
-                  { guard: 'allToolsDone', target: '#call.session.listening', actions: 'outputsSent' },
+                  ...outputsGo(['allToolsDone']),
                   { target: 'waiting', actions: 'responseEnded' },
                 ],
               },
             },
             waiting: {},
+          },
+        },
+
+        // The assistant's goodbye: heard in full, it ends the call; talked over, the call goes on.
+        ending: {
+          tags: ['audioOut'],
+          initial: 'producing',
+          on: {
+            'model.speechStarted': { target: 'bargeIn', actions: ['standDown', 'callerSpoke', 'keepOpen'] },
+          },
+          states: {
+            producing: {
+              ...watches,
+              on: {
+                ...watchdog('#call.teardown', ['endAsClosing']),
+                'model.responseDone': { target: 'draining', actions: 'responseEnded' },
+                'model.responseDoneWithTools': { target: 'draining', actions: 'responseEnded' },
+              },
+            },
+            draining: { on: { 'playback.drained': { target: '#call.teardown', actions: ['heard', 'endAsClosing'] } } },
+          },
+        },
+
+        // The transfer line is said in full (talking over it does not stop it), then the call is
+        // redirected; the stream's stop is the transfer happening.
+        transferring: {
+          tags: ['audioOut'],
+          initial: 'producing',
+          states: {
+            producing: {
+              ...watches,
+              on: {
+                // A line that never comes is not waited for: the transfer goes ahead.
+                ...watchdog('#call.session.transferring.redirecting'),
+                'model.responseDone': { target: 'draining', actions: 'responseEnded' },
+                'model.responseDoneWithTools': { target: 'draining', actions: 'responseEnded' },
+              },
+            },
+            draining: { on: { 'playback.drained': { target: 'redirecting', actions: 'heard' } } },
+            redirecting: {
+              on: {
+                'caller.hungUp': { target: '#call.teardown', actions: endWith('transferred') },
+                'line.closed': { target: '#call.teardown', actions: endWith('transferred') },
+                // The caller is still here: the model is told and owes an answer.
+                'transfer.failed': { target: '#call.session.listening', actions: 'responseStarted' },
+                'timer.transferTimeout': { target: '#call.session.listening', actions: 'responseStarted' },
+              },
+            },
           },
         },
       },
@@ -315,7 +459,12 @@ export const callModel = setup({
         'model.error': { guard: 'fatal', target: 'teardown' },
       },
       states: {
+        // The answer in progress may finish and be heard; a long one is cut so the goodbye is heard.
         waitingTurn: {
+          always: { guard: 'floorFree', target: 'producing' },
+          on: { 'timer.cutLongAnswer': { target: 'cutting', actions: ['stopPlayback', 'standDown'] } },
+        },
+        cutting: {
           always: { guard: 'noActiveResponse', target: 'producing' },
           on: {
             'model.responseDone': { target: 'producing', actions: 'responseEnded' },
@@ -355,7 +504,17 @@ export function serializeModelState(
         ? c.responseActive
         : undefined,
     toolsLeft: snapshot.matches({ session: 'toolPending' }) ? c.toolsLeft : undefined,
+    asked: snapshot.matches({ session: 'toolPending' }) ? [c.transferAsked, c.hangUpAsked] : undefined,
     awaiting: c.watchdog ? c.awaiting : undefined,
+    // What the silence and wrap-up guards read, only where they read it.
+    playing:
+      snapshot.matches({ session: 'listening' }) || snapshot.matches({ wrappingUp: 'waitingTurn' })
+        ? c.playing
+        : undefined,
+    silence: snapshot.matches({ session: 'listening' })
+      ? [c.callerSpeaking, Math.min(c.silences, 1), c.silenceArmed]
+      : undefined,
+    closing: snapshot.matches({ session: 'ending' }) ? c.closing : undefined,
     watchdog: c.watchdog,
     endReason: c.endReason,
   };

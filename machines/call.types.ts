@@ -13,7 +13,13 @@ export type EndReason =
   | 'model_stalled'
   | 'max_duration'
   | 'voicemail_left'
-  | 'server_shutdown';
+  | 'server_shutdown'
+  /** The assistant ended the call (endCall) after its goodbye was heard. */
+  | 'assistant_ended'
+  /** Nobody spoke through a re-prompt and a second silence; the goodbye was said. */
+  | 'caller_silent'
+  /** The call left the relay for a person (transferCall); a returned call records again under its id. */
+  | 'transferred';
 
 export interface FunctionCall {
   callId: string;
@@ -27,7 +33,16 @@ export interface ToolOutput {
   /** JSON text handed back to the model as function_call_output.output. */
   output: string;
   ok: boolean;
+  /** A tool that steers the call itself: once its output is spoken and heard, the chart acts on it. */
+  directive?: CallDirective;
 }
+
+/** What a call-control tool asks of the call (transferCall, endCall). */
+export type CallDirective =
+  /** Put the caller through to `target` (a merchant's transfer target by name); `summary` is whispered to them. */
+  | { type: 'transfer'; target: string; summary: string }
+  /** End the call once the goodbye has been heard. */
+  | { type: 'hangUp'; reason: string };
 
 /** Twilio's AnsweredBy values that mean nobody is listening live. */
 export const MACHINE_ANSWERS = ['machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax'] as const;
@@ -48,6 +63,8 @@ export interface CallInput {
   connectTimeoutMs: number;
   /** How long a requested or created response may stay silent before the call gives up on the model. */
   responseTimeoutMs: number;
+  /** How long the caller may stay silent while the assistant waits before it asks if they are there. */
+  silenceMs: number;
   /** The call's tool runner: the chart decides when tools run, the runner how. */
   tools: ToolRunner;
 }
@@ -64,6 +81,10 @@ export type CallEvent =
   /** The first audio delta of a response reached the caller (sent once per response, not per frame). */
   | { type: 'model.audioStarted' }
   | { type: 'model.speechStarted' }
+  /** The caller stopped talking (server VAD): the silence clock starts again. */
+  | { type: 'model.speechStopped' }
+  /** The transfer could not be placed (Twilio refused the redirect); the caller is still here. */
+  | { type: 'transfer.failed' }
   | { type: 'playback.drained' }
   | { type: 'server.shutdown' };
 
@@ -75,6 +96,16 @@ export interface CallContext extends CallInput {
   awaitingAudio: boolean;
   pendingCalls: FunctionCall[];
   toolOutputs: ToolOutput[];
+  /** Assistant audio of a response has started and the caller has not finished hearing it. */
+  playing: boolean;
+  /** The caller is talking (between speech started and stopped). */
+  callerSpeaking: boolean;
+  /** Silences re-prompted since the caller last spoke. */
+  silences: number;
+  /** How the call will end once the goodbye being said is heard (cancelled if the caller talks over it). */
+  closing: EndReason | null;
+  /** The transfer being made (from the transferCall tool's output). */
+  transfer: { target: string; summary: string } | null;
 }
 
 /**
@@ -95,8 +126,14 @@ export type CallCommand =
   | { type: 'sendToolOutputs'; outputs: ToolOutput[] }
   /** A tool is slow: a short spoken filler so the caller never sits in silence. */
   | { type: 'sayFiller' }
-  /** Ask the model to close the call politely (`reason`: max length or shutdown). */
+  /** Ask the model to close the call politely (`reason`: max length, shutdown, a silent caller). */
   | { type: 'requestWrapUp'; reason: EndReason | null }
+  /** The caller has been quiet: ask whether they are still there. */
+  | { type: 'promptSilence' }
+  /** The transfer line was heard: redirect the live call to dial the target. */
+  | { type: 'transfer'; target: string; summary: string }
+  /** The redirect failed: tell the model, which offers to take a message instead. */
+  | { type: 'transferFailed'; target: string }
   /** The model is gone: the relay's own apology clip, then the call ends. */
   | { type: 'playApology' }
   /** The call is over: close both sides and write the record, once. */

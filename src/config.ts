@@ -25,6 +25,8 @@ export interface Config {
   connectTimeoutMs: number;
   /** A response the model owes that stays silent this long ends the call as `model_stalled`. */
   responseTimeoutMs: number;
+  /** Caller silence before the assistant asks if they are still there (a second one ends the call). */
+  silenceRepromptMs: number;
   logLevel: LogLevel;
   /** Graceful drain window on SIGTERM before remaining calls are asked to wrap up. */
   drainSeconds: number;
@@ -80,6 +82,7 @@ export function loadConfig(env: EnvSource = relayEnv()): Config {
       maxCallSeconds: r.get('MAX_CALL_SECONDS'),
       connectTimeoutMs: r.get('MODEL_CONNECT_TIMEOUT_MS'),
       responseTimeoutMs: r.get('MODEL_RESPONSE_TIMEOUT_MS'),
+      silenceRepromptMs: r.get('SILENCE_REPROMPT_SECONDS') * 1000,
       logLevel: r.get('LOG_LEVEL'),
       drainSeconds: r.get('DRAIN_SECONDS'),
       metricsToken: r.get('METRICS_TOKEN'),

@@ -6,8 +6,13 @@ import type { MerchantDirectory } from './merchants/directory.js';
 import type { Merchant } from './merchants/merchant.js';
 import type { ModelOpener } from './providers/endpoint.js';
 import type { ToolExecutor, ToolSpec } from './tools/tool.js';
+import type { NotifyOwner } from './notify/owner-sms.js';
 import { mountMediaStreams } from './transports/twilio/media-stream-route.js';
 import { mountVoiceWebhook } from './transports/twilio/voice-route.js';
+import { mountTransferRoutes, type TransferMissed } from './transports/twilio/transfer-routes.js';
+import { TransferLedger } from './call/transfer-ledger.js';
+import type { LineControl } from './call/line-control.js';
+import { callControlSpecs, withCallControl } from './tools/call-control.js';
 import { browserRelayRoutes, type BrowserRelay } from './browser/browser-relay.js';
 import { browserEndpointResolver } from './browser/browser-endpoint.js';
 import type { EdgeConfig } from './http/edge-config.js';
@@ -34,10 +39,14 @@ export interface ServerDeps {
   runTool?: ToolExecutor;
   toolSpecs?: (m: Merchant) => ToolSpec[];
   onCallState?: (call: Call, state: string) => void;
+  /** Transfers and hang-ups over the telephone provider's API (Twilio REST); unset: no transfers. */
+  line?: LineControl;
   /** Statechart inspection per call (dev only; see src/obs/inspect.ts). */
   inspect?: (callSid: string) => Observer<InspectionEvent> | undefined;
   /** Extra routes (Twilio Conversations webhook, …) mounted before the 404 fallback. */
   routes?: (app: uWS.TemplatedApp) => void;
+  /** Owner SMS (src/notify/owner-sms.ts), for what the call side tells the owner (a failed transfer). */
+  notifyOwner?: NotifyOwner;
 }
 
 export interface RelayServer {
@@ -60,19 +69,31 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
   let draining = false;
   const isDraining = () => draining;
 
+  const transfers = new TransferLedger();
   mountHealth(app, () => ({ draining, calls: calls.size }));
   mountVoiceWebhook(app, { ...deps, publicHost: config.publicHost, draining: isDraining });
+  mountTransferRoutes(app, {
+    ...deps,
+    transfers,
+    publicHost: config.publicHost,
+    onMissed: (miss) => void tellOwner(deps, miss),
+  });
   const mediaStreams = mountMediaStreams(app, {
     ...deps,
     calls,
     originAllowed,
     draining: isDraining,
+    // Every merchant's model gets the call-control tools (endCall; transferCall with targets).
+    toolSpecs: (m) => [...(deps.toolSpecs?.(m) ?? []), ...callControlSpecs(m)],
     call: {
       recorder: deps.recorder,
       maxCallMs: config.maxCallSeconds * 1000,
       connectTimeoutMs: config.connectTimeoutMs,
       responseTimeoutMs: config.responseTimeoutMs,
-      runTool: deps.runTool,
+      silenceMs: config.silenceRepromptMs,
+      runTool: withCallControl(deps.runTool),
+      transfers,
+      ...(deps.line ? { line: deps.line } : {}),
       metrics,
       onState: deps.onCallState,
     },
@@ -132,6 +153,25 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
       mediaStreams.closeAll(1001, 'server closing');
     },
   };
+}
+
+/** The owner hears about a transfer nobody answered (when the merchant has owner SMS). */
+async function tellOwner(deps: ServerDeps, miss: TransferMissed): Promise<void> {
+  const first = miss.entry?.summary;
+  const merchant = first ? await deps.directory.byId(first.merchantId) : undefined;
+  if (!deps.notifyOwner || !merchant || !miss.entry) return;
+  await deps
+    .notifyOwner(merchant, {
+      kind: 'transfer_failed',
+      callSid: miss.callSid,
+      callerName: null,
+      callerPhone: first?.callerPhone ?? null,
+      target: miss.entry.target,
+      outcome: miss.outcome,
+      reason: miss.entry.whisper,
+      ...(miss.dialCallSid ? { dialCallSid: miss.dialCallSid } : {}),
+    })
+    .catch((err: unknown) => log.warn({ err }, 'owner not told about the missed transfer'));
 }
 
 /** GET/HEAD /health: 503 while draining tells the load balancer to stop routing new calls here. */

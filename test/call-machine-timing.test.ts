@@ -62,6 +62,8 @@ describe('call chart timers', () => {
     const h = call();
     h.clock.advance(3000); // connecting time does not count
     await toListening(h);
+    // The caller is talking all along, so no silence re-prompt ends the call first.
+    await h.apply({ type: 'model.speechStarted' });
     h.clock.advance(DELAYS.maxCall - 1);
     expect(h.value()).toBe('session.listening');
     h.clock.advance(1);
@@ -98,7 +100,7 @@ describe('call chart timers', () => {
     expect(h.value()).toBe('session.bargeIn');
     h.clock.advance(1);
     expect(h.value()).toBe('session.listening');
-    expect(h.clock.pending()).toEqual([DELAYS.responseTimeout, DELAYS.maxCall]);
+    expect(h.clock.pending()).toEqual([DELAYS.silence, DELAYS.responseTimeout, DELAYS.maxCall]);
     // The cancelled response is not owed: the caller talking is not a stalled model.
     h.clock.advance(DELAYS.responseTimeout);
     expect(h.value()).toBe('session.listening');
@@ -128,7 +130,7 @@ describe('call chart timers', () => {
     h.clock.advance(400);
     await h.apply({ type: 'model.responseDone', status: 'cancelled' });
     expect(h.value()).toBe('session.listening');
-    expect(h.clock.pending()).toEqual([DELAYS.responseTimeout, DELAYS.maxCall]);
+    expect(h.clock.pending()).toEqual([DELAYS.silence, DELAYS.responseTimeout, DELAYS.maxCall]);
     expect(h.tools).toHaveLength(0); // the half-written call of the cancelled response never ran
   });
 
@@ -203,6 +205,7 @@ describe('response watchdog: a model that accepted the session but stops speakin
   it('never fires while the caller has the floor and nothing is owed', async () => {
     const h = call();
     await toListening(h);
+    await h.apply({ type: 'model.speechStarted' }); // the caller talks (and so is not silent either)
     h.clock.advance(DELAYS.responseTimeout * 3);
     expect(h.value()).toBe('session.listening');
     expect(h.callsOf('playApology')).toHaveLength(0);
@@ -228,7 +231,7 @@ describe('response watchdog: a model that accepted the session but stops speakin
     await h.apply({ type: 'model.responseCreated' });
     await h.apply({ type: 'model.audioStarted' });
     await h.apply({ type: 'model.responseDoneWithTools', calls: 1 });
-    await h.apply({ type: 'tool.done' });
+    await h.apply({ type: 'tool.done', directive: 'none' });
     expect(h.callsOf('sendToolOutputs')).toHaveLength(1);
     expect(h.value()).toBe('session.listening');
     h.clock.advance(DELAYS.responseTimeout - 1);

@@ -24,7 +24,10 @@ const testModel = createTestModel(callModel, {
     !event.type.startsWith('xstate.') &&
     snapshot.status === 'active' &&
     (snapshot.value !== 'init' || event.type === 'call.start') &&
-    (event.type !== 'timer.responseTimeout' || snapshot.context.watchdog),
+    (event.type !== 'timer.responseTimeout' || snapshot.context.watchdog) &&
+    (event.type !== 'timer.silence' || snapshot.context.silenceArmed) &&
+    // A tool can only finish while one is running.
+    (event.type !== 'tool.done' || snapshot.context.toolsLeft > 0),
 });
 const paths = testModel.getShortestPaths();
 
@@ -35,56 +38,79 @@ function expectedTimers(s: CallModelSnapshot): number[] {
   if (s.matches('connecting')) return sorted([DELAYS.connectTimeout]);
   if (s.matches({ session: 'bargeIn' })) return sorted([DELAYS.bargeInSettle, DELAYS.maxCall]);
   if (s.matches({ session: { toolPending: 'working' } })) return sorted([DELAYS.toolFiller, DELAYS.maxCall]);
+  if (s.matches({ session: 'listening' }))
+    return sorted(s.context.silenceArmed ? [DELAYS.silence, DELAYS.maxCall] : [DELAYS.maxCall]);
+  if (s.matches({ session: { transferring: 'redirecting' } })) return sorted([DELAYS.transferTimeout, DELAYS.maxCall]);
   if (s.matches('session')) return sorted([DELAYS.maxCall]);
   if (s.matches('voicemail')) return sorted([DELAYS.voicemailLimit]);
+  if (s.matches({ wrappingUp: 'waitingTurn' })) return sorted([DELAYS.cutLongAnswer, DELAYS.wrapUpLimit]);
   if (s.matches('wrappingUp')) return sorted([DELAYS.wrapUpLimit]);
   if (s.matches('apologizing')) return sorted([DELAYS.apologyHangup]);
   return sorted([]);
 }
 
-/** Commands the chart must send to the sockets for this one step (event-driven, not entry ones). */
+/** Commands the chart must send to the sockets for this one step, in order. */
 function expectedStepCalls(
   prev: CallModelSnapshot,
   event: CallModelEvent,
   next: CallModelSnapshot,
   sut: CallHarness,
 ): ActionCall[] {
+  const calls: ActionCall[] = [];
+  const entered = (state: Parameters<CallModelSnapshot['matches']>[0]) => !prev.matches(state) && next.matches(state);
   switch (event.type) {
     case 'model.speechStarted': {
       const greetingBargeIn = prev.matches({ session: 'greeting' }) && prev.context.greetingInterruptible;
-      if (greetingBargeIn || prev.matches({ session: 'speaking' }))
-        return [{ type: 'interrupt', cancel: prev.context.responseActive }];
-      // Speech over a pre-tool sentence: stop playback, never cancel (the tools keep running).
-      if (prev.matches({ session: 'toolPending' })) return [{ type: 'interrupt', cancel: prev.context.responseActive }];
-      return [];
+      // Speech over a pre-tool sentence stops playback (the tools keep running); over a goodbye it
+      // cancels the hang-up. A transfer line is said in full.
+      const stops = (['speaking', 'toolPending', 'ending'] as const).some((s) => prev.matches({ session: s }));
+      if (greetingBargeIn || stops) calls.push({ type: 'interrupt', cancel: prev.context.responseActive });
+      break;
     }
     case 'caller.dtmf':
-      return prev.matches('session')
-        ? [{ type: 'sendDtmf', digits: '7#', respond: prev.matches({ session: 'listening' }) }]
-        : [];
+      if (prev.matches('session'))
+        calls.push({ type: 'sendDtmf', digits: '7#', respond: prev.matches({ session: 'listening' }) });
+      break;
     case 'timer.toolFiller':
-      return next.matches({ session: { toolPending: 'filler' } }) ? [{ type: 'sayFiller' }] : [];
+      if (next.matches({ session: { toolPending: 'filler' } })) calls.push({ type: 'sayFiller' });
+      break;
+    case 'timer.silence':
+      if (next.matches({ session: 'ending' })) calls.push({ type: 'requestWrapUp', reason: 'caller_silent' });
+      else if (next.context.silences > prev.context.silences) calls.push({ type: 'promptSilence' });
+      break;
+    case 'timer.cutLongAnswer':
+      calls.push({ type: 'interrupt', cancel: prev.context.responseActive });
+      break;
     case 'model.responseDone':
     case 'model.responseDoneWithTools':
-    case 'tool.done':
+    case 'tool.done': {
       // Outputs go back when the last tool is done and no filler is being spoken, whichever is last.
-      if (!prev.matches({ session: 'toolPending' }) || !next.matches({ session: 'listening' })) return [];
-      return [
-        {
-          type: 'sendToolOutputs',
-          outputs: sut.lastFunctionCalls.map((c) => ({
-            callId: c.callId,
-            ok: true,
-            output: JSON.stringify({ result: `${c.name} ok` }),
-          })),
-        },
-      ];
+      const after = (['listening', 'transferring', 'ending'] as const).some((s) => next.matches({ session: s }));
+      if (prev.matches({ session: 'toolPending' }) && after)
+        calls.push({ type: 'sendToolOutputs', outputs: sut.takeCompletedOutputs() });
+      break;
+    }
     default:
-      return [];
+      break;
   }
+  if (entered({ wrappingUp: 'producing' })) calls.push({ type: 'requestWrapUp', reason: next.context.endReason });
+  if (entered({ session: { transferring: 'redirecting' } }))
+    calls.push({ type: 'transfer', target: 'Dr Patel', summary: 'a new patient' });
+  if (prev.matches({ session: { transferring: 'redirecting' } }) && next.matches({ session: 'listening' }))
+    calls.push({ type: 'transferFailed', target: 'Dr Patel' });
+  return calls;
 }
 
-const STEP_CALLS: ReadonlyArray<ActionCall['type']> = ['interrupt', 'sendDtmf', 'sendToolOutputs', 'sayFiller'];
+const STEP_CALLS: ReadonlyArray<ActionCall['type']> = [
+  'interrupt',
+  'sendDtmf',
+  'sendToolOutputs',
+  'sayFiller',
+  'requestWrapUp',
+  'promptSilence',
+  'transfer',
+  'transferFailed',
+];
 
 /** Replays one path; holds the SUT and what the model says happened so far. */
 class PathRun {
@@ -155,7 +181,6 @@ class PathRun {
     expect(sut.callsOf('requestGreeting').length, 'requestGreeting calls').toBe(once('session'));
     expect(sut.callsOf('leaveVoicemail').length, 'leaveVoicemail calls').toBe(once('voicemail'));
     expect(sut.callsOf('playApology').length, 'playApology calls').toBe(once('apologizing'));
-    expect(sut.callsOf('requestWrapUp').length, 'requestWrapUp calls').toBe(once('wrappingUp.producing'));
     expect(sut.callsOf('finish').length, 'finish calls').toBe(once('teardown'));
   }
 
@@ -218,6 +243,11 @@ class PathRun {
     'model.responseDoneWithTools': this.exec,
     'model.audioStarted': this.exec,
     'model.speechStarted': this.exec,
+    'model.speechStopped': this.exec,
+    'transfer.failed': this.exec,
+    'timer.silence': this.exec,
+    'timer.cutLongAnswer': this.exec,
+    'timer.transferTimeout': this.exec,
     'playback.drained': this.exec,
     'server.shutdown': this.exec,
     'tool.done': this.exec,

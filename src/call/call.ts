@@ -17,6 +17,11 @@ import { ResponseLifecycle } from './response-lifecycle.js';
 import { stateName } from './state-name.js';
 import { Timeline } from './timeline.js';
 import { Transcript } from './transcript.js';
+import { CallLine } from './call-line.js';
+import type { LineControl } from './line-control.js';
+import { assertNever } from '../util/never.js';
+import { joinHalves, type ResumedCall } from './returned-call.js';
+import type { TransferLedger } from './transfer-ledger.js';
 
 // The control plane of one call: its chart actor, the model's control events, the response
 // lifecycle, tools, transcript and record. Audio never comes through here: the data plane (behind
@@ -43,6 +48,14 @@ export interface CallDeps {
   connectTimeoutMs: number;
   /** Default 10 s (MODEL_RESPONSE_TIMEOUT_MS). */
   responseTimeoutMs?: number;
+  /** Caller silence before a re-prompt (SILENCE_REPROMPT_SECONDS); default 8 s. */
+  silenceMs?: number;
+  /** Transfers and hang-ups on the line itself; without it a transfer fails and the caller is told. */
+  line?: LineControl;
+  /** Where a transfer's first half waits for its outcome (and for the call to come back). */
+  transfers?: TransferLedger;
+  /** This stream continues a call whose transfer was not answered: its first half. */
+  resumed?: ResumedCall;
   runTool?: ToolExecutor;
   onEnded?: (call: Call) => void;
   /** Called on every state change (demo output, metrics). */
@@ -64,6 +77,7 @@ export class Call {
   private readonly responses = new ResponseLifecycle();
   private readonly model: ModelConnection;
   private readonly dtmf: DtmfBatcher;
+  private readonly line: CallLine;
   private ended = false;
   private warned = new Set<string>();
   private usage: Required<Usage> = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
@@ -82,6 +96,7 @@ export class Call {
     this.log = log.child({ callSid: info.callSid, streamSid: info.streamSid });
     this.transcript = new Transcript(this.startedAt);
     this.timeline = new Timeline(this.startedAt);
+    this.line = new CallLine(info, this.log, deps.line, deps.transfers);
     this.timeline.state(this.state);
     this.dtmf = new DtmfBatcher(deps.dtmfGapMs ?? 700, (digits) => this.send({ type: 'caller.dtmf', digits }));
     this.actor = createActor(callMachine, {
@@ -95,6 +110,7 @@ export class Call {
         maxCallMs: deps.maxCallMs,
         connectTimeoutMs: deps.connectTimeoutMs,
         responseTimeoutMs: deps.responseTimeoutMs ?? 10_000,
+        silenceMs: deps.silenceMs ?? 8000,
         tools: (call) => this.runTool(call),
       },
       inspect: deps.inspect,
@@ -247,8 +263,13 @@ export class Call {
   private perform(command: CallCommand): void {
     const { merchant, direction } = this.info;
     switch (command.type) {
-      case 'requestGreeting':
-        return this.requestResponse(prompts.greetingInstructions(merchant, direction));
+      case 'requestGreeting': {
+        const back = this.deps.resumed;
+        if (!back) return this.requestResponse(prompts.greetingInstructions(merchant, direction));
+        // The call came back from a transfer nobody answered: the model hears the conversation so far.
+        this.model.addText('system', prompts.conversationSoFar(back.first.transcript));
+        return this.requestResponse(prompts.returnedInstructions(merchant, back.target, back.outcome));
+      }
       case 'leaveVoicemail':
         return this.requestResponse(prompts.voicemailInstructions(merchant));
       case 'interrupt':
@@ -264,10 +285,18 @@ export class Call {
       case 'sayFiller':
         return this.requestResponse(prompts.FILLER_INSTRUCTIONS);
       case 'requestWrapUp':
-        this.model.addText(
-          'system',
-          command.reason === 'server_shutdown' ? prompts.SHUTDOWN_NOTE : prompts.WRAP_UP_NOTE,
-        );
+        this.model.addText('system', prompts.wrapUpNote(command.reason));
+        return this.requestResponse();
+      case 'promptSilence':
+        this.transcript.note('system', 'The caller was silent; the assistant asked if they are still there.');
+        return this.requestResponse(prompts.SILENCE_PROMPT);
+      case 'transfer':
+        this.timeline.transfer(command.target, 'dialing');
+        this.transcript.note('system', `Transfer to ${command.target} requested.`);
+        return this.line.transfer(command.target, command.summary, () => this.send({ type: 'transfer.failed' }));
+      case 'transferFailed':
+        this.timeline.transfer(command.target, 'failed');
+        this.model.addText('system', prompts.transferFailedNote(command.target));
         return this.requestResponse();
       case 'playApology':
         this.model.close(1000, 'apologizing');
@@ -337,7 +366,7 @@ export class Call {
     this.model.close();
     this.timeline.end(endReason);
     const endedAt = new Date();
-    const summary: CallSummary = {
+    const half: CallSummary = {
       ...this.callStart(),
       endedAt,
       durationMs: endedAt.getTime() - this.startedAt,
@@ -353,6 +382,9 @@ export class Call {
         droppedCallerAudioMs: Math.round(this.model.droppedAudioBytes / 8),
       },
     };
+    // A call that came back from a transfer is recorded as one conversation with its first half.
+    const summary = this.deps.resumed ? joinHalves(this.deps.resumed, half) : half;
+    this.line.ended(endReason, summary);
     this.log.info({ endReason, durationMs: summary.durationMs, bargeIns: this.bargeIns }, 'call ended');
     this.deps.metrics?.callsEnded.inc({ reason: endReason });
     this.deps.recorder
@@ -360,8 +392,4 @@ export class Call {
       .catch((err: unknown) => this.log.error({ err }, 'call record could not be saved'));
     this.deps.onEnded?.(this);
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled: ${JSON.stringify(x)}`);
 }

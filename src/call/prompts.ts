@@ -1,4 +1,4 @@
-import type { Direction } from '../../machines/call.types.js';
+import type { Direction, EndReason } from '../../machines/call.types.js';
 import type { Merchant } from '../merchants/merchant.js';
 
 // What the relay asks the model to say at the fixed moments of a call. Kept in one place so the
@@ -30,3 +30,42 @@ export function dtmfNote(digits: string): string {
 export const FILLER_INSTRUCTIONS =
   'A lookup is still running. In a few words, tell the caller you are still checking ' +
   '(for example "One moment while I check that."). Do not call any tools and do not answer the question yet.';
+
+export const SILENCE_GOODBYE_NOTE =
+  'The caller has not said anything for a while, even after you asked. Say a short, polite goodbye ' +
+  '(they are welcome to call back) in one sentence.';
+
+/** What the model is told when the relay ends the call for `reason`. */
+export function wrapUpNote(reason: EndReason | null): string {
+  if (reason === 'server_shutdown') return SHUTDOWN_NOTE;
+  if (reason === 'caller_silent') return SILENCE_GOODBYE_NOTE;
+  return WRAP_UP_NOTE;
+}
+
+/** The caller has been quiet: one short question, nothing else. */
+export const SILENCE_PROMPT =
+  'The caller has been quiet for a while. Ask briefly and kindly whether they are still there. Do not call any tools.';
+
+export function transferFailedNote(target: string): string {
+  return (
+    `The transfer to ${target} could not be placed. Apologise briefly, say ${target} cannot be reached ` +
+    'right now, and offer to take a message.'
+  );
+}
+
+/** The conversation before a transfer, for the model of the call that came back. */
+export function conversationSoFar(entries: ReadonlyArray<{ role: string; text: string }>): string {
+  const lines = entries
+    .filter((e) => e.role === 'caller' || e.role === 'assistant')
+    .map((e) => `${e.role === 'caller' ? 'Caller' : 'You'}: ${e.text}`);
+  return `The conversation so far on this call:\n${lines.join('\n')}`;
+}
+
+export function returnedInstructions(m: Merchant, target: string, outcome: string): string {
+  const why = outcome === 'busy' ? 'was busy' : outcome === 'no-answer' ? 'did not answer' : 'could not be reached';
+  return (
+    `${m.instructions}\n\nYou tried to put the caller through to ${target}, who ${why}. The caller is back ` +
+    'with you. Tell them in one sentence and offer to take a message for ' +
+    `${target}; use the takeMessage tool if they want one.`
+  );
+}

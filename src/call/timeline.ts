@@ -7,6 +7,8 @@ export type TimelineEntry =
   | { atMs: number; kind: 'bargeIn' }
   | { atMs: number; kind: 'tool'; name: string; ms: number; ok: boolean }
   | { atMs: number; kind: 'heard' }
+  /** A transfer: dialing (the redirect was asked for), answered, failed, or how the dial went (no-answer…). */
+  | { atMs: number; kind: 'transfer'; target: string; outcome: string }
   | { atMs: number; kind: 'end'; reason: string };
 
 /** About two hours of a busy call; past it, only the end is still added. */
@@ -32,6 +34,10 @@ export class Timeline {
   /** A tool call that took `ms` and has just finished. */
   tool(name: string, ms: number, ok: boolean): void {
     this.add({ atMs: Math.max(0, this.at() - Math.round(ms)), kind: 'tool', name, ms: Math.round(ms), ok });
+  }
+
+  transfer(target: string, outcome: string): void {
+    this.add({ atMs: this.at(), kind: 'transfer', target, outcome });
   }
 
   heard(): void {

@@ -273,6 +273,12 @@ export const ENV_VARS = {
     'a response the model owes that stays silent this long (ms, 1000..120000) ends the call `model_stalled`',
     integer(1000, 120_000).default(10_000),
   ),
+  SILENCE_REPROMPT_SECONDS: variable(
+    'Calls',
+    'caller silence (s, 2..120) while the assistant waits before it asks if they are still there; ' +
+      'a second one ends the call `caller_silent`',
+    integer(2, 120).default(8),
+  ),
 
   // Edge
   ENCRYPTION_KEY: variable(

@@ -18,6 +18,9 @@ export const DELAYS = {
   voicemailLimit: 60_000,
   toolFiller: 1500,
   responseTimeout: 10_003,
+  silence: 8004,
+  cutLongAnswer: 4000,
+  transferTimeout: 15_000,
 } as const;
 
 export interface SutConfig {
@@ -110,6 +113,7 @@ export function sutInput(config: SutConfig): Omit<CallInput, 'tools'> {
     maxCallMs: DELAYS.maxCall,
     connectTimeoutMs: DELAYS.connectTimeout,
     responseTimeoutMs: DELAYS.responseTimeout,
+    silenceMs: DELAYS.silence,
   };
 }
 
@@ -166,12 +170,31 @@ export class CallHarness {
     this.clock.fire(ms);
   }
 
-  /** Completes the oldest running tool and lets the done event reach the chart. */
-  async completeTool(): Promise<void> {
+  /** Outputs of tools completed since the oracle last took them (what the next sendToolOutputs carries). */
+  private completed: ToolOutput[] = [];
+
+  /**
+   * Completes the oldest running tool and lets the done event reach the chart; its output may ask
+   * the call to transfer or to hang up, as transferCall and endCall do.
+   */
+  async completeTool(directive: 'none' | 'transfer' | 'hangUp' = 'none'): Promise<void> {
     const tool = this.tools.shift();
     if (!tool) throw new Error('no tool is running');
-    tool.resolve({ callId: tool.call.callId, ok: true, output: JSON.stringify({ result: `${tool.call.name} ok` }) });
+    const output: ToolOutput = {
+      callId: tool.call.callId,
+      ok: true,
+      output: JSON.stringify({ result: `${tool.call.name} ok` }),
+    };
+    if (directive === 'transfer') output.directive = { type: 'transfer', target: 'Dr Patel', summary: 'a new patient' };
+    if (directive === 'hangUp') output.directive = { type: 'hangUp', reason: 'conversation over' };
+    this.completed.push(output);
+    tool.resolve(output);
     await settle();
+  }
+
+  /** The outputs completed since the last call, in completion order. */
+  takeCompletedOutputs(): ToolOutput[] {
+    return this.completed.splice(0);
   }
 
   callsOf<T extends ActionCall['type']>(type: T): Array<Extract<ActionCall, { type: T }>> {
@@ -232,7 +255,7 @@ export class CallHarness {
         return sent;
       }
       case 'tool.done':
-        return this.completeTool();
+        return this.completeTool(event.directive);
       case 'timer.connectTimeout':
         return this.fire(DELAYS.connectTimeout);
       case 'timer.maxCall':
@@ -249,6 +272,12 @@ export class CallHarness {
         return this.fire(DELAYS.toolFiller);
       case 'timer.responseTimeout':
         return this.fire(DELAYS.responseTimeout);
+      case 'timer.silence':
+        return this.fire(DELAYS.silence);
+      case 'timer.cutLongAnswer':
+        return this.fire(DELAYS.cutLongAnswer);
+      case 'timer.transferTimeout':
+        return this.fire(DELAYS.transferTimeout);
       default:
         // The remaining model events carry no payload and are the chart's own events.
         return this.send(event);
@@ -283,6 +312,13 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
       if ('calls' in event && (event.calls === 1 || event.calls === 2))
         return { type: 'model.responseDoneWithTools', calls: event.calls };
       break;
+    case 'tool.done':
+      if (
+        'directive' in event &&
+        (event.directive === 'none' || event.directive === 'transfer' || event.directive === 'hangUp')
+      )
+        return { type: 'tool.done', directive: event.directive };
+      break;
     case 'caller.hungUp':
     case 'line.closed':
     case 'caller.dtmf':
@@ -292,8 +328,12 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
     case 'model.audioStarted':
     case 'model.speechStarted':
     case 'playback.drained':
+    case 'model.speechStopped':
+    case 'transfer.failed':
+    case 'timer.silence':
+    case 'timer.cutLongAnswer':
+    case 'timer.transferTimeout':
     case 'server.shutdown':
-    case 'tool.done':
     case 'timer.connectTimeout':
     case 'timer.maxCall':
     case 'timer.apologyHangup':

@@ -1,5 +1,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { Call, type CallDeps } from '../../call/call.js';
+import { isTransferMiss, type ResumedCall } from '../../call/returned-call.js';
+import type { TransferLedger } from '../../call/transfer-ledger.js';
 import type { EdgeConfig } from '../../http/edge-config.js';
 import { guardStreamUpgrade, guardedUpgrade, mountUpgradeRequired } from '../../http/edge-guard.js';
 import { json } from '../../http/uws-http.js';
@@ -45,6 +47,18 @@ interface StreamUserData {
 
 const decoder = new TextDecoder();
 
+/** A stream that brings back a call whose transfer was not answered, with its first half. */
+function returnedCall(
+  p: Record<string, string>,
+  callSid: string,
+  transfers: TransferLedger | undefined,
+): ResumedCall | undefined {
+  const outcome = p.transferOutcome ?? '';
+  if (!p.returnedFrom || !isTransferMiss(outcome)) return undefined;
+  const first = transfers?.take(callSid)?.summary;
+  return first ? { first, target: p.returnedFrom, outcome } : undefined;
+}
+
 export interface MediaStreamRoute {
   /** Closes every Media Streams socket (server shutdown). */
   closeAll(code: number, reason: string): void;
@@ -62,6 +76,7 @@ export function mountMediaStreams(app: uWS.TemplatedApp, deps: MediaStreamRouteD
     const callSid = start.start.callSid;
     if (deps.calls.has(callSid)) return { refused: 'a stream for this call is already live' };
     const model = deps.openModel(merchant, deps.toolSpecs?.(merchant) ?? []);
+    const resumed = returnedCall(p, callSid, deps.call.transfers);
     const plane = new MediaStreamPlane(stream, model.connection, { apologyClip: deps.apologyClip, hot: metrics.hot });
     const call = new Call(
       {
@@ -80,6 +95,7 @@ export function mountMediaStreams(app: uWS.TemplatedApp, deps: MediaStreamRouteD
         ...deps.call,
         model,
         inspect: deps.inspect?.(callSid),
+        ...(resumed ? { resumed } : {}),
         onEnded: (c) => deps.calls.delete(c.info.callSid),
       },
     );

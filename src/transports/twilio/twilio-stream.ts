@@ -1,4 +1,5 @@
 import { log, type Logger } from '../../log.js';
+import { assertNever } from '../../util/never.js';
 import { outbound, parseTwilioMessage, type TwilioStart } from './messages.js';
 
 // One Twilio Media Streams WebSocket, both ways. Inbound, each frame is parsed at the edge into the
@@ -192,8 +193,4 @@ export class TwilioStream {
     this.closedByRelay = true;
     this.socket.close(code, reason);
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled Twilio message: ${JSON.stringify(x)}`);
 }

@@ -23,7 +23,7 @@ async function inConversation(opts: Parameters<typeof startHarness>[0] = {}) {
 }
 
 describe('barge-in', () => {
-  it('stops what the caller hears, cancels, truncates at the heard point, and ignores stale marks and late audio', async () => {
+  it('stops what the caller hears, cancels, truncates at the heard point, ignores stale marks and late audio', async () => {
     const { caller, model } = await inConversation();
     const heardBefore = caller.heardBytes;
     // A long answer, still being generated when the caller talks (a bit faster than real time).

@@ -240,7 +240,7 @@ describe('response watchdog: a model that accepted the session but stops speakin
     expect(h.actor.getSnapshot().context.endReason).toBe('model_stalled');
   });
 
-  it('ends a voicemail whose message never comes without an apology, and skips a goodbye that never comes', async () => {
+  it('ends a voicemail whose message never comes without an apology, skips a goodbye that never comes', async () => {
     const v = call(true);
     await v.apply({ type: 'model.ready' });
     stalledAt(v, 'voicemail.producing');

@@ -16,11 +16,7 @@ export const CALL_CONTROL_TOOLS = ['transferCall', 'endCall'] as const;
 
 const transferArgs = z.object({
   name: z.string({ error: 'name is required: one of the people listed in the tool description' }).trim().min(1),
-  reason: z
-    .string({ error: 'reason is required: one sentence on who is calling and why' })
-    .trim()
-    .min(1)
-    .max(300),
+  reason: z.string({ error: 'reason is required: one sentence on who is calling and why' }).trim().min(1).max(300),
 });
 
 const endArgs = z.object({ reason: z.string().trim().max(300).optional() });
@@ -99,7 +95,8 @@ function transferCall(call: FunctionCall, ctx: ToolCallContext, now: Date): Tool
   if (!target) {
     return out(call, false, {
       error: 'unknown_target',
-      message: `There is nobody called "${parsed.data.name}" to transfer to. Valid names: ${names.join(', ') || 'none'}.`,
+      message:
+        `There is nobody called "${parsed.data.name}" to transfer to. ` + `Valid names: ${names.join(', ') || 'none'}.`,
     });
   }
   const open = isWithinBusinessHours(

@@ -70,7 +70,7 @@ function draw(box: Box, x: number, y: number, out: string[]): void {
 export interface ChartPicture {
   /** The SVG, without highlight (the page or its script adds the classes). */
   svg: string;
-  /** For each state path, what can happen next: "event [guard] → target", innermost state first. */
+  /** For each state path, where it can go next: "event [guard] → target", innermost state first. */
   next: Record<string, string[]>;
   /** Every state path drawn. */
   states: string[];
@@ -101,8 +101,9 @@ function nextSteps(machine: AnyStateMachine, states: readonly string[]): Record<
   const bySource = new Map<string, string[]>();
   for (const e of chartEdges(machine)) {
     const from = local(e.source);
-    const line = e.target === e.source ? `${e.label} (stays)` : `${e.label} → ${local(e.target)}`;
-    bySource.set(from, [...(bySource.get(from) ?? []), line]);
+    // Transitions that only run actions leave the picture as it is; the list is about where it can go.
+    if (e.target === e.source) continue;
+    bySource.set(from, [...(bySource.get(from) ?? []), `${e.label} → ${local(e.target)}`]);
   }
   const next: Record<string, string[]> = {};
   for (const s of states) {

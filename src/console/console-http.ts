@@ -4,7 +4,7 @@ import type { Reply } from '../http/uws-http.js';
 import type { TrustProxy } from '../security/client-ip.js';
 
 // What a console handler needs from a request (copied before any await, as uWS requires), and the
-// headers every console answer carries: no caching, no framing, no referrer (a URL could carry an
+// headers every console answer carries: no caching, no framing, no referrer to other sites (a URL could carry an
 // OAuth code), and a Content-Security-Policy that allows only this origin's script and style.
 
 export interface ConsoleRequest extends EdgeRequest {
@@ -31,7 +31,7 @@ export function securityHeaders(o: SecurityHeaderOptions): Record<string, string
     'Content-Security-Policy':
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
       `form-action 'self' ${o.formTargets.join(' ')}; base-uri 'none'; frame-ancestors 'none'`,
-    'Referrer-Policy': 'no-referrer',
+    'Referrer-Policy': 'same-origin',
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
   };

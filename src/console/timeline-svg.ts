@@ -22,7 +22,7 @@ const COLOURS: Array<[prefix: string, fill: string, label: string]> = [
   ['session.greeting', '#99f6e4', 'greeting'],
   ['session.listening', '#bfdbfe', 'listening'],
   ['session.speaking', '#bbf7d0', 'speaking'],
-  ['session.bargeIn', '#fecaca', 'barge-in'],
+  ['session.bargeIn', '#fecaca', 'caller talking over'],
   ['session.toolPending', '#e9d5ff', 'tools'],
   ['session.transferring', '#c7d2fe', 'transferring'],
   ['session', '#e5e7eb', 'in session'],
@@ -69,12 +69,15 @@ export function timelineSvg(entries: readonly StoredTimelineEntry[], durationMs:
     const end = states[i + 1]?.atMs ?? entries.find((x) => x.kind === 'end')?.atMs ?? total;
     const x0 = x(e.atMs);
     const w = Math.max(1, x(end) - x0);
-    const { fill } = stateColour(state);
-    const short = state.split('.').slice(-1)[0] ?? state;
+    const { fill, label } = stateColour(state);
+    const leaf = state.split('.').slice(-1)[0] ?? state;
+    // As much of the name as fits: "greeting · draining", else "greeting".
+    const long = leaf === label || state === label ? label : `${label} · ${leaf}`;
+    const short = w > long.length * 6.2 + 8 ? long : label;
     out.push(
       `<g class="band"><title>${escapeHtml(state)}: ${fmtSeconds(e.atMs)} – ${fmtSeconds(end)}</title>` +
         `<rect x="${x0}" y="${BAND_Y}" width="${w}" height="${BAND_H}" fill="${fill}"/>` +
-        (w > short.length * 6.5 + 8
+        (w > short.length * 6.2 + 8
           ? `<text x="${x0 + 4}" y="${BAND_Y + BAND_H / 2 + 4}">${escapeHtml(short)}</text>`
           : '') +
         '</g>',

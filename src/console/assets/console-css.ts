@@ -61,7 +61,8 @@ th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 td.state code { white-space: nowrap; }
 tr.selected { background: #fffbeb; }
 code, pre { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .88rem; }
-pre { background: #f3f4f6; padding: .6rem; border-radius: 6px; overflow-x: auto; margin: 0; max-height: 20rem; }
+pre { background: #f3f4f6; padding: .6rem; border-radius: 6px; overflow: auto; margin: 0; max-height: 20rem;
+  white-space: pre-wrap; overflow-wrap: anywhere; }
 .chart-wrap, .timeline-wrap { overflow-x: auto; background: var(--card); border: 1px solid var(--line);
   border-radius: 10px; padding: .5rem; }
 svg.chart { max-width: 100%; height: auto; font-size: 13px; }
@@ -74,7 +75,8 @@ svg.chart text.title { font-weight: 600; fill: #374151; }
 svg.chart .st.on-path > rect { stroke: var(--hl-line); stroke-width: 2; }
 svg.chart .st.active > rect { fill: var(--hl); stroke: var(--hl-line); stroke-width: 3; }
 svg.chart .st.active > text { font-weight: 700; }
-ul.next { columns: 2 22rem; padding-left: 1.1rem; }
+ul.next { columns: 2 30rem; padding-left: 1.1rem; }
+ul.next li { break-inside: avoid; overflow-wrap: anywhere; }
 svg.timeline { width: 100%; min-width: 600px; height: auto; font-size: 11px; }
 svg.timeline .band text { fill: #111827; }
 svg.timeline .tool rect { fill: #7c3aed; }

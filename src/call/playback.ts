@@ -1,5 +1,6 @@
 // What the caller has actually heard of the assistant's audio. Twilio only tells us through mark
-// echoes (protocols.md §1.3, §3.6): a mark comes back when the audio queued before it has played.
+// echoes (docs/protocols.md, "Media Streams: marks and clear" and "Barge-in and truncation"): a mark
+// comes back when the audio queued before it has played.
 // Marks go out every `markEveryMs` of audio (not after every delta), and between echoes the heard
 // position is interpolated with the wall clock, capped at what was sent. Each barge-in bumps the
 // generation: marks of an older generation (Twilio echoes all pending marks at once after `clear`)

@@ -2,7 +2,8 @@ import type { ProviderName } from '../merchants/merchant.js';
 import type { ToolSpec } from '../tools/tool.js';
 
 // What differs between the OpenAI Realtime GA and xAI Grok Voice sockets. Everything else (event
-// names, audio deltas, tool round trips) is shared; see ../shared/docs/protocols.md §4.2.
+// names, audio deltas, tool round trips) is shared; see docs/protocols.md, "xAI Grok Voice:
+// differences from OpenAI".
 
 export interface SessionSpec {
   instructions: string;

@@ -1,8 +1,9 @@
 import { isBase64 } from '../../audio/base64.js';
 
 // Twilio Media Streams wire messages (bidirectional <Connect><Stream>), parsed at the edge into a
-// discriminated union. Shapes follow ../shared/docs/protocols.md §1.2/§1.3; numeric fields are strings
-// on the wire and stay strings here except where the relay does arithmetic with them.
+// discriminated union, and outbound frames built. Shapes follow docs/protocols.md ("Media Streams:
+// messages from Twilio" and "... to Twilio"); numeric fields are strings on the wire and stay
+// strings here except where the relay does arithmetic with them.
 
 export interface TwilioConnected {
   event: 'connected';

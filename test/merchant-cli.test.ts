@@ -156,3 +156,23 @@ describe('merchant CLI', () => {
     expect(existsSync(join(dir, 'data', 'pglite.lock'))).toBe(false);
   }, 90_000);
 });
+
+describe('merchant CLI sign-in links', () => {
+  it('prints a console sign-in link for the public host and revokes every link of the merchant', async () => {
+    const env = { DATA_DIR: join(dir, 'links'), PUBLIC_HOST: 'relay.example.com', CONSOLE_TOKEN: 'x'.repeat(24) };
+    expect((await run(['--seed'], { env })).code).toBe(0);
+    const made = await run(['--link', 'demo', '--days', '7'], { env });
+    expect(made.code).toBe(0);
+    const link = /https:\/\/relay\.example\.com\/console\/sign-in#link=([A-Za-z0-9_-]{43})/.exec(made.out);
+    expect(link, made.out).not.toBeNull();
+    expect(made.err).toBe('');
+    expect((await run(['--link', 'nobody'], { env })).code).toBe(1);
+    expect((await run(['--link', 'demo', '--days', '0'], { env })).code).toBe(2);
+    const revoked = await run(['--revoke-links', 'demo'], { env });
+    expect(revoked.out).toBe('revoked 1 sign-in link of demo');
+    // Without CONSOLE_TOKEN the link is still made, with a note that the console is off.
+    const off = await run(['--link', 'demo'], { env: { DATA_DIR: env.DATA_DIR } });
+    expect(off.out).toContain('http://localhost:8080/console/sign-in#link=');
+    expect(off.err).toMatch(/console is off/);
+  });
+});

@@ -68,8 +68,12 @@ async function main(): Promise<void> {
     caller.sendDtmf('2');
     await sleep(900);
     await waitUntil('the answer to the keypad', () => state === 'session.listening', 20_000);
-    say('caller hangs up');
-    await caller.hangUp();
+    // The simulated agent treats 9 as "that's all, thanks": it calls endCall, says goodbye, and the
+    // relay closes the line once the goodbye has been heard.
+    say('caller presses 9 ("that is all, thank you")');
+    caller.sendDtmf('9');
+    await caller.waitForClose(20_000);
+    say('the assistant hung up after its goodbye was heard');
     const rec = await recorder.waitFor(caller.callSid);
     process.stdout.write(`\nTranscript (${rec.endReason}, ${(rec.durationMs / 1000).toFixed(1)} s):\n`);
     for (const e of rec.transcript) {

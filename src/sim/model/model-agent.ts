@@ -43,6 +43,8 @@ export const DEFAULT_LINES: readonly string[] = [
 const TOOL_RESULT_LINE =
   'Thanks for waiting. I have checked that for you, and everything looks fine. (simulated result)';
 const TOOL_INTRO_LINE = 'One moment while I check that for you.';
+const GOODBYE_LINE = 'Thank you for calling. Goodbye! (simulated)';
+const TRANSFER_LINE = 'I am putting you through now, please hold. (simulated)';
 const STREAM_LINE = 'This is a continuous simulated audio stream for load testing. ';
 const DIGITS = /(?:press(?:ed)?|dtmf|digits?|keys?)\D{0,20}([0-9*#]+)|^\s*([0-9*#]+)\s*$/i;
 
@@ -72,6 +74,8 @@ export class AgentBrain {
   private nextLine = 0;
   private pendingDigits: string | undefined;
   private toolResultPending = false;
+  /** What the last tool output asked the agent to say (a transfer line, a goodbye), if anything. */
+  private toolStatus: string | undefined;
   private streamed = false;
 
   constructor(private readonly opts: AgentOptions = {}) {}
@@ -82,7 +86,10 @@ export class AgentBrain {
 
   /** Watches what the client adds: tool results and keypad presses change the next answer. */
   noteItem(item: ClientItem): void {
-    if (item.type === 'function_call_output') this.toolResultPending = true;
+    if (item.type === 'function_call_output') {
+      this.toolResultPending = true;
+      this.toolStatus = /"status":"(transferring|ending)"/.exec(item.output)?.[1];
+    }
     if (item.type !== 'message' || item.role === 'assistant') return;
     for (const part of item.content) {
       if (part.type !== 'input_text') continue;
@@ -111,8 +118,13 @@ export class AgentBrain {
     }
     if (this.toolResultPending) {
       this.toolResultPending = false;
+      if (this.toolStatus === 'ending') return { text: GOODBYE_LINE };
+      if (this.toolStatus === 'transferring') return { text: TRANSFER_LINE };
       return { text: TOOL_RESULT_LINE };
     }
+    // Keypad shortcuts for demos: 0 asks for a person, 9 ends the call.
+    const control = this.callControl(tools);
+    if (control) return control;
     const tool = tools[0];
     const every = this.opts.toolCallEveryNTurns ?? 0;
     const byDigits = this.opts.toolCallOnDigits === true && this.pendingDigits !== undefined;
@@ -126,6 +138,24 @@ export class AgentBrain {
       };
     }
     return { text: this.line() };
+  }
+
+  private callControl(tools: FunctionTool[]): RespondOptions | undefined {
+    const digits = this.pendingDigits;
+    const transfer = tools.find((t) => t.name === 'transferCall');
+    const end = tools.find((t) => t.name === 'endCall');
+    if (digits === '0' && transfer) {
+      this.pendingDigits = undefined;
+      // The first person the tool description names.
+      const name = /"([^"]+)"/.exec(transfer.description)?.[1] ?? 'simulated';
+      const args = JSON.stringify({ name, reason: 'A simulated caller asked for a person.' });
+      return { text: 'Of course.', functionCalls: [{ name: 'transferCall', arguments: args }] };
+    }
+    if (digits === '9' && end) {
+      this.pendingDigits = undefined;
+      return { text: 'Alright.', functionCalls: [{ name: 'endCall', arguments: '{"reason":"caller pressed 9"}' }] };
+    }
+    return undefined;
   }
 
   private line(): string {

@@ -22,6 +22,7 @@ import { StoreMerchantDirectory } from './store/merchant-directory.js';
 import { seedIfEmpty } from './store/seed.js';
 import { createCallInspector } from './obs/inspect.js';
 import { installTools } from './tools/index.js';
+import { installOwnerServices, type OwnerServices } from './notify/index.js';
 import { ToolCallLog } from './store/tool-call-log.js';
 import { installConsole } from './console/index.js';
 import { log } from './log.js';
@@ -44,6 +45,8 @@ export interface RelayOverrides {
   onCallEnded?: (summary: CallSummary) => void;
   /** Called on close after the server stopped (flush stores, close pools). */
   onClose?: () => Promise<void>;
+  /** How post-call webhooks are POSTed (tests reach a local receiver); default the global fetch. */
+  webhookFetch?: typeof fetch;
 }
 
 export interface Relay {
@@ -55,6 +58,8 @@ export interface Relay {
   directory: MerchantDirectory;
   /** The local simulated agent, when no model API key is configured. */
   simAgent: FakeModelServer | null;
+  /** Owner SMS, post-call webhooks and call recording (src/notify); null without a store. */
+  owner: OwnerServices | null;
   /** Graceful shutdown: drain (see RelayServer.drain), then close everything. */
   shutdown(drainSeconds: number): Promise<void>;
   close(): Promise<void>;
@@ -88,15 +93,29 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     });
     log.info({ outboxDepth: writer.depth() }, 'call-record outbox ready');
   }
+  // The owner's side (owner SMS, post-call webhook, call recording): like the tools, it needs the store.
+  let directoryRef: MerchantDirectory | undefined;
+  const owner: OwnerServices | null = store
+    ? await installOwnerServices({
+        config,
+        env: relayEnv(),
+        store,
+        directory: () => directoryRef,
+        dataDir: storeConfig.dataDir === 'memory://' ? './data' : (storeConfig.dataDir ?? DEFAULT_DATA_DIR),
+        webhookFetch: overrides.webhookFetch,
+      })
+    : null;
   // Receptionist tools need the store; without one, every tool call gets an `unknown_tool` answer.
-  const tools = store ? installTools(store, relayEnv()) : null;
+  const tools = store ? installTools(store, relayEnv(), owner?.notifyOwner) : null;
   // Each tool call's arguments and output go into the call's record (the console's call page).
   const toolLog = new ToolCallLog();
   const runTool = overrides.runTool ?? tools?.runTool;
   const baseRecorder: CallRecorder =
     overrides.recorder ??
     (writer
-      ? new StoreCallRecorder(writer, { toolCalls: (sid, startedAt) => toolLog.take(sid, startedAt) })
+      ? new StoreCallRecorder(owner ? owner.wrapSink(writer) : writer, {
+          toolCalls: (sid, startedAt) => toolLog.take(sid, startedAt),
+        })
       : new MemoryCallRecorder());
   const onCallEnded = overrides.onCallEnded;
   const recorder: CallRecorder = onCallEnded
@@ -122,6 +141,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     await fromStore.preload();
     directory = fromStore;
   } else directory = new StaticMerchantDirectory([demoMerchant], demoMerchant.id);
+  directoryRef = directory;
   let server: RelayServer | null = null;
   const metrics =
     overrides.metrics ??
@@ -160,8 +180,14 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     runTool: runTool && writer && !overrides.recorder ? toolLog.wrap(runTool) : runTool,
     toolSpecs: overrides.toolSpecs ?? tools?.toolSpecs,
     onCallState,
-    routes,
+    routes: owner
+      ? (app) => {
+          routes?.(app);
+          owner.routes(app, { edge, httpPerIp: limiters.httpPerIp });
+        }
+      : routes,
     inspect: pickInspector,
+    notifyOwner: owner?.notifyOwner,
   });
   const started = server;
   let closed = false;
@@ -180,6 +206,12 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
       if (left > 0) log.warn({ left }, 'call records left in the outbox; they are replayed at the next start');
       await writer.close();
     }
+    if (owner) {
+      // Owner SMS and webhooks still queued stay on disk and go out after the next start.
+      const left = await owner.flush(5000);
+      if (left > 0) log.warn({ left }, 'owner SMS or webhooks still queued; they are sent after the next start');
+      await owner.close();
+    }
     await store?.close();
   };
   return {
@@ -190,6 +222,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     store,
     directory,
     simAgent,
+    owner,
     async shutdown(drainSeconds: number) {
       await started.drain(drainSeconds);
       await close();

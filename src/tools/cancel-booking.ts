@@ -81,6 +81,14 @@ export const cancelBooking = defineTool({
     if (!cancelled) return refusal('not_found', 'That appointment was already cancelled.');
     const calendar = await syncCancellation(env, cancelled);
     const when = timeView(cancelled.startsAt, tz);
+    await env.notify({
+      kind: 'cancellation',
+      callSid: env.callSid,
+      appointmentId: cancelled.id,
+      callerName: customer.name,
+      callerPhone: phone,
+      when: when.local,
+    });
     const note =
       calendar === 'not_updated'
         ? " (Cancelled, but the business's calendar could not be updated; staff will see it in the appointment book.)"

@@ -89,6 +89,15 @@ export const createBooking = defineTool({
       phone,
       notes: args.notes,
     });
+    await env.notify({
+      kind: 'booking',
+      callSid: env.callSid,
+      appointmentId: booked.appointment.id,
+      callerName: name,
+      callerPhone: phone,
+      when: timeView(booked.appointment.startsAt, tz).local,
+      notes: args.notes ?? null,
+    });
     return answer(bookedBody(booked.appointment, name, calendar, tz));
   },
 });

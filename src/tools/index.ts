@@ -1,6 +1,7 @@
 import type { ToolExecutor, ToolSpec } from './tool.js';
 import type { EnvSource } from '../config.js';
 import type { Merchant } from '../merchants/merchant.js';
+import type { NotifyOwner } from '../notify/owner-sms.js';
 import type { Store } from '../store/store.js';
 import { createCalendarFor, googleConfigFromEnv } from './calendar-for.js';
 import { createToolExecutor, toolSpecsFor } from './registry.js';
@@ -19,10 +20,10 @@ export interface InstalledTools {
   toolSpecs: (merchant: Merchant) => ToolSpec[];
 }
 
-export function installTools(store: Store, env: EnvSource): InstalledTools {
+export function installTools(store: Store, env: EnvSource, notifyOwner?: NotifyOwner): InstalledTools {
   const calendarFor = createCalendarFor({ store, google: googleConfigFromEnv(env) });
   return {
-    runTool: createToolExecutor({ store, calendarFor, defaultRegion: defaultRegionFromEnv(env) }),
+    runTool: createToolExecutor({ store, calendarFor, defaultRegion: defaultRegionFromEnv(env), notifyOwner }),
     toolSpecs: toolSpecsFor,
   };
 }

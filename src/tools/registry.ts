@@ -3,6 +3,7 @@ import type { FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import type { CalendarClient } from '../calendar/calendar.js';
 import { log, maskPhone } from '../log.js';
 import type { Merchant } from '../merchants/merchant.js';
+import type { NotifyOwner } from '../notify/owner-sms.js';
 import type { Store } from '../store/store.js';
 import { cancelBooking } from './cancel-booking.js';
 import { checkAvailability } from './check-availability.js';
@@ -35,6 +36,8 @@ export interface ToolExecutorDeps {
   timeoutMs?: number;
   /** Country of numbers said without a country code. Default US. */
   defaultRegion?: CountryCode;
+  /** Owner SMS (src/notify/owner-sms.ts); without it tools notify nobody. */
+  notifyOwner?: NotifyOwner;
 }
 
 const tlog = log.child({ mod: 'tools' });
@@ -70,6 +73,11 @@ export function createToolExecutor(deps: ToolExecutorDeps): ToolExecutor {
       calendar: () => deps.calendarFor(ctx.merchant),
       region,
       log: callLog,
+      notify: async (event) => {
+        if (!deps.notifyOwner) return;
+        const outcome = await deps.notifyOwner(ctx.merchant, event).catch(() => 'failed');
+        if (outcome === 'failed') callLog.warn({ kind: event.kind }, 'owner notification failed');
+      },
     };
     const started = performance.now();
     const work = tool.invoke(args, env).catch((err: unknown) => failed(tool, err, callLog, env.callerPhone));

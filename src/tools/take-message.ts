@@ -33,6 +33,16 @@ export const takeMessage = defineTool({
       urgency,
       callSid: env.callSid,
     });
+    if (urgency === 'urgent') {
+      await env.notify({
+        kind: 'urgent_message',
+        callSid: env.callSid,
+        messageId: saved.id,
+        callerName: args.name ?? null,
+        callerPhone: phone,
+        message: args.message,
+      });
+    }
     const reach = phone ? '' : ' There is no number to call back on: ask for one if the caller wants a call back.';
     return answer({
       saved: true,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { CalendarClient } from '../calendar/calendar.js';
 import type { Logger } from '../log.js';
 import type { Merchant } from '../merchants/merchant.js';
+import type { OwnerEvent } from '../notify/owner-events.js';
 import type { FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import type { Store } from '../store/store.js';
 import { InvalidArguments, describeIssues } from './validate.js';
@@ -44,6 +45,11 @@ export interface ToolEnv {
   calendar(): Promise<CalendarClient | null>;
   region: CountryCode;
   log: Logger;
+  /**
+   * Tells the merchant's owner by SMS (urgent message, booking, cancellation), through the durable
+   * queue. Never throws and never fails the tool; a merchant without an owner number ignores it.
+   */
+  notify(event: OwnerEvent): Promise<void>;
 }
 
 /** What goes back to the model: `body` becomes the function_call_output text. */

@@ -112,6 +112,8 @@ export interface TwilioFault {
   message?: string;
   /** How many requests fail (default: all until clearFaults). */
   times?: number;
+  /** The request is carried out and only its answer is the error (Twilio's answer lost on the way). */
+  applied?: boolean;
 }
 
 export interface FakeTwilioOptions {
@@ -355,6 +357,7 @@ export class FakeTwilioRestServer {
       );
       if (fault) {
         fault.remaining--;
+        if (fault.applied) this.route(method, u, form, req.headers);
         throw new TwilioError(
           fault.status,
           fault.code ?? (fault.status >= 500 ? 20500 : 20001),

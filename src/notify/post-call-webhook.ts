@@ -45,6 +45,8 @@ export interface PostCallWebhookOptions {
   maxDelayMs?: number;
   /** Default: the global fetch (tests reach a local receiver through it). */
   fetch?: typeof fetch;
+  /** How long the webhook of a call that went to a person waits for it to come back. Default 120000. */
+  transferSettleMs?: number;
 }
 
 const wlog = log.child({ mod: 'post-call-webhook' });
@@ -144,18 +146,21 @@ export class PostCallWebhooks {
     return this.queue.depth();
   }
 
-  /** A call's record is written: its webhook is queued (once per call), if the merchant has one. */
+  /**
+   * A call's record is written: its webhook is queued (once per call), if the merchant has one. A
+   * call that went to a person may come back (nobody answered) and be recorded again, both halves in
+   * one record: its webhook waits a while, and a later record of the call replaces the waiting one.
+   */
   async callRecorded(record: CallRecord): Promise<void> {
     if (!record.merchantId) return;
     const merchant = await this.opts.directory.byId(record.merchantId).catch(() => undefined);
     const hook = merchant?.postCallWebhook;
     if (!hook) return;
+    const id = webhookId(record.callSid);
+    const job: WebhookJob = { merchantId: record.merchantId, url: hook.url, record };
+    const hold = record.endReason === 'transferred' ? { delayMs: this.opts.transferSettleMs ?? 120_000 } : {};
     try {
-      const outcome = await this.queue.enqueue(webhookId(record.callSid), {
-        merchantId: record.merchantId,
-        url: hook.url,
-        record,
-      });
+      const outcome = (await this.queue.replace(id, job, hold)) ? 'replaced' : await this.queue.enqueue(id, job, hold);
       wlog.info({ callSid: record.callSid, merchant: record.merchantId, outcome }, 'post-call webhook queued');
     } catch (err) {
       wlog.error(

@@ -19,6 +19,8 @@ export interface QueuedJob<T> {
   enqueuedAt: string;
   /** Attempts started so far (counted before each starts, so a crash mid-attempt counts it). */
   attempts: number;
+  /** ISO time before which no attempt starts (a delivery held back on purpose). */
+  notBefore?: string;
 }
 
 /** What one attempt came to. `retry` may say when (a Retry-After); `update` replaces the stored payload. */
@@ -137,12 +139,17 @@ export class DurableQueue<T> {
     return this.slots.size;
   }
 
-  /** Written to disk before it resolves; `duplicate` when this id is queued or was delivered already. */
-  async enqueue(id: string, payload: T): Promise<EnqueueOutcome> {
+  /**
+   * Written to disk before it resolves; `duplicate` when this id is queued or was delivered already.
+   * `delayMs` holds the first attempt back.
+   */
+  async enqueue(id: string, payload: T, opts: { delayMs?: number } = {}): Promise<EnqueueOutcome> {
     if (this.closed) throw new Error(`queue ${this.opts.name} is closed`);
     if (this.slots.has(id) || this.done.has(id)) return 'duplicate';
+    const dueAt = Date.now() + (opts.delayMs ?? 0);
     const job: QueuedJob<T> = { id, payload, enqueuedAt: new Date().toISOString(), attempts: 0 };
-    const slot: Slot<T> = { job, failures: 0, dueAt: Date.now(), busy: false };
+    if (opts.delayMs) job.notBefore = new Date(dueAt).toISOString();
+    const slot: Slot<T> = { job, failures: 0, dueAt, busy: false };
     this.slots.set(id, slot);
     try {
       await this.serial(() => appendDurably(this.file, `${JSON.stringify(job)}\n`));
@@ -152,6 +159,22 @@ export class DurableQueue<T> {
     }
     this.schedule();
     return 'queued';
+  }
+
+  /**
+   * Replaces the payload of a job still waiting (not being attempted right now), with a new hold-back;
+   * false when there is no such job.
+   */
+  async replace(id: string, payload: T, opts: { delayMs?: number } = {}): Promise<boolean> {
+    const slot = this.slots.get(id);
+    if (!slot || slot.busy || this.closed) return false;
+    slot.job.payload = payload;
+    slot.dueAt = Date.now() + (opts.delayMs ?? 0);
+    if (opts.delayMs) slot.job.notBefore = new Date(slot.dueAt).toISOString();
+    else delete slot.job.notBefore;
+    await this.serial(() => this.rewrite());
+    this.schedule();
+    return true;
   }
 
   /**
@@ -213,9 +236,12 @@ export class DurableQueue<T> {
           enqueuedAt: r.enqueuedAt,
           attempts: typeof r.attempts === 'number' ? r.attempts : 0,
         };
+        const notBefore = typeof r.notBefore === 'string' ? Date.parse(r.notBefore) : Number.NaN;
+        if (!Number.isNaN(notBefore)) job.notBefore = new Date(notBefore).toISOString();
         if (this.done.has(job.id)) continue;
         // A later line for the same id (an attempt counted) replaces the earlier one.
-        this.slots.set(job.id, { job, failures: 0, dueAt: Date.now(), busy: false });
+        const dueAt = Number.isNaN(notBefore) ? Date.now() : Math.max(Date.now(), notBefore);
+        this.slots.set(job.id, { job, failures: 0, dueAt, busy: false });
       } catch {
         bad++; // a line torn by a crash mid-append, or not ours
       }

@@ -169,12 +169,19 @@ describe.each(storeVariants())('the owner side, on $name', (variant) => {
       8000,
     );
     if (ev.item.type !== 'function_call_output') throw new Error('not a function_call_output');
+    // Let the answer the relay asks for after the output play out, so the next turn can start.
+    const at = model.received.indexOf(ev);
+    await until(
+      () => model.received.slice(at).some((e) => e.type === 'response.create') && model.activeResponseId === undefined,
+      5000,
+      'the answer after the tool',
+    );
     return body(ev.item.output);
   }
 
   const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
-  it('sends the urgent-message SMS and the signed webhook exactly once across a Twilio and endpoint outage and a relay restart', async () => {
+  it('sends the urgent SMS and the signed webhook once across a Twilio and endpoint outage and a restart', async () => {
     freshDataDir();
     const hooksBefore = hooks.requests.length;
     const smsBefore = fake.sms.length;
@@ -256,6 +263,30 @@ describe.each(storeVariants())('the owner side, on $name', (variant) => {
     expect(JSON.stringify(openai.requests.at(-1)?.messages)).not.toContain(CALLER);
   }, 40_000);
 
+  it('texts the owner a new booking and its cancellation, one SMS each', async () => {
+    freshDataDir();
+    const smsBefore = fake.sms.length;
+    const m = await addMerchant(store, {
+      ownerNotifications: { number: OWNER, showCallerNumber: false },
+      businessHours: Object.fromEntries(['1', '2', '3', '4', '5', '6', '7'].map((d) => [d, ['00:00-24:00']])),
+    });
+    h = await relay(m);
+    const { caller, model } = await dial(h, m);
+    // Three days ahead at 10:00 in the merchant's zone: free, in hours, in the future.
+    const day = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    const booked = await roundTrip(model, 'createBooking', { date: day, time: '10:00', name: 'Grace Hopper' });
+    expect(booked).toMatchObject({ booked: true });
+    const cancelled = await roundTrip(model, 'cancelBooking', { date: day, time: '10:00' });
+    expect(cancelled).toMatchObject({ cancelled: true });
+    await until(() => fake.sms.length >= smsBefore + 2, 8000, 'two SMS');
+    await sleep(300);
+    const texts = fake.sms.slice(smsBefore).map((x) => x.body);
+    expect(texts).toHaveLength(2);
+    expect(texts[0]).toMatch(/: New booking: Grace Hopper \(number ending 0100\), \w{3} \d{1,2} \w{3} 10:00$/);
+    expect(texts[1]).toMatch(/: Cancelled: Grace Hopper \(number ending 0100\), \w{3} \d{1,2} \w{3} 10:00$/);
+    await caller.hangUp();
+  });
+
   it('does not send an SMS twice when Twilio took it but its answer was lost', async () => {
     freshDataDir();
     const smsBefore = fake.sms.length;
@@ -273,7 +304,7 @@ describe.each(storeVariants())('the owner side, on $name', (variant) => {
     await caller.hangUp();
   });
 
-  it('dead-letters a webhook the endpoint refuses with a 4xx after one try, and never waits on a failed summary', async () => {
+  it('dead-letters a webhook refused with a 4xx after one try, and never waits on a failed summary', async () => {
     const dataDir = freshDataDir();
     const before = hooks.requests.length;
     const m = await addMerchant(store, { postCallWebhook: { url: 'https://hooks.test/calls', secret: secret() } });
@@ -292,7 +323,7 @@ describe.each(storeVariants())('the owner side, on $name', (variant) => {
     expect(readFileSync(dead, 'utf8')).toContain('endpoint answered 400');
   });
 
-  it('records a call that opted in: started at stream start, its status recorded, a forged callback refused', async () => {
+  it('records a call that opted in: started with the stream, status recorded, a forged callback refused', async () => {
     freshDataDir();
     const m = await addMerchant(store, { recording: { notice: 'This call is recorded for quality' } });
     expect(recordingNotice(m)).toBe('This call is recorded for quality.');

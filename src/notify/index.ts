@@ -59,7 +59,7 @@ export interface OwnerServices {
   /** Owner SMS; what the tools get, and what the call side calls for a failed transfer. */
   notifyOwner: NotifyOwner;
   recordings: CallRecordings | null;
-  /** The call-record sink with the owner's parts hooked in: recording at a call's start, the webhook after its record. */
+  /** The call-record sink with the owner's parts hooked in: recording at a call's start, the webhook after. */
   wrapSink(sink: RecordingSink): RecordingSink;
   /** Mounts POST /twilio/recording-status. */
   routes(app: TemplatedApp, webhook: FormWebhookDeps): void;

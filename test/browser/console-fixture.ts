@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { speechLike } from '../../src/audio/speechlike.js';
 import { createSignInLink } from '../../src/console/sign-in-links.js';
 import { FakeGoogleServer } from '../../src/sim/google/google-server.js';
-import { FakeModelServer } from '../../src/sim/model/model-server.js';
-import { SimCaller } from '../../src/sim/twilio/caller.js';
+import { FakeModelServer, type FakeModelServerOptions } from '../../src/sim/model/model-server.js';
+import { SimCaller, type SimCallerOptions } from '../../src/sim/twilio/caller.js';
 import { openStore } from '../../src/store/open-store.js';
 import { seedDemoMerchant, seedMerchant } from '../../src/store/seed.js';
 
@@ -33,11 +33,13 @@ export function chromiumPath(): string | null {
 export interface ConsoleFixture {
   origin: string;
   metricsUrl: string;
+  /** The relay process. */
+  pid: number;
   links: { demo: string; bikes: string };
   google: FakeGoogleServer;
   model: FakeModelServer;
   /** Places a call and returns the connected caller. */
-  dial(merchantId: 'demo' | 'bikes', callerPhone?: string): Promise<SimCaller>;
+  dial(merchantId: 'demo' | 'bikes', callerPhone?: string, extra?: Partial<SimCallerOptions>): Promise<SimCaller>;
   stop(): Promise<void>;
 }
 
@@ -111,7 +113,12 @@ async function seed(dataDir: string, origin: string): Promise<ConsoleFixture['li
   }
 }
 
-export async function startConsoleFixture(): Promise<ConsoleFixture> {
+export interface FixtureOptions {
+  /** The simulated model's settings (default: agent mode, a tool call after keypad digits). */
+  model?: FakeModelServerOptions;
+}
+
+export async function startConsoleFixture(opts: FixtureOptions = {}): Promise<ConsoleFixture> {
   const dataDir = await mkdtemp(join(tmpdir(), 'callrelay-console-'));
   const port = await freePort();
   const metricsPort = await freePort();
@@ -121,11 +128,9 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
     calendars: ['primary', FRONT_DESK],
   });
   google.addCalendar(FRONT_DESK, 'Front desk');
-  const model = await FakeModelServer.start({
-    dialect: 'openai',
-    mode: 'agent',
-    agent: { toolCallOnDigits: true, transcriptDelayMs: 150 },
-  });
+  const model = await FakeModelServer.start(
+    opts.model ?? { dialect: 'openai', mode: 'agent', agent: { toolCallOnDigits: true, transcriptDelayMs: 150 } },
+  );
   const links = await seed(dataDir, origin);
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -169,12 +174,14 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
   const callers = new Set<SimCaller>();
   return {
     origin,
+    pid: child.pid ?? 0,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     links,
     google,
     model,
-    async dial(merchantId, callerPhone = '+14155550123') {
+    async dial(merchantId, callerPhone = '+14155550123', extra = {}) {
       const caller = await SimCaller.connect({
+        ...extra,
         url: `ws://127.0.0.1:${port}/media-stream`,
         customParameters: {
           merchantId,

@@ -40,7 +40,9 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dialect = opts.dialect ?? 'openai';
   const model = await FakeModelServer.start({ dialect, mode: 'scripted', ...opts.model });
-  const merchant: Merchant = { ...demoMerchant, greeting: 'Hello from the test line.', ...opts.merchant };
+  // The demo's transfer target stays with the demo: a test's merchant offers transferCall only when asked.
+  const { transferTargets: _demoTargets, ...demo } = demoMerchant;
+  const merchant: Merchant = { ...demo, greeting: 'Hello from the test line.', ...opts.merchant };
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',

@@ -82,8 +82,10 @@ let seq = 0;
 /** A merchant with a fresh id and number (tests share one database): London, Mon–Fri 09:00–17:00, 30-minute slots. */
 export function testMerchant(over: Partial<Merchant> = {}): Merchant {
   seq++;
+  // The demo's transfer target stays with the demo: a test merchant offers transferCall only when asked.
+  const { transferTargets: _demoTargets, ...demo } = demoMerchant;
   return {
-    ...demoMerchant,
+    ...demo,
     id: `m${seq}-${randomBytes(3).toString('hex')}`,
     phoneNumbers: [`+1500555${String(1000 + (seq % 9000))}`],
     greeting: 'Hello from the test line.',

@@ -487,3 +487,52 @@ describe('openStore', () => {
     });
   });
 });
+
+describe('SupabaseStore call recordings', () => {
+  const row = {
+    recording_sid: `RE${'a'.repeat(32)}`,
+    call_sid: `CA${'1'.repeat(32)}`,
+    status: 'completed',
+    channels: 2,
+    duration_seconds: 42,
+    url: 'https://api.twilio.com/x',
+    error_code: null,
+    started_at: '2031-01-01T10:00:00+00:00',
+    updated_at: '2031-01-01T10:01:00+00:00',
+  };
+
+  it('saves a recording through the save_call_recording RPC and reads the newest one of a call', async () => {
+    reply = () => ({ body: [row] });
+    const saved = await store.saveCallRecording({
+      sid: row.recording_sid,
+      callSid: row.call_sid,
+      status: 'completed',
+      durationSeconds: 42,
+    });
+    const s = only();
+    expect(s.method).toBe('POST');
+    expect(s.path).toBe('/rest/v1/rpc/save_call_recording');
+    expectAuth(s);
+    expect(s.body).toEqual({
+      r: {
+        recording_sid: row.recording_sid,
+        call_sid: row.call_sid,
+        status: 'completed',
+        channels: null,
+        duration_seconds: 42,
+        url: null,
+        error_code: null,
+        started_at: null,
+      },
+    });
+    expect(saved).toMatchObject({ sid: row.recording_sid, status: 'completed', durationSeconds: 42 });
+
+    seen.length = 0;
+    const got = await store.getCallRecording(row.call_sid);
+    const g = only();
+    expect(g.method).toBe('GET');
+    expect(g.path).toBe('/rest/v1/call_recordings');
+    expect(g.query).toMatchObject({ call_sid: `eq.${row.call_sid}`, limit: '1' });
+    expect(got?.startedAt).toEqual(new Date('2031-01-01T10:00:00Z'));
+  });
+});

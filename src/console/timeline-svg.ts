@@ -3,7 +3,8 @@ import { escapeHtml } from './html.js';
 
 // The call over time as one picture: the chart's states as coloured bands, tool calls as bars as long
 // as they took, barge-ins as red lines, the moments the caller had heard a whole answer as green
-// dots, and the end. Entry kinds this version does not know (a newer relay's) are drawn as grey marks.
+// dots, a transfer as a diamond, and the end. Entry kinds this version does not know (a newer
+// relay's) are drawn as grey marks.
 
 const W = 900;
 const LEFT = 8;
@@ -114,6 +115,17 @@ export function timelineSvg(entries: readonly StoredTimelineEntry[], durationMs:
             `<circle cx="${at}" cy="${HEARD_Y}" r="4"/></g>`,
         );
         break;
+      case 'transfer': {
+        const target = str(e.target) ?? 'a person';
+        const outcome = str(e.outcome) ?? '';
+        out.push(
+          `<g class="transfer"><title>transfer to ${escapeHtml(target)} at ${fmtSeconds(e.atMs)}` +
+            `${outcome ? `: ${escapeHtml(outcome)}` : ''}</title>` +
+            `<path d="M${at} ${HEARD_Y - 7} L${at + 7} ${HEARD_Y} L${at} ${HEARD_Y + 7} L${at - 7} ${HEARD_Y} Z"/>` +
+            `<text x="${at + 10}" y="${HEARD_Y + 4}">transfer${outcome ? ` (${escapeHtml(outcome)})` : ''}</text></g>`,
+        );
+        break;
+      }
       case 'end': {
         const reason = str(e.reason) ?? 'ended';
         const anchor = at > W - 160 ? 'end' : 'start';

@@ -88,6 +88,8 @@ svg.timeline .heard circle { fill: #16a34a; }
 svg.timeline .end line { stroke: #111827; stroke-width: 2; }
 svg.timeline .end text { fill: #111827; font-weight: 600; }
 svg.timeline .other rect { fill: #6b7280; }
+svg.timeline .transfer path { fill: #4338ca; }
+svg.timeline .transfer text { fill: #312e81; }
 svg.timeline .axis, svg.timeline .tick { stroke: #6b7280; }
 svg.timeline text.tick { stroke: none; fill: #4b5563; }
 ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .4rem 1rem; padding: 0; font-size: .9rem; }

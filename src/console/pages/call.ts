@@ -43,11 +43,24 @@ function describeEntry(e: CallRecord['timeline'][number]): string {
       return `tool ${String(e.name)} (${String(e.ms)} ms${e.ok === false ? ', failed' : ''})`;
     case 'heard':
       return 'caller heard the whole answer';
+    case 'transfer':
+      return `transfer to ${String(e.target)}${e.outcome ? ` (${String(e.outcome)})` : ''}`;
     case 'end':
       return `call ended: ${String(e.reason)}`;
     default:
       return e.kind;
   }
+}
+
+/** The recording, when the merchant records calls: its state, length, and Twilio's media link. */
+function recording(r: CallRecord) {
+  const rec = r.recording;
+  if (!rec) return '';
+  const length = rec.durationSeconds === null ? '' : `, ${duration(rec.durationSeconds * 1000)}`;
+  const channels = rec.channels === 2 ? ', caller and assistant apart' : '';
+  return html`<div><dt>Recording</dt><dd id="recording">${rec.status}${length}${channels}${
+    rec.url ? html` · <a href="${rec.url}" rel="noreferrer">open at Twilio</a>` : ''
+  }</dd></div>`;
 }
 
 export function callPage(ctx: PageContext, r: CallRecord, merchantName: string, zone: string): string {
@@ -70,6 +83,7 @@ export function callPage(ctx: PageContext, r: CallRecord, merchantName: string, 
   <div><dt>Duration</dt><dd>${duration(r.durationMs)}</dd></div>
   <div><dt>End reason</dt><dd id="end-reason">${words(r.endReason)}</dd></div>
   <div><dt>Model</dt><dd>${r.provider ?? '–'} ${r.model ?? ''}</dd></div>
+  ${recording(r)}
 </dl>
 <section aria-labelledby="tl-h">
   <h2 id="tl-h">Timeline</h2>

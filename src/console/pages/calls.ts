@@ -17,6 +17,9 @@ export const END_REASONS = [
   'max_duration',
   'voicemail_left',
   'server_shutdown',
+  'assistant_ended',
+  'caller_silent',
+  'transferred',
   'relay_restarted',
 ] as const;
 
@@ -72,7 +75,7 @@ ${
     : html`<div class="table-wrap"><table class="calls" id="call-list">
   <thead><tr><th scope="col">Started</th><th scope="col">Merchant</th><th scope="col">Caller</th>
   <th scope="col">Direction</th>
-  <th scope="col">Duration</th><th scope="col">End reason</th></tr></thead>
+  <th scope="col">Duration</th><th scope="col">End reason</th><th scope="col">Transferred</th></tr></thead>
   <tbody>${d.items.map(
     (c) => html`<tr>
     <td><a href="/console/calls/${encodeURIComponent(c.callSid)}">
@@ -82,6 +85,7 @@ ${
     <td>${c.direction}</td>
     <td>${duration(c.durationMs)}</td>
     <td>${words(c.endReason)}</td>
+    <td>${c.endReason === 'transferred' ? 'yes' : 'no'}</td>
   </tr>`,
   )}</tbody></table></div>`
 }

@@ -10,6 +10,8 @@ import type { Merchant } from './merchants/merchant.js';
 import type { ToolSpec } from './tools/tool.js';
 import { createModelOpener } from './providers/endpoint.js';
 import { startServer, type RelayServer } from './server.js';
+import { lineControlFromEnv } from './transports/twilio/twilio-line-control.js';
+import type { LineControl } from './call/line-control.js';
 import { FakeModelServer } from './sim/model/model-server.js';
 import { loadEdgeConfig, logEdgeConfig, type EdgeConfig } from './http/edge-config.js';
 import { createLimiters } from './security/limiters.js';
@@ -41,6 +43,8 @@ export interface RelayOverrides {
   onCallState?: (call: Call, state: string) => void;
   routes?: (app: uWS.TemplatedApp) => void;
   metrics?: RelayMetrics;
+  /** The telephone line's control (transfers, hang-ups); default: Twilio REST when configured. */
+  line?: LineControl;
   /** Told about every finished call after its record was handed to the recorder. */
   onCallEnded?: (summary: CallSummary) => void;
   /** Called on close after the server stopped (flush stores, close pools). */
@@ -188,6 +192,8 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
       : routes,
     inspect: pickInspector,
     notifyOwner: owner?.notifyOwner,
+    // Transfers and outbound hang-ups through Twilio's REST API, when its credentials are set.
+    line: overrides.line ?? lineControlFromEnv(relayEnv(), config.publicHost),
   });
   const started = server;
   let closed = false;

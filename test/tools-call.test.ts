@@ -98,7 +98,13 @@ describe.each(storeVariants())('tools in a call, on $name', (variant) => {
       callerPhone: CALLER,
     });
     const { caller, model } = await listening(m);
-    expect(model.view.tools.map((t) => t.name)).toEqual(['lookupCustomer', 'checkAvailability', 'createBooking']);
+    // The merchant's tools, then endCall, which every merchant has (no transfer targets: no transferCall).
+    expect(model.view.tools.map((t) => t.name)).toEqual([
+      'lookupCustomer',
+      'checkAvailability',
+      'createBooking',
+      'endCall',
+    ]);
     expect(model.view.tools[2]?.parameters).toMatchObject({ type: 'object', required: ['date', 'time'] });
 
     const out = await roundTrip(model, 'lookupCustomer', {});

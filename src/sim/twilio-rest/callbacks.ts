@@ -22,6 +22,8 @@ export async function postSignedCallback(
   params: Record<string, string>,
   authToken: string,
   reach: ReachUrl,
+  /** Reads the answer (TwiML callbacks); default: drained unread. */
+  read?: (res: Response) => Promise<void>,
 ): Promise<DeliveredCallback> {
   const signature = twilio.getExpectedTwilioSignature(authToken, url, params);
   let status = 0;
@@ -37,7 +39,8 @@ export async function postSignedCallback(
       signal: AbortSignal.timeout(15_000),
     });
     status = res.status;
-    await res.arrayBuffer();
+    if (read) await read(res);
+    else await res.arrayBuffer();
   } catch {
     status = 0;
   }

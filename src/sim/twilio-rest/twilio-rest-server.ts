@@ -8,6 +8,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { postSignedCallback, type DeliveredCallback, type ReachUrl } from './callbacks.js';
+import { CallRedirects, type DialOutcome, type RedirectableCall } from './call-redirects.js';
 
 // A local stand-in for the slice of Twilio's REST API the SMS bot uses, so the real `twilio` client
 // runs against it unchanged (TWILIO_API_BASE_URL): Conversations v1 (conversations create,
@@ -122,6 +123,8 @@ export interface FakeTwilioOptions {
   delayMs?: number;
   /** Where a callback URL (https://PUBLIC_HOST/…) is really delivered in a test. Default: as given. */
   reach?: ReachUrl;
+  /** How a number dialled by a live call's <Dial> answers (default: nobody answers). */
+  dialOutcome?: (number: string) => DialOutcome;
 }
 
 const sid = (prefix: string) => prefix + randomBytes(16).toString('hex');
@@ -151,6 +154,8 @@ export class FakeTwilioRestServer {
   readonly callbacks: DeliveredCallback[] = [];
   delayMs: number;
   reach: ReachUrl;
+  /** Live calls the application may redirect (transfers) or hang up (POST /Calls/{sid}.json). */
+  readonly redirects: CallRedirects;
   private pendingCallbacks = new Set<Promise<unknown>>();
   private readonly faults: Array<TwilioFault & { remaining: number }> = [];
   private readonly chatServiceSid = sid('IS');
@@ -165,6 +170,12 @@ export class FakeTwilioRestServer {
     this.authToken = opts.authToken ?? randomBytes(16).toString('hex');
     this.delayMs = opts.delayMs ?? 0;
     this.reach = opts.reach ?? ((u) => u);
+    this.redirects = new CallRedirects({
+      authToken: this.authToken,
+      accountSid: this.accountSid,
+      reach: (u) => this.reach(u),
+      ...(opts.dialOutcome ? { outcomeFor: opts.dialOutcome } : {}),
+    });
   }
 
   static async start(opts: FakeTwilioOptions = {}): Promise<FakeTwilioRestServer> {
@@ -265,6 +276,14 @@ export class FakeTwilioRestServer {
     };
     this.calls.push(call);
     return call;
+  }
+
+  /** A call in progress on a stream (the simulated phone call), which the application may redirect. */
+  liveCall(call: RedirectableCall, opts: { from: string; to: string }): FakeCall {
+    this.redirects.register(call);
+    const fake = this.inboundCall(opts);
+    fake.sid = call.callSid;
+    return fake;
   }
 
   /**
@@ -465,6 +484,15 @@ export class FakeTwilioRestServer {
       };
       this.calls.push(call);
       return [201, this.callJson(call)];
+    }
+    m = /^\/2010-04-01\/Accounts\/([^/]+)\/Calls\/([^/.]+)\.json$/.exec(p);
+    if (m && method === 'POST') {
+      if (m[1] !== this.accountSid) throw new TwilioError(404, 20404, `The requested resource ${p} was not found`);
+      const result = this.redirects.update(m[2] ?? '', form);
+      if (result.status !== 200) throw new TwilioError(result.status, result.code, result.message);
+      const call = this.calls.find((c) => c.sid === m?.[2]);
+      if (call && one('Status') === 'completed') call.status = 'completed';
+      return [200, call ? this.callJson(call) : { sid: m[2] }];
     }
     m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(p);
     if (m) {

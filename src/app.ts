@@ -77,7 +77,8 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
     simAgent = await FakeModelServer.start({ dialect: 'openai', mode: 'agent' });
     log.warn(
       { url: simAgent.url },
-      'SIMULATED AGENT: no model API key is configured, calls are answered by the local simulated agent (not a real AI)',
+      'SIMULATED AGENT: no model API key is configured, ' +
+        'calls are answered by the local simulated agent (not a real AI)',
     );
   }
   // Dev-only statechart inspection (INSPECT=1 or jsonl:<dir>); refused in production.

@@ -81,7 +81,7 @@ describe('transfer to a person', () => {
     expect(update).not.toContain(PATEL.number);
   });
 
-  it('answered: the line is heard, the call is redirected, the person hears the whisper, the record says so', async () => {
+  it('answered: the line is heard, the call redirected, the person hears the whisper, the record says so', async () => {
     const { harness, fake, phone, model } = await setUp('completed');
     const heardBefore = phone.current.heardBytes;
     await askForPatel(model);

@@ -152,6 +152,24 @@ describe('console access', () => {
     expect(await counts()).toEqual(before.map((n) => n + 1));
   });
 
+  it("ends an owner's open session when their links are revoked", async () => {
+    const fresh = newLinkToken();
+    await store.createConsoleLink('demo', fresh.hash, new Date(Date.now() + 86_400_000));
+    const cookie = await cookieFor(fresh.token, '10.0.3.9');
+    expect((await get('/console/merchants/demo', cookie)).status).toBe(200);
+    const before = await failures('revoked_link');
+    await store.revokeConsoleLinks('demo');
+    const after = await get('/console/merchants/demo', cookie);
+    expect(after.status).toBe(401);
+    expect(after.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    expect(await after.text()).toMatch(/no longer valid/);
+    expect(await failures('revoked_link')).toBe(before + 1);
+    // A new link works again.
+    const again = newLinkToken();
+    await store.createConsoleLink('demo', again.hash, new Date(Date.now() + 86_400_000));
+    links.demo = again.token;
+  });
+
   it('rate limits sign-in per client address', async () => {
     const codes: number[] = [];
     for (let i = 0; i < SIGN_IN_PER_IP.capacity + 2; i++) codes.push((await signIn('wrong', '10.0.4.1')).status);

@@ -474,6 +474,8 @@ for (const variant of variants) {
       await a.createConsoleLink('sunny', hash('c'), exp);
       expect(l1).toMatchObject({ merchantId: 'shop', revokedAt: null });
       expect((await a.findConsoleLink(hash('a')))?.id).toBe(l1.id);
+      expect((await a.getConsoleLink(l1.id))?.merchantId).toBe('shop');
+      expect(await a.getConsoleLink('not-a-uuid')).toBeNull();
       expect(await a.findConsoleLink(hash('d'))).toBeNull();
       await expect(a.createConsoleLink('shop', 'not-a-hash', exp)).rejects.toThrow();
       expect(await a.revokeConsoleLinks('shop')).toBe(2);

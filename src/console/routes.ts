@@ -26,7 +26,7 @@ import type { PageContext, Section } from './pages/layout.js';
 import { signInPage } from './pages/sign-in.js';
 import { openSse } from './sse.js';
 import { BadQuery } from './query.js';
-import { decideSignIn, type SignInCounter } from './sign-in.js';
+import { decideSignIn, linkStillValid, type SignInCounter } from './sign-in.js';
 import type { Session, SessionKeys } from './session.js';
 import { ConsoleViews } from './views.js';
 
@@ -69,14 +69,24 @@ export function mountConsole(app: TemplatedApp, deps: ConsoleDeps): void {
   const signInReply = (status: number, problem?: string, clear = false): Reply =>
     htmlReply(status, signInPage(problem), clear ? { ...headers, 'Set-Cookie': clearedCookie(secure) } : headers);
 
-  /** The signed-in session, or the reply that replaces the page (sign-in; counted when a cookie was bad). */
-  const signedIn = (r: ConsoleRequest): Signed | Reply => {
+  /**
+   * The signed-in session, or the reply that replaces the page (sign-in; counted when a cookie was bad).
+   * An owner's session is checked against its link on every request, so revoking the link ends it.
+   */
+  const signedIn = async (r: ConsoleRequest): Promise<Signed | Reply> => {
     const value = readCookie(r.cookie, cookie);
     if (value === undefined || value === '') return signInReply(401);
     const session = deps.keys.read(value);
     if (!session) {
       deps.counter.refused('bad_session');
       return signInReply(401, 'Your session has ended. Sign in again.', true);
+    }
+    if (session.viewer.kind === 'merchant') {
+      const problem = await linkStillValid(deps.store, session.viewer.linkId);
+      if (problem) {
+        deps.counter.refused(problem);
+        return signInReply(401, 'Your sign-in link is no longer valid. Ask for a new one.', true);
+      }
     }
     const csrf = deps.keys.csrf(session);
     return { session, ctx: (section) => ({ viewer: session.viewer, csrf, section }) };
@@ -100,7 +110,7 @@ export function mountConsole(app: TemplatedApp, deps: ConsoleDeps): void {
     }
     if (first === 'sign-in' && parts.length === 1) return signInReply(200);
     if (first === 'google' && second === 'callback' && parts.length === 2) return views.oauthReturn(r.query);
-    const s = signedIn(r);
+    const s = await signedIn(r);
     if (!('session' in s)) return s;
     if (parts.length === 0) return views.live(s, r.query);
     if (first === 'live' && second === 'events' && parts.length === 2) {
@@ -146,7 +156,7 @@ export function mountConsole(app: TemplatedApp, deps: ConsoleDeps): void {
       // Signing out needs no valid session: the cookie is cleared either way.
       return redirect('/console/sign-in', { ...headers, 'Set-Cookie': clearedCookie(secure) });
     }
-    const s = signedIn(r);
+    const s = await signedIn(r);
     if (!('session' in s)) return s;
     if (first === 'google' && second === 'finish' && parts.length === 2) return views.googleFinish(s, form);
     if (!deps.keys.checkCsrf(s.session, form.get('csrf') ?? undefined)) {

@@ -5,7 +5,8 @@ import { z } from 'zod';
 // instance can read it and a new CONSOLE_TOKEN signs everyone out. The cookie says who the viewer
 // is (the operator, or one merchant's owner) and until when; it holds no secret of its own.
 
-export type Viewer = { kind: 'operator' } | { kind: 'merchant'; merchantId: string };
+/** The operator, or the owner of one merchant signed in through one link (revoking it ends the session). */
+export type Viewer = { kind: 'operator' } | { kind: 'merchant'; merchantId: string; linkId: string };
 
 export interface Session {
   viewer: Viewer;
@@ -21,7 +22,7 @@ export const MERCHANT_SESSION_SECONDS = 7 * 86_400;
 const claims = z.object({
   v: z.union([
     z.object({ kind: z.literal('operator') }),
-    z.object({ kind: z.literal('merchant'), merchantId: z.string().min(1).max(256) }),
+    z.object({ kind: z.literal('merchant'), merchantId: z.string().min(1).max(256), linkId: z.string().max(64) }),
   ]),
   sid: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
   exp: z.number().int(),

@@ -35,6 +35,18 @@ export class SignInCounter {
   }
 }
 
+/** Whether the link an owner's session came through still holds (not revoked, not expired). */
+export async function linkStillValid(
+  store: Pick<Store, 'getConsoleLink'>,
+  linkId: string,
+  now = Date.now(),
+): Promise<SignInFailure | null> {
+  const link = await store.getConsoleLink(linkId);
+  if (!link) return 'unknown_link';
+  if (link.revokedAt !== null) return 'revoked_link';
+  return link.expiresAt.getTime() <= now ? 'expired_link' : null;
+}
+
 export async function decideSignIn(
   keys: SessionKeys,
   store: Pick<Store, 'findConsoleLink'>,
@@ -51,7 +63,7 @@ export async function decideSignIn(
   if (left <= 0) return { ok: false, reason: 'expired_link' };
   return {
     ok: true,
-    viewer: { kind: 'merchant', merchantId: link.merchantId },
+    viewer: { kind: 'merchant', merchantId: link.merchantId, linkId: link.id },
     // A session never outlives the link that opened it.
     seconds: Math.min(MERCHANT_SESSION_SECONDS, left),
   };

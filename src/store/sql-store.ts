@@ -289,6 +289,11 @@ export class SqlStore implements Store {
     return this.one('select * from console_links where token_hash = $1', [tokenHash], toConsoleLink);
   }
 
+  async getConsoleLink(id: string): Promise<ConsoleLink | null> {
+    if (!isUuid(id)) return null;
+    return this.one('select * from console_links where id = $1', [id], toConsoleLink);
+  }
+
   async revokeConsoleLinks(merchantId: string): Promise<number> {
     const rows = await this.db.query(
       'update console_links set revoked_at = now() where merchant_id = $1 and revoked_at is null returning id',

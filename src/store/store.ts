@@ -190,6 +190,8 @@ export interface Store {
   createConsoleLink(merchantId: string, tokenHash: string, expiresAt: Date): Promise<ConsoleLink>;
   /** The link with this hash, expired or revoked ones included (the caller decides). */
   findConsoleLink(tokenHash: string): Promise<ConsoleLink | null>;
+  /** The link with this id (a session opened by it checks it is still good); null for a malformed id. */
+  getConsoleLink(id: string): Promise<ConsoleLink | null>;
   /** Revokes every live link of the merchant; returns how many. */
   revokeConsoleLinks(merchantId: string): Promise<number>;
 

@@ -407,6 +407,12 @@ export class SupabaseStore implements Store {
     return oneOf(res, 'findConsoleLink', toConsoleLink);
   }
 
+  async getConsoleLink(id: string): Promise<ConsoleLink | null> {
+    if (!isUuid(id)) return null;
+    const res = await this.db.from('console_links').select('*').eq('id', id).retry(false).maybeSingle();
+    return oneOf(res, 'getConsoleLink', toConsoleLink);
+  }
+
   async revokeConsoleLinks(merchantId: string): Promise<number> {
     const res = await this.db
       .from('console_links')

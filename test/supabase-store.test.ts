@@ -536,3 +536,53 @@ describe('SupabaseStore call recordings', () => {
     expect(got?.startedAt).toEqual(new Date('2031-01-01T10:00:00Z'));
   });
 });
+
+describe('SupabaseStore console reads', () => {
+  it("searches calls with the text quoted inside or=(…), so commas and parentheses stay the user's", async () => {
+    reply = () => ({
+      body: [
+        {
+          call_sid: 'CA1',
+          merchant_id: 'sunny',
+          caller_phone: '+14155550123',
+          direction: 'inbound',
+          started_at: '2030-01-01T10:00:00Z',
+          duration_ms: 1000,
+          end_reason: 'caller_hung_up',
+        },
+      ],
+    });
+    const got = await store.listCalls({ merchantId: 'sunny', text: 'a,b) "x"', direction: 'inbound', limit: 51 });
+    const s = only();
+    expect([s.method, s.path]).toEqual(['GET', '/rest/v1/calls']);
+    expect(s.query).toMatchObject({
+      select: 'call_sid,merchant_id,caller_phone,direction,started_at,duration_ms,end_reason',
+      merchant_id: 'eq.sunny',
+      direction: 'eq.inbound',
+      limit: '51',
+      or: '(call_sid.ilike."*a,b) \\"x\\"*",caller_phone.ilike."*a,b) \\"x\\"*",transcript_text.ilike."*a,b) \\"x\\"*")',
+    });
+    expect(got[0]).toMatchObject({ callSid: 'CA1', durationMs: 1000, startedAt: new Date('2030-01-01T10:00:00Z') });
+  });
+
+  it("lists messages unread first and marks one read only when it is this merchant's", async () => {
+    const row = (id: string, read: string | null) => ({
+      id,
+      merchant_id: 'sunny',
+      caller_name: null,
+      caller_phone: null,
+      body: id,
+      urgency: 'normal',
+      call_sid: null,
+      created_at: '2030-01-01T00:00:00Z',
+      read_at: read,
+    });
+    reply = () => ({ body: [row('m-read', '2030-01-02T00:00:00Z'), row('m-new', null)] });
+    expect((await store.listMessages('sunny', 10)).map((m) => m.body)).toEqual(['m-new', 'm-read']);
+    seen.length = 0;
+    reply = (r) => (r.method === 'GET' ? { body: null } : { body: [] });
+    expect(await store.markMessageRead('sunny', APPT)).toBe(false);
+    expect(seen.map((r) => r.method)).toEqual(['GET']);
+    expect(seen[0]?.query).toMatchObject({ merchant_id: 'eq.sunny', id: `eq.${APPT}` });
+  });
+});

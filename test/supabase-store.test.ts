@@ -560,7 +560,7 @@ describe('SupabaseStore console reads', () => {
       merchant_id: 'eq.sunny',
       direction: 'eq.inbound',
       limit: '51',
-      or: '(call_sid.ilike."*a,b) \\"x\\"*",caller_phone.ilike."*a,b) \\"x\\"*",transcript_text.ilike."*a,b) \\"x\\"*")',
+      or: `(${['call_sid', 'caller_phone', 'transcript_text'].map((c) => `${c}.ilike."*a,b) \\"x\\"*"`).join(',')})`,
     });
     expect(got[0]).toMatchObject({ callSid: 'CA1', durationMs: 1000, startedAt: new Date('2030-01-01T10:00:00Z') });
   });

@@ -34,6 +34,13 @@ describe('how calls end', () => {
     expect(h.states.get(caller.callSid)).not.toContain('session.greeting.producing');
   });
 
+  it("opens a recorded call with the merchant's recording notice, then the greeting", async () => {
+    h = await startHarness({ merchant: { recording: { notice: 'This call is recorded for quality' } } });
+    const { model } = await h.call();
+    const create = await model.waitFor('response.create', undefined, 3000);
+    expect(JSON.stringify(create)).toContain('This call is recorded for quality. Hello from the test line.');
+  });
+
   it('uses the outbound opening line on outbound calls', async () => {
     h = await startHarness({ merchant: { outboundGreeting: 'Hello, this is the practice calling you back.' } });
     const { model } = await h.call({

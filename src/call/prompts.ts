@@ -1,11 +1,15 @@
 import type { Direction, EndReason } from '../../machines/call.types.js';
 import type { Merchant } from '../merchants/merchant.js';
+import { recordingNotice } from '../notify/call-recordings.js';
 
 // What the relay asks the model to say at the fixed moments of a call. Kept in one place so the
 // wording can be reviewed (and translated) without reading the call code.
 
 export function greetingInstructions(m: Merchant, direction: Direction): string {
-  const line = direction === 'outbound' ? m.outboundGreeting : m.greeting;
+  // A recorded call says so before anything else (the merchant's one sentence).
+  const notice = recordingNotice(m);
+  const greeting = direction === 'outbound' ? m.outboundGreeting : m.greeting;
+  const line = notice ? `${notice} ${greeting}` : greeting;
   return `${m.instructions}\n\nThe call has just connected. Open the call by saying: "${line}"`;
 }
 
@@ -63,9 +67,11 @@ export function conversationSoFar(entries: ReadonlyArray<{ role: string; text: s
 
 export function returnedInstructions(m: Merchant, target: string, outcome: string): string {
   const why = outcome === 'busy' ? 'was busy' : outcome === 'no-answer' ? 'did not answer' : 'could not be reached';
+  const said =
+    outcome === 'busy' ? 'is on another call' : outcome === 'no-answer' ? "didn't answer" : "couldn't be reached";
   return (
     `${m.instructions}\n\nYou tried to put the caller through to ${target}, who ${why}. The caller is back ` +
-    'with you. Tell them in one sentence and offer to take a message for ' +
-    `${target}; use the takeMessage tool if they want one.`
+    'with you; use the takeMessage tool if they want to leave a message. Say: ' +
+    `"I'm sorry, ${target} ${said}. Would you like me to take a message?"`
   );
 }

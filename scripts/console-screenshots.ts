@@ -59,7 +59,13 @@ async function main(): Promise<void> {
     await page.goto(`${fx.origin}/console/calls/${encodeURIComponent(first.callSid)}`);
     await page.locator('svg.timeline').waitFor();
     await shot(page, 'call');
+    // The merchant page with its calendar connected through the imitation of Google's consent page.
     await page.goto(`${fx.origin}/console/merchants/demo`);
+    await page.getByRole('button', { name: 'Connect Google Calendar' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByLabel('Front desk').check();
+    await page.getByRole('button', { name: 'Use this calendar' }).click();
+    await page.locator('#calendar-check').waitFor();
     await shot(page, 'merchant');
     const phone = await browser.newPage({
       viewport: { width: 390, height: 844 },

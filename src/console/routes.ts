@@ -58,6 +58,8 @@ export interface Signed {
 
 const ASSET_HEADERS = { 'Cache-Control': 'public, max-age=300', 'X-Content-Type-Options': 'nosniff' };
 const MAX_FORM_BYTES = 8 * 1024;
+/** How long one live event stream lasts before the browser reconnects (and is let in again or not). */
+const STREAM_RECHECK_MS = 5 * 60_000;
 
 export function mountConsole(app: TemplatedApp, deps: ConsoleDeps): void {
   const formTargets = deps.google ? [new URL(deps.config.google?.authUrl ?? '').origin] : [];
@@ -117,8 +119,15 @@ export function mountConsole(app: TemplatedApp, deps: ConsoleDeps): void {
       const merchantId = s.session.viewer.kind === 'operator' ? null : s.session.viewer.merchantId;
       const stream = openSse(res, { 'X-Content-Type-Options': 'nosniff' });
       const sub = deps.hub.subscribe(merchantId, stream);
+      // Streams end now and then; the browser reconnects at once, and the session (its expiry, an
+      // owner's link) is checked again on the way in.
+      const recheck = setTimeout(() => stream.close(), STREAM_RECHECK_MS);
+      recheck.unref();
       stream.onDrain(sub.drained);
-      stream.onClose(sub.unsubscribe);
+      stream.onClose(() => {
+        clearTimeout(recheck);
+        sub.unsubscribe();
+      });
       return 'stream';
     }
     if (first === 'calls' && parts.length === 1) return views.calls(s, r.query);

@@ -321,7 +321,7 @@ describe('FakeModelServer (OpenAI GA dialect)', () => {
     ]);
     const item = session.items.find((i) => i.id === itemId);
     const transcript =
-      item?.type === 'message' && item.content[0]?.type === 'output_audio' ? item.content[0].transcript : '';
+      item?.type === 'message' && item.content[0]?.type === 'output_audio' ? (item.content[0].transcript ?? '') : '';
     expect(transcript.length).toBeGreaterThan(0);
     expect(transcript.length).toBeLessThan(text.length * 0.5);
     expect(text.startsWith(transcript)).toBe(true);

@@ -1,3 +1,8 @@
+import type {
+  RealtimeAudioInputTurnDetection,
+  RealtimeFunctionTool,
+  SessionUpdateEvent,
+} from 'openai/resources/realtime/realtime';
 import type { ProviderName } from '../merchants/merchant.js';
 import type { ToolSpec } from '../tools/tool.js';
 
@@ -17,14 +22,35 @@ export interface Dialect {
   name: Exclude<ProviderName, 'sim'>;
   url(base: string, model: string): string;
   headers(apiKey: string | undefined): Record<string, string>;
-  sessionUpdate(spec: SessionSpec, model: string): Record<string, unknown>;
+  sessionUpdate(spec: SessionSpec, model: string): OutboundSessionUpdate;
   /** OpenAI accepts session.update right away; xAI wants it after conversation.created. */
   updateOn: 'open' | 'conversationCreated';
 }
 
+/**
+ * xAI's session.update: the OpenAI shape minus `type`/`model` (the model is only in the URL), with
+ * `voice` and `turn_detection` at the top of the session. No SDK types it, so it is spelled out here.
+ */
+export interface XaiSessionUpdateEvent {
+  type: 'session.update';
+  session: {
+    instructions: string;
+    voice: string;
+    turn_detection: RealtimeAudioInputTurnDetection.ServerVad;
+    audio: {
+      input: { format: { type: 'audio/pcmu' }; transcription?: { model: string } };
+      output: { format: { type: 'audio/pcmu' } };
+    };
+    tools: RealtimeFunctionTool[];
+  };
+}
+
+/** What a dialect sends to configure its session: the SDK's type for OpenAI, ours for xAI. */
+export type OutboundSessionUpdate = SessionUpdateEvent | XaiSessionUpdateEvent;
+
 // Barge-in is decided by the relay (the call chart), not by the server: interrupt_response is
 // off so a non-interruptible greeting stays uninterrupted, and the relay sends response.cancel.
-const turnDetection = {
+const turnDetection: RealtimeAudioInputTurnDetection.ServerVad = {
   type: 'server_vad',
   threshold: 0.5,
   prefix_padding_ms: 300,
@@ -43,6 +69,10 @@ function withModel(base: string, model: string): string {
   return u.toString();
 }
 
+function functionTools(tools: ToolSpec[]): RealtimeFunctionTool[] {
+  return tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters }));
+}
+
 export const openaiDialect: Dialect = {
   name: 'openai',
   url: withModel,
@@ -58,17 +88,14 @@ export const openaiDialect: Dialect = {
       audio: {
         input: {
           format: { type: 'audio/pcmu' },
-          transcription: spec.transcription ? { model: spec.transcription } : null,
+          // Omitted rather than null: a new session starts without transcription, and the SDK's
+          // AudioTranscription type has no null.
+          ...(spec.transcription ? { transcription: { model: spec.transcription } } : {}),
           turn_detection: turnDetection,
         },
         output: { format: { type: 'audio/pcmu' }, voice: spec.voice },
       },
-      tools: spec.tools.map((t) => ({
-        type: 'function',
-        name: t.name,
-        description: t.description,
-        parameters: t.parameters,
-      })),
+      tools: functionTools(spec.tools),
       tool_choice: 'auto',
     },
   }),
@@ -92,12 +119,7 @@ export const xaiDialect: Dialect = {
         },
         output: { format: { type: 'audio/pcmu' } },
       },
-      tools: spec.tools.map((t) => ({
-        type: 'function',
-        name: t.name,
-        description: t.description,
-        parameters: t.parameters,
-      })),
+      tools: functionTools(spec.tools),
     },
   }),
 };

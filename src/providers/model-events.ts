@@ -1,3 +1,4 @@
+import type { RealtimeResponse, RealtimeServerEvent } from 'openai/resources/realtime/realtime';
 import { isBase64 } from '../audio/base64.js';
 import type { FunctionCall } from '../../machines/call.types.js';
 import { maskPhone } from '../log.js';
@@ -56,6 +57,22 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const s = (o: Obj, k: string): string => (typeof o[k] === 'string' ? (o[k] as string) : '');
 const n = (o: Obj, k: string): number | undefined => (typeof o[k] === 'number' ? (o[k] as number) : undefined);
 
+// The SDK's server event types name the fields the parser reads: `view<Of<'…'>>(raw)` only accepts
+// keys of that event, so a renamed field fails to compile. Values are still checked at run time (the
+// socket is untrusted). xAI's extras (ping, response.cancelled, the pre-GA `response.audio.*` names)
+// are not in the SDK and are read through the GA event they mirror.
+type ServerType = RealtimeServerEvent['type'];
+type Of<T extends ServerType> = Extract<RealtimeServerEvent, { type: T }>;
+type Keys<E> = Extract<keyof E, string>;
+function view<E>(o: Obj) {
+  return {
+    str: (k: Keys<E>): string => s(o, k),
+    num: (k: Keys<E>): number | undefined => n(o, k),
+    obj: (k: Keys<E>): Obj => (isObj(o[k]) ? o[k] : {}),
+    raw: (k: Keys<E>): unknown => o[k],
+  };
+}
+
 const FATAL_CODES = new Set([
   'session_expired',
   'invalid_api_key',
@@ -106,36 +123,41 @@ export function parseModelEvent(text: string): ModelEvent {
   switch (t) {
     case 'response.output_audio.delta':
     case 'response.audio.delta': {
-      const delta = raw.delta;
+      const ev = view<Of<'response.output_audio.delta'>>(raw);
+      const delta = ev.raw('delta');
       if (typeof delta !== 'string' || !isBase64(delta))
         return { type: 'invalid', reason: `${t}: delta is not base64` };
-      return { type: 'audio', responseId: s(raw, 'response_id'), itemId: s(raw, 'item_id'), delta };
+      return { type: 'audio', responseId: ev.str('response_id'), itemId: ev.str('item_id'), delta };
     }
     case 'response.output_audio.done':
-    case 'response.audio.done':
-      return { type: 'audioDone', responseId: s(raw, 'response_id'), itemId: s(raw, 'item_id') };
+    case 'response.audio.done': {
+      const ev = view<Of<'response.output_audio.done'>>(raw);
+      return { type: 'audioDone', responseId: ev.str('response_id'), itemId: ev.str('item_id') };
+    }
     case 'conversation.created':
       return { type: 'conversationCreated' };
     case 'session.created': {
-      const sess = isObj(raw.session) ? raw.session : {};
+      // expires_at is on the session object the server sends, not on the request type the SDK reuses.
+      const sess = view<Of<'session.created'>>(raw).obj('session');
       return { type: 'sessionCreated', expiresAt: n(sess, 'expires_at') };
     }
     case 'session.updated':
       return { type: 'sessionUpdated' };
     case 'response.created': {
-      const r = isObj(raw.response) ? raw.response : {};
-      return { type: 'responseCreated', responseId: s(r, 'id') };
+      const r = view<RealtimeResponse>(view<Of<'response.created'>>(raw).obj('response'));
+      return { type: 'responseCreated', responseId: r.str('id') };
     }
     case 'response.done': {
-      const r = isObj(raw.response) ? raw.response : {};
-      const details = isObj(r.status_details) ? r.status_details : {};
+      const r = view<RealtimeResponse>(view<Of<'response.done'>>(raw).obj('response'));
+      const details = view<NonNullable<RealtimeResponse['status_details']>>(r.obj('status_details'));
       return {
         type: 'responseDone',
-        responseId: s(r, 'id'),
-        status: s(r, 'status') || 'completed',
-        reason: s(details, 'reason') || undefined,
-        functionCalls: functionCallsOf(r.output),
-        usage: parseUsage(r.usage ?? raw.usage),
+        responseId: r.str('id'),
+        status: r.str('status') || 'completed',
+        reason: details.str('reason') || undefined,
+        functionCalls: functionCallsOf(r.raw('output')),
+        // xAI has been seen putting usage beside the response rather than in it.
+        usage: parseUsage(r.raw('usage') ?? raw.usage),
       };
     }
     // xAI's cookbook handles a `response.cancelled` (unconfirmed whether it is sent). Read as the
@@ -150,45 +172,60 @@ export function parseModelEvent(text: string): ModelEvent {
         functionCalls: [],
       };
     }
-    case 'response.function_call_arguments.done':
+    case 'response.function_call_arguments.done': {
+      const ev = view<Of<'response.function_call_arguments.done'>>(raw);
       return {
         type: 'functionCall',
-        responseId: s(raw, 'response_id'),
-        call: { callId: s(raw, 'call_id'), name: s(raw, 'name'), arguments: s(raw, 'arguments') },
+        responseId: ev.str('response_id'),
+        call: { callId: ev.str('call_id'), name: ev.str('name'), arguments: ev.str('arguments') },
       };
+    }
     case 'response.output_item.added': {
-      const item = isObj(raw.item) ? raw.item : {};
+      const ev = view<Of<'response.output_item.added'>>(raw);
+      const item = ev.obj('item');
       if (item.type === 'message')
-        return { type: 'assistantItem', responseId: s(raw, 'response_id'), itemId: s(item, 'id') };
+        return { type: 'assistantItem', responseId: ev.str('response_id'), itemId: s(item, 'id') };
       return { type: 'ignored', eventType: t };
     }
-    case 'input_audio_buffer.speech_started':
-      return { type: 'speechStarted', itemId: s(raw, 'item_id') || undefined, audioStartMs: n(raw, 'audio_start_ms') };
+    case 'input_audio_buffer.speech_started': {
+      const ev = view<Of<'input_audio_buffer.speech_started'>>(raw);
+      return { type: 'speechStarted', itemId: ev.str('item_id') || undefined, audioStartMs: ev.num('audio_start_ms') };
+    }
     case 'input_audio_buffer.speech_stopped':
-      return { type: 'speechStopped', itemId: s(raw, 'item_id') || undefined };
-    case 'input_audio_buffer.committed':
-      return s(raw, 'item_id') ? { type: 'userItem', itemId: s(raw, 'item_id') } : { type: 'ignored', eventType: t };
-    case 'conversation.item.input_audio_transcription.completed':
+      return { type: 'speechStopped', itemId: view<Of<typeof t>>(raw).str('item_id') || undefined };
+    case 'input_audio_buffer.committed': {
+      const itemId = view<Of<typeof t>>(raw).str('item_id');
+      return itemId ? { type: 'userItem', itemId } : { type: 'ignored', eventType: t };
+    }
+    case 'conversation.item.input_audio_transcription.completed': {
       // xAI sends partials on this same event with status "in_progress"; only the rest are final.
       if (raw.status === 'in_progress') return { type: 'ignored', eventType: t };
-      return { type: 'userTranscript', itemId: s(raw, 'item_id'), text: s(raw, 'transcript') };
+      const ev = view<Of<typeof t>>(raw);
+      return { type: 'userTranscript', itemId: ev.str('item_id'), text: ev.str('transcript') };
+    }
     case 'response.output_audio_transcript.delta':
-    case 'response.audio_transcript.delta':
-      return { type: 'assistantTranscriptDelta', itemId: s(raw, 'item_id'), delta: s(raw, 'delta') };
+    case 'response.audio_transcript.delta': {
+      const ev = view<Of<'response.output_audio_transcript.delta'>>(raw);
+      return { type: 'assistantTranscriptDelta', itemId: ev.str('item_id'), delta: ev.str('delta') };
+    }
     case 'response.output_audio_transcript.done':
-    case 'response.audio_transcript.done':
+    case 'response.audio_transcript.done': {
+      const ev = view<Of<'response.output_audio_transcript.done'>>(raw);
       return {
         type: 'assistantTranscript',
-        responseId: s(raw, 'response_id'),
-        itemId: s(raw, 'item_id'),
-        text: s(raw, 'transcript'),
+        responseId: ev.str('response_id'),
+        itemId: ev.str('item_id'),
+        text: ev.str('transcript'),
       };
-    case 'conversation.item.truncated':
-      return { type: 'truncated', itemId: s(raw, 'item_id'), audioEndMs: n(raw, 'audio_end_ms') ?? 0 };
+    }
+    case 'conversation.item.truncated': {
+      const ev = view<Of<typeof t>>(raw);
+      return { type: 'truncated', itemId: ev.str('item_id'), audioEndMs: ev.num('audio_end_ms') ?? 0 };
+    }
     case 'error': {
-      const e = isObj(raw.error) ? raw.error : {};
-      const code = s(e, 'code') || s(e, 'type') || 'unknown';
-      const message = maskNumbers(s(e, 'message'));
+      const e = view<Of<'error'>['error']>(view<Of<'error'>>(raw).obj('error'));
+      const code = e.str('code') || e.str('type') || 'unknown';
+      const message = maskNumbers(e.str('message'));
       return { type: 'error', code, message, severity: classifyError(code, message) };
     }
     case 'ping':

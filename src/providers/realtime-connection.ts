@@ -1,6 +1,11 @@
+import type {
+  ConversationItemCreateEvent,
+  InputAudioBufferAppendEvent,
+  RealtimeClientEvent,
+} from 'openai/resources/realtime/realtime';
 import WebSocket from 'ws';
 import { log as rootLog, type Logger } from '../log.js';
-import type { Dialect, SessionSpec } from './dialect.js';
+import type { Dialect, OutboundSessionUpdate, SessionSpec } from './dialect.js';
 import { parseModelEvent, type ModelEvent } from './model-events.js';
 import { startHeartbeat } from './heartbeat.js';
 
@@ -9,6 +14,20 @@ import { startHeartbeat } from './heartbeat.js';
 // session.updated arrives: audio sent earlier would be read in the server's default format.
 // A model that stops reading (stalled, overloaded) must not make the relay queue caller audio without
 // bound: past maxBufferedBytes waiting in the socket, new caller frames are dropped and counted.
+
+/** Everything the relay writes to a model socket: the SDK's client events, or xAI's session.update. */
+export type OutboundEvent = RealtimeClientEvent | OutboundSessionUpdate;
+
+/**
+ * The hot path writes appends as a template string (no JSON.stringify per frame); this pins the
+ * template's field names to the SDK's InputAudioBufferAppendEvent so a rename fails to compile.
+ */
+const APPEND: Pick<InputAudioBufferAppendEvent, 'type'> & Record<keyof InputAudioBufferAppendEvent, string> = {
+  type: 'input_audio_buffer.append',
+  audio: 'audio',
+  event_id: 'event_id',
+};
+const appendFrame = (b64: string): string => `{"type":"${APPEND.type}","${APPEND.audio}":"${b64}"}`;
 
 export interface ModelConnectionOptions {
   dialect: Dialect;
@@ -123,7 +142,7 @@ export class ModelConnection {
         this.stallLogged = false;
         this.log.info({ droppedBytes: this.droppedAudioBytes }, 'model socket draining again; caller audio flows');
       }
-      this.ws.send(`{"type":"input_audio_buffer.append","audio":"${b64}"}`);
+      this.ws.send(appendFrame(b64));
       return true;
     }
     if (this.ws.readyState > WebSocket.OPEN) return false;
@@ -169,10 +188,11 @@ export class ModelConnection {
   }
 
   addText(role: 'user' | 'system', text: string): void {
-    this.send({
-      type: 'conversation.item.create',
-      item: { type: 'message', role, content: [{ type: 'input_text', text }] },
-    });
+    // The SDK types user and system messages apart, so each role is built on its own.
+    const content = [{ type: 'input_text' as const, text }];
+    const item: ConversationItemCreateEvent['item'] =
+      role === 'user' ? { type: 'message', role, content } : { type: 'message', role, content };
+    this.send({ type: 'conversation.item.create', item });
   }
 
   sendFunctionOutput(callId: string, output: string): void {
@@ -191,7 +211,7 @@ export class ModelConnection {
     return this.ws.bufferedAmount;
   }
 
-  private send(msg: Record<string, unknown>): void {
+  private send(msg: OutboundEvent): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
@@ -205,8 +225,7 @@ export class ModelConnection {
     if (e.type === 'sessionUpdated' && !this.ready) {
       this.ready = true;
       this.readyAt = Date.now();
-      for (const b64 of this.pendingAudio.splice(0))
-        this.ws.send(`{"type":"input_audio_buffer.append","audio":"${b64}"}`);
+      for (const b64 of this.pendingAudio.splice(0)) this.ws.send(appendFrame(b64));
       this.pendingAudioBytes = 0;
     }
     this.emit(e);

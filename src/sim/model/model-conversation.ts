@@ -1,13 +1,18 @@
 // The server-side conversation of a fake realtime session: ordered items as the real API serialises
 // them, plus, for assistant audio items, how much audio was actually sent, which is what
 // conversation.item.truncate is checked against ("Audio content of Xms is already shorter than Yms").
+import type {
+  RealtimeConversationItemAssistantMessage,
+  RealtimeConversationItemFunctionCall,
+  RealtimeConversationItemFunctionCallOutput,
+  RealtimeConversationItemSystemMessage,
+  RealtimeConversationItemUserMessage,
+} from 'openai/resources/realtime/realtime';
 import { ProtocolError, type ClientItem } from './model-protocol.js';
 
-export type ConvContent =
-  | { type: 'input_text'; text: string }
-  | { type: 'input_audio'; transcript: string | null }
-  | { type: 'output_audio'; transcript: string }
-  | { type: 'output_text'; text: string };
+// Items are the SDK's conversation item types, with the fields a server always fills in made
+// required: what the fake server sends is then checked against the published schema by tsc.
+type Served<T> = Omit<T, 'id' | 'object' | 'status'> & ItemBase;
 
 export type ItemStatus = 'completed' | 'incomplete' | 'in_progress';
 
@@ -16,22 +21,13 @@ interface ItemBase {
   object: 'realtime.item';
   status: ItemStatus;
 }
-export interface MessageItem extends ItemBase {
-  type: 'message';
-  role: 'user' | 'system' | 'assistant';
-  content: ConvContent[];
-}
-export interface FunctionCallItem extends ItemBase {
-  type: 'function_call';
-  call_id: string;
-  name: string;
-  arguments: string;
-}
-export interface FunctionCallOutputItem extends ItemBase {
-  type: 'function_call_output';
-  call_id: string;
-  output: string;
-}
+export type MessageItem =
+  | Served<RealtimeConversationItemSystemMessage>
+  | Served<RealtimeConversationItemUserMessage>
+  | Served<RealtimeConversationItemAssistantMessage>;
+export type ConvContent = MessageItem['content'][number];
+export type FunctionCallItem = Served<RealtimeConversationItemFunctionCall>;
+export type FunctionCallOutputItem = Served<RealtimeConversationItemFunctionCallOutput>;
 export type ConvItem = MessageItem | FunctionCallItem | FunctionCallOutputItem;
 
 /** Audio sent for one assistant item. `fullTranscript` is what the whole item would have said. */
@@ -56,16 +52,34 @@ export interface TruncateRecord {
 export function itemFromClient(item: Exclude<ClientItem, { type: 'force_message' }>, id: string): ConvItem {
   const base = { id, object: 'realtime.item' as const, status: 'completed' as const };
   switch (item.type) {
-    case 'message':
-      return {
-        ...base,
-        type: 'message',
-        role: item.role,
-        content: item.content.map(
-          (p): ConvContent =>
-            p.type === 'input_audio' ? { type: 'input_audio', transcript: p.transcript ?? null } : p,
-        ),
-      };
+    case 'message': {
+      // The parser already allowed only the role's part types (PART_TYPES); the filters narrow the
+      // types to the SDK's per-role content and drop nothing.
+      const parts = item.content;
+      if (item.role === 'assistant')
+        return {
+          ...base,
+          type: 'message',
+          role: 'assistant',
+          content: parts.flatMap((p) => (p.type === 'output_text' ? [p] : [])),
+        };
+      if (item.role === 'system')
+        return {
+          ...base,
+          type: 'message',
+          role: 'system',
+          content: parts.flatMap((p) => (p.type === 'input_text' ? [p] : [])),
+        };
+      // An audio part without a transcript leaves the field out: the schema has no null for it.
+      const user = parts.flatMap((p): RealtimeConversationItemUserMessage.Content[] => {
+        if (p.type === 'input_text') return [p];
+        if (p.type !== 'input_audio') return [];
+        return [
+          p.transcript === undefined ? { type: 'input_audio' } : { type: 'input_audio', transcript: p.transcript },
+        ];
+      });
+      return { ...base, type: 'message', role: 'user', content: user };
+    }
     case 'function_call':
       return { ...base, type: 'function_call', call_id: item.call_id, name: item.name, arguments: item.arguments };
     case 'function_call_output':
@@ -175,7 +189,7 @@ export class Conversation {
         'audio_end_ms',
       );
     }
-    const full = audio?.fullTranscript ?? part.transcript;
+    const full = audio?.fullTranscript ?? part.transcript ?? '';
     const total = audio?.totalMs ?? have;
     item.content[contentIndex] = {
       type: 'output_audio',

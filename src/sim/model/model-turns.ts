@@ -81,7 +81,7 @@ export class InputTurns {
     const id = itemId ?? this.lastUserItemId;
     if (!id) throw new Error('no committed user item to transcribe');
     const item = this.host.conversation.get(id);
-    if (item?.type === 'message') {
+    if (item?.type === 'message' && item.role === 'user') {
       item.content = item.content.map((p) =>
         p.type === 'input_audio' ? { type: 'input_audio', transcript: text } : p,
       );
@@ -149,7 +149,8 @@ export class InputTurns {
       type: 'message',
       status: 'completed',
       role: 'user',
-      content: [{ type: 'input_audio', transcript: null }],
+      // No transcript yet: the field is left out (the published schema has no null for it).
+      content: [{ type: 'input_audio' }],
     };
     const inserted = this.host.conversation.insert(item);
     // xAI always reports previous_item_id as null.

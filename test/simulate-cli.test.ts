@@ -29,6 +29,22 @@ afterAll(async () => {
 });
 
 describe('runSimulation', () => {
+  it('reports the assistant hanging up: the line closed right after the goodbye was heard', async () => {
+    // The simulated agent ends the call when the caller presses 9 (endCall), after a goodbye.
+    const result = await runSimulation({
+      url,
+      dtmf: [{ digit: '9', atMs: 500 }],
+      hangupAfterMs: 25_000,
+      write: () => {},
+    });
+    const call = result.calls[0];
+    expect(call?.end?.by).toBe('relay');
+    expect(call?.hangUpAfterAudioMs).toBeLessThan(500);
+    expect(result.summary).toMatch(
+      /ended\s+relay closed the call at .*after the last audio heard \(the assistant hung up/,
+    );
+  });
+
   it('reports time to first audio and the barge-in reaction, and writes what the caller heard', async () => {
     const printed: string[] = [];
     const out = join(dir, 'heard.wav');

@@ -73,6 +73,8 @@ export interface CallReport {
   bargeInReactionMs?: number;
   dtmfSent: string[];
   end?: { by: 'caller' | 'relay'; code: number; reason: string; atMs: number };
+  /** The relay closed the call: ms from the end of the last audio the caller heard to the close. */
+  hangUpAfterAudioMs?: number;
 }
 
 export interface SimulationResult {
@@ -322,6 +324,10 @@ async function runCall(
     } else {
       const c = caller.closeInfo ?? (await caller.waitForClose(3000));
       r.end = { by: 'relay', code: c.code, reason: c.reason, atMs: c.at - t0 };
+      // The assistant hung up (endCall, a silent caller, the maximum length): how long after the last
+      // audio the caller heard did the line close (the goodbye was heard in full when this is small).
+      const lastAudio = caller.heardSegments.at(-1)?.endAt;
+      if (lastAudio !== undefined) r.hangUpAfterAudioMs = Math.max(0, c.at - lastAudio);
       say(`relay closed the call: ${c.code}${c.reason ? ` "${c.reason}"` : ''}`);
     }
   } catch (err) {

@@ -21,7 +21,11 @@ export function summarize(calls: CallReport[], wav?: { path: string; seconds: nu
     if (!c.end) return 'unknown';
     const who = c.end.by === 'caller' ? 'caller hung up' : 'relay closed the call';
     const reason = c.end.reason ? ` "${c.end.reason}"` : '';
-    return `${who} at ${secs(c.end.atMs)} (close ${c.end.code}${reason})`;
+    const after =
+      c.hangUpAfterAudioMs !== undefined
+        ? `, ${ms(c.hangUpAfterAudioMs)} after the last audio heard (the assistant hung up after its goodbye)`
+        : '';
+    return `${who} at ${secs(c.end.atMs)} (close ${c.end.code}${reason}${after})`;
   };
   const one = calls.length === 1 ? calls[0] : undefined;
   if (one) {

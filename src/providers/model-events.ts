@@ -111,7 +111,33 @@ function functionCallsOf(output: unknown): FunctionCall[] {
   return calls;
 }
 
+// The hot path reads an audio delta in exactly the shape the Realtime API writes (its field order,
+// no whitespace) with one regular expression instead of JSON.parse: ids without escapes or control
+// characters, small integer indexes, a base64 delta, nothing else. Anything else, valid or not, goes
+// to the full parser, so the two always agree (test/model-events-fast.test.ts checks it).
+const PLAIN = '([^"\\\\\\x00-\\x1f]*)';
+const INDEX = '(?:0|[1-9][0-9]{0,8})';
+// The alphabet of isBase64 (src/audio/base64.ts); the length is checked after the match.
+const AUDIO_DELTA = new RegExp(
+  `^\\{"type":"response\\.(?:output_)?audio\\.delta","event_id":"${PLAIN}","response_id":"${PLAIN}",` +
+    `"item_id":"${PLAIN}","output_index":${INDEX},"content_index":${INDEX},"delta":"([A-Za-z0-9+/]*={0,2})"\\}$`,
+);
+
+/** The hot path: an audio delta in the common shape, or undefined (the full parser decides). */
+export function fastAudioDelta(text: string): ModelEvent | undefined {
+  const m = AUDIO_DELTA.exec(text);
+  if (m === null) return undefined;
+  const delta = m[4] as string;
+  if (delta.length % 4 !== 0) return undefined;
+  return { type: 'audio', responseId: m[2] as string, itemId: m[3] as string, delta };
+}
+
 export function parseModelEvent(text: string): ModelEvent {
+  return fastAudioDelta(text) ?? parseModelEventFull(text);
+}
+
+/** The full parser: JSON.parse, then every event type. */
+export function parseModelEventFull(text: string): ModelEvent {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -74,6 +74,12 @@ function stringMap(v: unknown): Record<string, string> | undefined {
 
 /** Parse one text frame from Twilio. Never throws; an error names what was wrong. */
 export function parseTwilioMessage(text: string): ParseResult<TwilioInbound> {
+  const media = fastTwilioMedia(text);
+  return media !== undefined ? { ok: true, msg: media } : parseTwilioMessageFull(text);
+}
+
+/** The full parser: JSON.parse, then every event. */
+export function parseTwilioMessageFull(text: string): ParseResult<TwilioInbound> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -186,11 +192,54 @@ export function parseTwilioObject(raw: unknown): ParseResult<TwilioInbound> {
   }
 }
 
+// The hot path reads a `media` frame in exactly the shapes Twilio and its docs write (three field
+// orders, no whitespace) with one regular expression instead of JSON.parse: strings without escapes
+// or control characters, a base64 payload, nothing else. Anything else, valid or not, goes to the
+// full parser, so the two always agree (test/model-events-fast.test.ts checks it on mutated frames).
+const PLAIN = '([^"\\\\\\x00-\\x1f]*)';
+// The alphabet of isBase64 (src/audio/base64.ts); the length is checked after the match.
+const B64 = '([A-Za-z0-9+/]*={0,2})';
+const MEDIA_BODY = `"media":\\{"track":"${PLAIN}","chunk":"${PLAIN}","timestamp":"${PLAIN}","payload":"${B64}"\\}`;
+const SID = `"streamSid":"${PLAIN}"`;
+const SEQ = `"sequenceNumber":"${PLAIN}"`;
+/** Each shape with the capture index of: streamSid, sequenceNumber, then the media body's four. */
+const MEDIA_SHAPES: readonly { re: RegExp; sid: number; seq: number; body: number }[] = [
+  { re: new RegExp(`^\\{"event":"media",${SEQ},${MEDIA_BODY},${SID}\\}$`), sid: 6, seq: 1, body: 2 },
+  { re: new RegExp(`^\\{"event":"media",${SEQ},${SID},${MEDIA_BODY}\\}$`), sid: 2, seq: 1, body: 3 },
+  { re: new RegExp(`^\\{"event":"media",${SID},${SEQ},${MEDIA_BODY}\\}$`), sid: 1, seq: 2, body: 3 },
+];
+
+/** The hot path: a `media` frame in a common shape, or undefined (the full parser decides). */
+export function fastTwilioMedia(text: string): TwilioMedia | undefined {
+  for (const shape of MEDIA_SHAPES) {
+    const m = shape.re.exec(text);
+    if (m === null) continue;
+    const streamSid = m[shape.sid] as string;
+    const payload = m[shape.body + 3] as string;
+    // An empty streamSid or a payload of the wrong length: the full parser words the error.
+    if (streamSid === '' || payload.length % 4 !== 0) return undefined;
+    return {
+      event: 'media',
+      sequenceNumber: m[shape.seq] as string,
+      streamSid,
+      media: {
+        track: m[shape.body] as string,
+        chunk: m[shape.body + 1] as string,
+        timestamp: m[shape.body + 2] as string,
+        payload,
+      },
+    };
+  }
+  return undefined;
+}
+
 // Outbound frames are built as strings: the payload is already base64 from the model and is
 // never decoded on the way through (mu-law passes untouched).
 export const outbound = {
-  media: (streamSid: string, payload: string): string =>
-    `{"event":"media","streamSid":${JSON.stringify(streamSid)},"media":{"payload":"${payload}"}}`,
+  media: (streamSid: string, payload: string): string => `${outbound.mediaHead(streamSid)}${payload}"}}`,
+  /** Everything before the payload, made once per stream (the streamSid is quoted once, not per frame). */
+  mediaHead: (streamSid: string): string =>
+    `{"event":"media","streamSid":${JSON.stringify(streamSid)},"media":{"payload":"`,
   mark: (streamSid: string, name: string): string =>
     `{"event":"mark","streamSid":${JSON.stringify(streamSid)},"mark":{"name":${JSON.stringify(name)}}}`,
   clear: (streamSid: string): string => `{"event":"clear","streamSid":${JSON.stringify(streamSid)}}`,

@@ -43,6 +43,8 @@ export class TwilioStream {
   private phase: 'awaiting-start' | 'starting' | 'live' | 'ended' = 'awaiting-start';
   private listener: StreamListener | null = null;
   private streamSid = '';
+  /** `outbound.mediaHead(streamSid)`, made once the streamSid is known. */
+  private mediaHead = outbound.mediaHead('');
   private held: string[] = [];
   private warned = new Set<string>();
   private log: Logger;
@@ -110,6 +112,7 @@ export class TwilioStream {
   private begin(start: TwilioStart): void {
     this.phase = 'starting';
     this.streamSid = start.streamSid;
+    this.mediaHead = outbound.mediaHead(start.streamSid);
     this.log = this.log.child({ callSid: start.start.callSid, streamSid: start.streamSid });
     this.starter(start, this).then(
       (result) => {
@@ -164,7 +167,7 @@ export class TwilioStream {
 
   /** Hot path: one frame of assistant audio (base64 mu-law, already checked). */
   media(payload: string): void {
-    this.socket.send(outbound.media(this.streamSid, payload));
+    this.socket.send(`${this.mediaHead}${payload}"}}`);
   }
 
   /**
@@ -172,7 +175,7 @@ export class TwilioStream {
    * sends are one system call each).
    */
   mediaWithMark(payload: string, mark: string): void {
-    const media = outbound.media(this.streamSid, payload);
+    const media = `${this.mediaHead}${payload}"}}`;
     const markText = outbound.mark(this.streamSid, mark);
     this.socket.cork(() => {
       this.socket.send(media);

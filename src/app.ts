@@ -27,6 +27,9 @@ import { installTools } from './tools/index.js';
 import { installOwnerServices, type OwnerServices } from './notify/index.js';
 import { ToolCallLog } from './store/tool-call-log.js';
 import { installConsole } from './console/index.js';
+import { consoleConfigFromEnv } from './console/console-config.js';
+import { consoleGate } from './http/console-gate.js';
+import { gatedApp } from './http/gated-routes.js';
 import { log } from './log.js';
 
 // Composition root: builds the relay's parts from configuration. main.ts, the demo, the benchmark
@@ -166,10 +169,15 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
         webConsole.onCallState(call, state);
       }
     : overrides.onCallState;
+  // The console's routes pass the HTTP limit first: per session when signed in, else per IP.
+  const consoleSettings = webConsole ? consoleConfigFromEnv(relayEnv(), config) : null;
   const routes = webConsole
     ? (app: uWS.TemplatedApp) => {
         overrides.routes?.(app);
-        webConsole.routes(app);
+        const gate = consoleSettings
+          ? consoleGate({ token: consoleSettings.token, secure: consoleSettings.secure, limiters })
+          : null;
+        webConsole.routes(gate ? gatedApp(app, edge.trustProxy, gate) : app);
       }
     : overrides.routes;
   server = await startServer({

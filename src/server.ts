@@ -17,6 +17,9 @@ import { browserRelayRoutes, type BrowserRelay } from './browser/browser-relay.j
 import { browserEndpointResolver } from './browser/browser-endpoint.js';
 import type { EdgeConfig } from './http/edge-config.js';
 import type { Limiters } from './security/limiters.js';
+import type { TrustProxy } from './security/client-ip.js';
+import { rateLimitedRoute } from './http/edge-guard.js';
+import { json } from './http/uws-http.js';
 import { isOriginAllowed } from './security/origin.js';
 import type { RelayMetrics } from './obs/metrics.js';
 import { mountMetrics } from './obs/metrics-endpoint.js';
@@ -109,9 +112,12 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
         limits: { connectTimeoutMs: config.connectTimeoutMs },
       })
     : null;
-  const metricsEndpoint = await mountMetrics(app, config, metrics);
+  const metricsEndpoint = await mountMetrics(app, config, metrics, {
+    httpPerIp: limiters.httpPerIp,
+    trust: edge.trustProxy,
+  });
   deps.routes?.(app);
-  mountNotFound(app);
+  mountNotFound(app, limiters, edge.trustProxy);
 
   const token = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (t) =>
@@ -186,11 +192,10 @@ function mountHealth(app: uWS.TemplatedApp, status: () => { draining: boolean; c
   app.head('/health', health);
 }
 
-function mountNotFound(app: uWS.TemplatedApp): void {
-  app.any('/*', (res, req) => {
-    res.writeStatus('404 Not Found').writeHeader('Content-Type', 'application/json');
-    // HEAD answers carry headers only (a body would be read as the start of the next response).
-    if (req.getMethod() === 'head') res.endWithoutBody();
-    else res.end(JSON.stringify({ error: 'not found' }));
-  });
+/** Anything no route took: 404, under the HTTP limit so a scan of unknown paths is not free. */
+function mountNotFound(app: uWS.TemplatedApp, limiters: Limiters, trust: TrustProxy): void {
+  app.any(
+    '/*',
+    rateLimitedRoute(limiters.httpPerIp, trust, () => json(404, { error: 'not found' })),
+  );
 }

@@ -9,11 +9,9 @@ import {
   guardStreamUpgrade,
   guardTwilioWebhook,
   guardedUpgrade,
-  isTwilioRequest,
   mountUpgradeRequired,
   rateLimitedRoute,
   readEdgeRequest,
-  type EdgeRequest,
   type TwilioEdge,
 } from '../src/http/edge-guard.js';
 import { guard, readBody, write } from '../src/http/uws-http.js';
@@ -209,6 +207,39 @@ describe('Twilio signatures (TWILIO_AUTH_TOKEN set)', () => {
   );
 });
 
+describe('refusals count (TWILIO_AUTH_TOKEN set)', () => {
+  let app: EdgeApp;
+  beforeAll(async () => {
+    app = await startEdgeApp({ twilioAuthToken: AUTH_TOKEN, publicHost: HOST });
+  });
+  afterAll(() => app.stop());
+
+  it('answers 60 unsigned webhooks from one IP with 403, then 429 with Retry-After', async () => {
+    const headers = { 'Content-Type': FORM, 'X-Forwarded-For': freshIp(), 'X-Twilio-Signature': 'guess' };
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 61; i++) {
+      const r = await post(app.port, '/twilio/voice', 'CallSid=CA1', headers);
+      statuses.push(r.status);
+      retryAfter = r.headers.get('retry-after');
+    }
+    expect(statuses.slice(0, 60).every((s) => s === 403)).toBe(true);
+    expect(statuses[60]).toBe(429);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers 10 unsigned upgrades from one IP with 403, then 429; a signed one still opens', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 10; i++)
+      expect(await upgrade(app.port, '/media-stream', { 'X-Forwarded-For': ip })).toMatchObject({ status: 403 });
+    expect(await upgrade(app.port, '/media-stream', { 'X-Forwarded-For': ip })).toMatchObject({ status: 429 });
+    const signature = sign(`wss://${HOST}/media-stream`);
+    expect(
+      await upgrade(app.port, '/media-stream', { 'X-Forwarded-For': ip, 'X-Twilio-Signature': signature }),
+    ).toEqual({ kind: 'open' });
+  });
+});
+
 describe('validation off (no TWILIO_AUTH_TOKEN, development)', () => {
   let app: EdgeApp;
   beforeAll(async () => {
@@ -224,16 +255,31 @@ describe('validation off (no TWILIO_AUTH_TOKEN, development)', () => {
     expect(statuses[60]).toBe(429);
   });
 
-  it('lets Twilio-looking upgrades skip the Origin check and the limit', async () => {
-    const ip = freshIp();
-    for (let i = 0; i < 12; i++) {
-      expect(
-        await upgrade(app.port, '/media-stream?mode=twilio', { 'X-Forwarded-For': ip, Origin: 'https://evil.example' }),
-      ).toEqual({ kind: 'open' });
-    }
+  it.each([
+    ['any X-Twilio-Signature header', '/media-stream', { 'X-Twilio-Signature': 'made-up' }],
+    ['a TwilioProxy/ User-Agent', '/media-stream', { 'User-Agent': 'TwilioProxy/1.1' }],
+    ['?mode=twilio', '/media-stream?mode=twilio', {}],
+  ])(
+    'does not let %s skip the anonymous upgrade limit (11th is 429)',
+    async (_l, path, headers: Record<string, string>) => {
+      const ip = freshIp();
+      for (let i = 0; i < 10; i++)
+        expect(await upgrade(app.port, path, { ...headers, 'X-Forwarded-For': ip })).toEqual({ kind: 'open' });
+      expect(await upgrade(app.port, path, { ...headers, 'X-Forwarded-For': ip })).toMatchObject({
+        kind: 'refused',
+        status: 429,
+      });
+    },
+  );
+
+  it('does not let a Twilio look skip the Origin check', async () => {
     expect(
-      await upgrade(app.port, '/media-stream', { 'User-Agent': 'TwilioProxy/1.1', Origin: 'https://evil.example' }),
-    ).toEqual({ kind: 'open' });
+      await upgrade(app.port, '/media-stream?mode=twilio', {
+        'User-Agent': 'TwilioProxy/1.1',
+        'X-Twilio-Signature': 'x',
+        Origin: 'https://evil.example',
+      }),
+    ).toMatchObject({ kind: 'refused', status: 403 });
   });
 
   it('refuses a browser Origin that is not allowed (403), and limits other upgrades to 10 per IP (429)', async () => {
@@ -273,27 +319,6 @@ describe('HTTP rate limit and 426', () => {
     const r = await fetch(`http://127.0.0.1:${app.port}/media-stream`, { headers: { 'X-Forwarded-For': freshIp() } });
     expect(r.status).toBe(426);
     expect(r.headers.get('upgrade')).toBe('websocket');
-  });
-});
-
-describe('isTwilioRequest', () => {
-  const base: EdgeRequest = {
-    method: 'get',
-    path: '/media-stream',
-    query: '',
-    ip: '1.2.3.4',
-    origin: undefined,
-    userAgent: undefined,
-    twilioSignature: undefined,
-    contentType: undefined,
-  };
-  it('recognises the signature header, the proxy User-Agent and mode=twilio, nothing else', () => {
-    expect(isTwilioRequest(base)).toBe(false);
-    expect(isTwilioRequest({ ...base, twilioSignature: 'x' })).toBe(true);
-    expect(isTwilioRequest({ ...base, userAgent: 'TwilioProxy/1.1' })).toBe(true);
-    expect(isTwilioRequest({ ...base, query: 'a=1&mode=twilio' })).toBe(true);
-    expect(isTwilioRequest({ ...base, userAgent: 'Mozilla/5.0 TwilioProxy/1.1' })).toBe(false);
-    expect(isTwilioRequest({ ...base, query: 'mode=twilio2' })).toBe(false);
   });
 });
 

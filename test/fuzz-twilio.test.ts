@@ -1,3 +1,4 @@
+import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRequire } from 'node:module';
@@ -257,12 +258,16 @@ function received(b64: string, at: number): void {
   if (stamps.measuring) stamps.latency.push(at - sent);
 }
 
+const FUZZ_TOKEN = 'twilio-auth-token-for-the-fuzz-test-01';
+const STREAM_SIGNATURE = twilio.getExpectedTwilioSignature(FUZZ_TOKEN, 'wss://relay.test/media-stream', {});
+
 let h: Harness;
 beforeAll(async () => {
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
   // Memory rate limits: with REDIS_URL set (CI) the harness would share 127.0.0.1's buckets with other test files.
-  const edge = loadEdgeConfig({}, loadConfig({ PORT: '0', PUBLIC_HOST: 'relay.test' }));
+  // Signed like Twilio: only a verified signature lifts the 10-upgrades-a-minute limit per address.
+  const edge = loadEdgeConfig({ TWILIO_AUTH_TOKEN: FUZZ_TOKEN }, loadConfig({ PORT: '0', PUBLIC_HOST: 'relay.test' }));
   // Fuzzed calls get a short greeting: the fake model synthesising seconds of speech for 180 calls
   // would be load of the test double, not of the relay.
   const short = (session: FakeModelSession) => session.onResponseCreate(() => ({ text: 'Hi.', audioMs: 200 }));
@@ -281,7 +286,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const WebSocket = require(workerData.ws);
 const open = [];
 async function drive(url, c) {
-  const ws = new WebSocket(url, { headers: { 'User-Agent': 'TwilioProxy/1.1' }, perMessageDeflate: false });
+  const headers = { 'User-Agent': 'TwilioProxy/1.1', 'X-Twilio-Signature': workerData.signature };
+  const ws = new WebSocket(url, { headers, perMessageDeflate: false });
   // Only closes the relay started count: terminate() and close() report codes of our own.
   let closedBy = null;
   let ours = false;
@@ -363,7 +369,12 @@ function materialize(n: number, s: Script, healthy: SimCaller): Conn {
 function attacker(): { run(msg: object): Promise<ConnResult[]>; stop(): Promise<number> } {
   const w = new Worker(WORKER, {
     eval: true,
-    workerData: { ws: createRequire(import.meta.url).resolve('ws'), burst: BURST, pauseMs: PAUSE_MS },
+    workerData: {
+      ws: createRequire(import.meta.url).resolve('ws'),
+      burst: BURST,
+      pauseMs: PAUSE_MS,
+      signature: STREAM_SIGNATURE,
+    },
   });
   let pending: { resolve: (r: ConnResult[]) => void; reject: (e: unknown) => void } | undefined;
   w.on('message', (r: ConnResult[]) => pending?.resolve(r));
@@ -389,7 +400,7 @@ describe('fuzzing the Twilio media stream', () => {
     const scripts = fc.sample(script, { numRuns: CONNECTIONS, seed: SEED });
     console.log(`fuzz-twilio: seed ${SEED} (FUZZ_SEED=${SEED} reproduces this run)`);
 
-    const healthy = await h.call({ onMediaReceived: received });
+    const healthy = await h.call({ onMediaReceived: received, headers: { 'X-Twilio-Signature': STREAM_SIGNATURE } });
     stamps.session = healthy.model;
     await until(
       () => h.states.get(healthy.caller.callSid)?.at(-1) === 'session.listening',

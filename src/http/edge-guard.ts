@@ -10,10 +10,12 @@ import { guard, json, write, type Reply } from './uws-http.js';
 // out a stack-allocated HttpRequest that dies when the handler returns, so the first step is always
 // readEdgeRequest(), a plain snapshot the async checks can keep.
 //
-// Rate-limit policy: a request Twilio signed (and we verified) is exempt, because Twilio calls from
-// many shared IPs and a forged signature is refused anyway; everything unsigned is limited per client
-// IP (HTTP 60/min, WebSocket upgrades 10/min). With validation off (no TWILIO_AUTH_TOKEN, development)
-// nothing counts as signed, so all traffic is limited.
+// Rate-limit policy: every HTTP request is limited per client IP (HTTP 60/min, WebSocket upgrades
+// 10/min) except /health (load balancers), a request whose Twilio signature verified (Twilio calls
+// from many shared IPs) and a signed-in console session (its own per-session limit). Refusals spend
+// the budget too, so signatures and bearer tokens cannot be guessed at line rate. With validation off
+// (no TWILIO_AUTH_TOKEN, development) nothing verifies, so all traffic is limited: a signature header,
+// a TwilioProxy/ User-Agent or ?mode=twilio are what a client says about itself, not proof.
 
 const edgeLog = log.child({ component: 'edge' });
 const decoder = new TextDecoder();
@@ -55,13 +57,6 @@ export function readEdgeRequest(res: HttpResponse, req: HttpRequest, trust: Trus
   };
 }
 
-/** Twilio's traffic: its signature header, its proxy User-Agent, or our `mode=twilio` marker. */
-export function isTwilioRequest(r: EdgeRequest): boolean {
-  if (r.twilioSignature !== undefined) return true;
-  if (r.userAgent?.startsWith('TwilioProxy/')) return true;
-  return r.query !== '' && new URLSearchParams(r.query).get('mode') === 'twilio';
-}
-
 export function refusal(status: number, message: string, headers: Record<string, string> = {}): Reply {
   return json(status, { error: message }, headers);
 }
@@ -80,9 +75,14 @@ export const UPGRADE_REQUIRED: Reply = refusal(426, 'this path only accepts WebS
  * request through: the Redis limiter already falls back to memory, so this only guards bugs, and
  * refusing all traffic because a limiter broke would be the worse outage.
  */
-export async function rateLimit(limiter: RateLimiter, r: EdgeRequest): Promise<Reply | null> {
+export function rateLimit(limiter: RateLimiter, r: EdgeRequest): Promise<Reply | null> {
+  return rateLimitKey(limiter, ipRateLimitKey(r.ip));
+}
+
+/** One take from `limiter` for `key` (a session, a conversation): null to go on, or the 429. */
+export async function rateLimitKey(limiter: RateLimiter, key: string): Promise<Reply | null> {
   try {
-    const d = await limiter.take(ipRateLimitKey(r.ip));
+    const d = await limiter.take(key);
     return d.allowed ? null : tooManyRequests(d.retryAfterSeconds);
   } catch (err) {
     edgeLog.error({ err }, 'rate limiter failed; request allowed');
@@ -130,17 +130,21 @@ export function verifyTwilioHttp(edge: TwilioEdge, r: EdgeRequest, rawBody: Buff
 }
 
 /**
- * Whole guard for a webhook POST after its body was read: signed traffic is verified (403 on a bad
- * or missing signature) and exempt from the HTTP limit; with validation off, the HTTP limit applies.
+ * Whole guard for a webhook POST after its body was read: signed traffic is verified and, when valid,
+ * exempt from the HTTP limit; a bad or missing signature is counted and refused (403, or 429 once the
+ * client's budget is spent). With validation off, the HTTP limit applies to every request.
  */
-export function guardTwilioWebhook(
+export async function guardTwilioWebhook(
   edge: TwilioEdge,
   httpPerIp: RateLimiter,
   r: EdgeRequest,
   rawBody: Buffer | string,
 ): Promise<Reply | null> {
-  if (edge.twilioAuthToken !== undefined) return Promise.resolve(verifyTwilioHttp(edge, r, rawBody));
-  return rateLimit(httpPerIp, r);
+  if (edge.twilioAuthToken === undefined) return rateLimit(httpPerIp, r);
+  const refused = verifyTwilioHttp(edge, r, rawBody);
+  if (refused === null) return null;
+  // A refused signature spends the client's budget: past it, the answer is 429 instead of 403.
+  return (await rateLimit(httpPerIp, r)) ?? refused;
 }
 
 /**
@@ -161,21 +165,27 @@ export function verifyTwilioStreamUpgrade(edge: TwilioEdge, r: EdgeRequest): Rep
 }
 
 /**
- * Whole guard for a `/media-stream` upgrade. Validation on: the signature decides (no Origin check,
- * no rate limit: only Twilio can sign). Validation off (development): Twilio-looking requests pass;
- * anything else is a non-Twilio upgrade, limited per IP, and if it carries an Origin (browsers always
- * do, Twilio and the simulator never do) that Origin must be on the allowlist.
+ * Whole guard for a `/media-stream` upgrade. Validation on: a verified signature passes (no Origin
+ * check, no limit: only Twilio can sign); anything else is counted against the anonymous upgrade
+ * limit and refused (403, or 429 past the limit). Validation off (development): nothing can verify,
+ * so every upgrade is counted first; one carrying an Origin (browsers always do, Twilio and the
+ * simulator never do) must also be on the allowlist.
  */
-export function guardStreamUpgrade(
+export async function guardStreamUpgrade(
   edge: TwilioEdge,
   wsUpgradePerIp: RateLimiter,
   originAllowed: (origin: string | undefined) => boolean,
   r: EdgeRequest,
 ): Promise<Reply | null> {
-  if (edge.twilioAuthToken !== undefined) return Promise.resolve(verifyTwilioStreamUpgrade(edge, r));
-  if (isTwilioRequest(r)) return Promise.resolve(null);
-  if (r.origin !== undefined && !originAllowed(r.origin)) return Promise.resolve(refusal(403, 'origin not allowed'));
-  return rateLimit(wsUpgradePerIp, r);
+  if (edge.twilioAuthToken !== undefined) {
+    const refused = verifyTwilioStreamUpgrade(edge, r);
+    if (refused === null) return null;
+    return (await rateLimit(wsUpgradePerIp, r)) ?? refused;
+  }
+  const limited = await rateLimit(wsUpgradePerIp, r);
+  if (limited) return limited;
+  if (r.origin !== undefined && !originAllowed(r.origin)) return refusal(403, 'origin not allowed');
+  return null;
 }
 
 export type UpgradeDecision<T> = { accept: true; userData: T; protocol?: string } | { accept: false; reply: Reply };
@@ -216,7 +226,7 @@ export function guardedUpgrade<T>(
 
 /**
  * A plain-HTTP route under the HTTP rate limit: `reply` runs only for requests within the limit.
- * Used for the health answers and the 426 on WebSocket paths.
+ * Used for the 426 on WebSocket paths and the catch-all 404. A HEAD answer carries headers only.
  */
 export function rateLimitedRoute(
   httpPerIp: RateLimiter,
@@ -226,7 +236,7 @@ export function rateLimitedRoute(
   return (res, req) => {
     const r = readEdgeRequest(res, req, trust);
     const state = guard(res);
-    void rateLimit(httpPerIp, r).then((refused) => write(res, state, refused ?? reply(r)));
+    void rateLimit(httpPerIp, r).then((refused) => write(res, state, refused ?? reply(r), r.method === 'head'));
   };
 }
 

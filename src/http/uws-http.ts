@@ -39,12 +39,15 @@ export function guard(res: HttpResponse): { aborted: boolean } {
   return state;
 }
 
-export function write(res: HttpResponse, state: { aborted: boolean }, reply: Reply): void {
+/** Writes `reply` unless the client left; `headOnly` (a HEAD request) sends its headers without the body. */
+export function write(res: HttpResponse, state: { aborted: boolean }, reply: Reply, headOnly = false): void {
   if (state.aborted) return;
   res.cork(() => {
     res.writeStatus(statusLine(reply.status));
     for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
-    res.end(reply.body ?? '');
+    // A body on a HEAD answer would be read as the start of the next response on the connection.
+    if (headOnly) res.endWithoutBody();
+    else res.end(reply.body ?? '');
   });
 }
 

@@ -3,6 +3,10 @@ import * as uWS from '../transports/uws.js';
 import type { Config } from '../config.js';
 import { log } from '../log.js';
 import type { RelayMetrics } from './metrics.js';
+import { rateLimit, readEdgeRequest } from '../http/edge-guard.js';
+import { guard, write } from '../http/uws-http.js';
+import type { TrustProxy } from '../security/client-ip.js';
+import type { RateLimiter } from '../security/rate-limit.js';
 
 // Where /metrics is served: on the main port behind `Authorization: Bearer METRICS_TOKEN`, or, with
 // no token, only on METRICS_PORT bound to loopback (a sidecar or `fly proxy` scrapes it there).
@@ -12,16 +16,12 @@ export interface MetricsEndpoint {
   close(): void;
 }
 
-function serve(res: uWS.HttpResponse, metrics: RelayMetrics): void {
-  let aborted = false;
-  res.onAborted(() => {
-    aborted = true;
-  });
+function serve(res: uWS.HttpResponse, metrics: RelayMetrics, state: { aborted: boolean } = guard(res)): void {
   metrics.text().then(
-    (body) => !aborted && res.cork(() => res.writeHeader('Content-Type', metrics.contentType).end(body)),
+    (body) => !state.aborted && res.cork(() => res.writeHeader('Content-Type', metrics.contentType).end(body)),
     (err: unknown) => {
       log.error({ err }, 'metrics failed');
-      if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+      if (!state.aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
     },
   );
 }
@@ -32,19 +32,31 @@ function bearerMatches(header: string, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
+/** The main port's HTTP limit: every /metrics request there takes from it, right token or not. */
+export interface MetricsLimit {
+  httpPerIp: RateLimiter;
+  trust: TrustProxy;
+}
+
 export async function mountMetrics(
   app: uWS.TemplatedApp,
   config: Config,
   metrics: RelayMetrics,
+  limit: MetricsLimit,
 ): Promise<MetricsEndpoint> {
   const token = config.metricsToken;
   if (token) {
     app.get('/metrics', (res, req) => {
-      if (!bearerMatches(req.getHeader('authorization'), token)) {
-        res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end();
-        return;
-      }
-      serve(res, metrics);
+      const r = readEdgeRequest(res, req, limit.trust);
+      const authorization = req.getHeader('authorization');
+      const state = guard(res);
+      // Counted before the token is compared, so bearer guesses run into the limit.
+      void rateLimit(limit.httpPerIp, r).then((limited) => {
+        if (limited) return write(res, state, limited);
+        if (!bearerMatches(authorization, token))
+          return write(res, state, { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
+        serve(res, metrics, state);
+      });
     });
     return { port: null, close: () => {} };
   }

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { log } from '../log.js';
 import {
+  CONSOLE_SESSION,
   CONVERSATION_EVENTS,
   HTTP_PER_IP,
   InMemoryRateLimiter,
@@ -10,7 +11,7 @@ import {
 } from './rate-limit.js';
 import { RedisRateLimiter, type RedisWarn } from './rate-limit-redis.js';
 
-// The three limits the server applies, backed by Redis when REDIS_URL is set (shared across
+// The limits the server applies, backed by Redis when REDIS_URL is set (shared across
 // instances) and by per-process memory otherwise.
 
 export interface Limiters {
@@ -18,6 +19,8 @@ export interface Limiters {
   httpPerIp: RateLimiter;
   /** Key: ipRateLimitKey(clientIp). Browser/other WebSocket upgrades (not Twilio's), 10 per minute. */
   wsUpgradePerIp: RateLimiter;
+  /** Key: 'console:' + the session id of a verified console cookie. 120 at once, 2 a second. */
+  consoleSession: RateLimiter;
   /** Key: ConversationSid. Twilio Conversations events, 12 per 30 s. */
   conversationEvents: RateLimiter;
   /** 'redis' when REDIS_URL was given (even if Redis is currently down and fallbacks answer). */
@@ -52,6 +55,7 @@ export function createLimiters(opts: CreateLimitersOptions = {}): Limiters {
     return {
       httpPerIp: memory(HTTP_PER_IP),
       wsUpgradePerIp: memory(WS_UPGRADE_PER_IP),
+      consoleSession: memory(CONSOLE_SESSION),
       conversationEvents: memory(CONVERSATION_EVENTS),
       backend: 'memory',
       ready: () => Promise.resolve(true),
@@ -85,6 +89,7 @@ export function createLimiters(opts: CreateLimitersOptions = {}): Limiters {
   return {
     httpPerIp: limiter('http', HTTP_PER_IP),
     wsUpgradePerIp: limiter('ws', WS_UPGRADE_PER_IP),
+    consoleSession: limiter('console', CONSOLE_SESSION),
     conversationEvents: limiter('conv', CONVERSATION_EVENTS),
     backend: 'redis',
     ready: (timeoutMs = 3_000) => waitReady(redis, timeoutMs),

@@ -26,6 +26,11 @@ export interface RateLimiter {
 export const HTTP_PER_IP: TokenBucketConfig = { capacity: 60, refillPerSecond: 1 };
 /** Non-Twilio WebSocket upgrades per client IP: 10 per minute. */
 export const WS_UPGRADE_PER_IP: TokenBucketConfig = { capacity: 10, refillPerSecond: 10 / 60 };
+/**
+ * Requests per signed-in console session (instead of the per-IP limit): a page loads several files
+ * and follows live calls, so a person browsing never meets it; a script replaying a cookie does.
+ */
+export const CONSOLE_SESSION: TokenBucketConfig = { capacity: 120, refillPerSecond: 2 };
 /** Twilio Conversations events per conversation: 12 per 30 seconds. */
 export const CONVERSATION_EVENTS: TokenBucketConfig = { capacity: 12, refillPerSecond: 12 / 30 };
 

@@ -25,6 +25,8 @@ import type { RelayMetrics } from './obs/metrics.js';
 import { mountMetrics } from './obs/metrics-endpoint.js';
 import * as uWS from './transports/uws.js';
 import { log } from './log.js';
+import { ConfigError } from './config/config-error.js';
+import { listenExclusive } from './http/listen.js';
 
 // The relay's HTTP and WebSocket surface, served by uWebSockets.js: it mounts each route (each in its
 // own module), listens, and drains or closes the whole surface.
@@ -119,11 +121,14 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
   deps.routes?.(app);
   mountNotFound(app, limiters, edge.trustProxy);
 
-  const token = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    app.listen(config.host, config.port, (t) =>
-      t ? resolve(t) : reject(new Error(`could not listen on ${config.host}:${config.port}`)),
+  // Exclusive (src/http/listen.ts): a second relay on a busy port fails here instead of sharing it.
+  const token = await listenExclusive(app, config.host, config.port);
+  if (!token) {
+    throw new ConfigError(
+      'PORT',
+      `${config.port} on ${config.host} is already in use (another relay?): stop it or choose another PORT`,
     );
-  });
+  }
   let listening = true;
   const stopListening = () => {
     if (listening) uWS.us_listen_socket_close(token);

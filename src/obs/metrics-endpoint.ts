@@ -5,6 +5,7 @@ import { log } from '../log.js';
 import type { RelayMetrics } from './metrics.js';
 import { rateLimit, readEdgeRequest } from '../http/edge-guard.js';
 import { guard, write } from '../http/uws-http.js';
+import { listenExclusive } from '../http/listen.js';
 import type { TrustProxy } from '../security/client-ip.js';
 import type { RateLimiter } from '../security/rate-limit.js';
 
@@ -65,9 +66,8 @@ export async function mountMetrics(
   side.any('/*', (res) => {
     res.writeStatus('404 Not Found').end();
   });
-  const listen = await new Promise<uWS.us_listen_socket | false>((resolve) =>
-    side.listen('127.0.0.1', config.metricsPort, resolve),
-  );
+  // Exclusive like the main port: a busy METRICS_PORT is reported, not shared.
+  const listen = await listenExclusive(side, '127.0.0.1', config.metricsPort);
   if (!listen) {
     log.warn(
       { port: config.metricsPort },

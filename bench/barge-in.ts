@@ -59,7 +59,8 @@ export async function runBargeIn(o: {
       if (Number.isFinite(ms)) samples.push(ms);
       await sleep(50);
     }
-    const inside = o.kind === 'passthrough' ? [] : (await rig.child.report()).bargeInMs;
+    // The two no-logic relays do not time their own reaction.
+    const inside = o.kind === 'passthrough' || o.kind === 'uwsfloor' ? [] : (await rig.child.report()).bargeInMs;
     return {
       kind: o.kind,
       label: entryFor(o.entries, o.kind).label,

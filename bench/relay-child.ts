@@ -10,14 +10,19 @@ import { BENCH_TWILIO_TOKEN, MODEL_URL_ENV, parseMessage, type ChildMessage } fr
 // runs compiled code with no loader in it; `--tsx` runs them through the tsx loader instead.
 
 /** baseline: the real relay as it was at an older revision (`--baseline <rev>`, see baseline.ts). */
-export type RelayKind = 'callrelay' | 'passthrough' | 'baseline';
+/** uwsfloor: uws-floor-relay.ts, the no-logic relay on callrelay's own transport. */
+export type RelayKind = 'callrelay' | 'passthrough' | 'uwsfloor' | 'baseline';
 export type ReportMessage = Extract<ChildMessage, { bench: 'report' }>;
 type Reply = Exclude<ChildMessage, { bench: 'ready' }>;
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = dirname(BENCH_DIR);
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
-const SOURCES = { callrelay: 'relay-process.ts', passthrough: 'passthrough-relay.ts' } as const;
+const SOURCES = {
+  callrelay: 'relay-process.ts',
+  passthrough: 'passthrough-relay.ts',
+  uwsfloor: 'uws-floor-relay.ts',
+} as const;
 const ESBUILD = join(ROOT, 'node_modules', '.bin', 'esbuild');
 
 // Every child ever started, so none outlives the generator (crash, Ctrl-C, thrown error).
@@ -38,7 +43,7 @@ export interface ChildEntry {
 }
 
 export interface Entries {
-  children: Record<'callrelay' | 'passthrough', ChildEntry> & { baseline?: ChildEntry };
+  children: Record<'callrelay' | 'passthrough' | 'uwsfloor', ChildEntry> & { baseline?: ChildEntry };
   /** Compiled bundles (false: run through the tsx loader). */
   compiled: boolean;
   how: string;
@@ -86,6 +91,7 @@ export function prepareEntries(useTsx: boolean): Entries {
     children: {
       callrelay: entry('callrelay', join(BENCH_DIR, SOURCES.callrelay), ['--import', 'tsx']),
       passthrough: entry('passthrough', join(BENCH_DIR, SOURCES.passthrough), ['--import', 'tsx']),
+      uwsfloor: entry('uwsfloor', join(BENCH_DIR, SOURCES.uwsfloor), ['--import', 'tsx']),
     },
     compiled: false,
     how,
@@ -97,10 +103,16 @@ export function prepareEntries(useTsx: boolean): Entries {
     bundleChild(join(BENCH_DIR, SOURCES[kind]), join(outDir, `${kind}.mjs`), ROOT);
   const callrelay = bundle('callrelay');
   const passthrough = bundle('passthrough');
+  const uwsfloor = bundle('uwsfloor');
   if (typeof callrelay !== 'string') return tsx(`tsx loader (esbuild failed: ${callrelay.failed})`);
   if (typeof passthrough !== 'string') return tsx(`tsx loader (esbuild failed: ${passthrough.failed})`);
+  if (typeof uwsfloor !== 'string') return tsx(`tsx loader (esbuild failed: ${uwsfloor.failed})`);
   return {
-    children: { callrelay: entry('callrelay', callrelay, []), passthrough: entry('passthrough', passthrough, []) },
+    children: {
+      callrelay: entry('callrelay', callrelay, []),
+      passthrough: entry('passthrough', passthrough, []),
+      uwsfloor: entry('uwsfloor', uwsfloor, []),
+    },
     compiled: true,
     how: 'compiled bundle (esbuild, packages external)',
   };

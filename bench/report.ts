@@ -92,10 +92,15 @@ export function stopReason(level: LevelResult[]): string | null {
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '—');
 const pair = (a: number, b: number): string => `${f(a)} / ${f(b)}`;
 
-/** CPU per relayed frame of `kind` ÷ the pass-through's, at `calls`. */
-function ratioAt(results: LevelResult[], calls: number, kind: RelayKind = 'callrelay'): number {
+/** CPU per relayed frame of `kind` ÷ the reference's (the ws pass-through or the uWS floor), at `calls`. */
+function ratioAt(
+  results: LevelResult[],
+  calls: number,
+  kind: RelayKind = 'callrelay',
+  to: RelayKind = 'passthrough',
+): number {
   const cr = results.find((r) => r.kind === kind && r.calls === calls);
-  const pt = results.find((r) => r.kind === 'passthrough' && r.calls === calls);
+  const pt = results.find((r) => r.kind === to && r.calls === calls);
   // Per relayed frame: when the generator lags, the two runs may have carried different rates.
   return cr && pt && pt.cpuPerCallFullPacePct > 0 ? cr.cpuPerCallFullPacePct / pt.cpuPerCallFullPacePct : Number.NaN;
 }
@@ -121,26 +126,29 @@ export function headline(results: LevelResult[]): string {
   const vsBase = base ? `, ${f(div(cr.cpuPerCallFullPacePct, base.cpuPerCallFullPacePct), 2)}× ${base.label}` : '';
   return (
     `At ${at} calls: callrelay ${f(cr.cpuPerCallFullPacePct, 3)}% of a core per call${pace} = ` +
-    `${f(ratioAt(results, at), 2)}× the ws pass-through${vsBase}${note}${shaky}.`
+    `${f(ratioAt(results, at), 2)}× the ws pass-through, ${f(ratioAt(results, at, 'callrelay', 'uwsfloor'), 2)}× ` +
+    `the uWS no-logic floor${vsBase}${note}${shaky}.`
   );
 }
 
 function tableRows(results: LevelResult[]): string[] {
   const rows = [
-    '| relay | calls | relay CPU (% core) | CPU per call (% core) | ratio to pass-through | RSS/call (KiB) | ' +
+    '| relay | calls | relay CPU (% core) | CPU per call (% core) | ratio to pass-through | ratio to uWS floor | ' +
+      'RSS/call (KiB) | ' +
       'retained heap/call (KiB) | uplink p50 / p99 (ms) | downlink p50 / p99 (ms) | frames lost (up / down) | ' +
       'frames delivered | generator CPU (timer lag p99) | other processes on relay / generator core |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
     const ratio = r.kind === 'passthrough' ? '1×' : `${f(ratioAt(results, r.calls, r.kind), 2)}×`;
+    const toFloor = r.kind === 'uwsfloor' ? '1×' : `${f(ratioAt(results, r.calls, r.kind, 'uwsfloor'), 2)}×`;
     const live = r.live < r.calls ? ` (${r.live} live)` : '';
     const perCall =
       r.deliveredPct < FULL_PACE_PCT
         ? `${f(r.cpuPerCallPct, 3)} (${f(r.cpuPerCallFullPacePct, 3)} at full pace)`
         : f(r.cpuPerCallPct, 3);
     rows.push(
-      `| ${relayName(r)} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ` +
+      `| ${relayName(r)} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ${toFloor} | ` +
         `${f(r.rssPerCallKiB, 0)} | ${f(r.retainedHeapPerCallKiB, 0)} | ${pair(r.up.p50, r.up.p99)} | ` +
         `${pair(r.down.p50, r.down.p99)} | ${r.up.lost} / ${r.down.lost} | ${f(r.deliveredPct, 0)}% | ` +
         `${f(r.generatorCpuPct, 0)}% (${f(r.generatorLagP99Ms)} ms) | ` +
@@ -152,6 +160,7 @@ function tableRows(results: LevelResult[]): string[] {
 
 function relayName(r: { kind: RelayKind; label: string }): string {
   if (r.kind === 'callrelay') return '**callrelay**';
+  if (r.kind === 'uwsfloor') return 'uWS no-logic floor';
   return r.kind === 'passthrough' ? 'ws pass-through' : r.label;
 }
 
@@ -230,6 +239,10 @@ function targets(results: LevelResult[], driven: LevelResult[]): string[] {
       `- CPU per call ≤ ${TARGETS.cpuRatio}× the pass-through (at ${at.calls} calls): ` +
         `${f(ratio, 2)}× — ${mark(ratio <= TARGETS.cpuRatio)}`,
     );
+    const floor = ratioAt(results, at.calls, 'callrelay', 'uwsfloor');
+    lines.push(
+      `- CPU per call ≤ 1× the uWS no-logic floor (at ${at.calls} calls): ${f(floor, 2)}× — ${mark(floor <= 1)}`,
+    );
   }
   const drivenCr = driven.filter((r) => r.kind === 'callrelay');
   const bad = drivenCr.filter((r) => relayLimit(r) !== null);
@@ -264,7 +277,8 @@ function bargeInRows(barge: BargeInResult[]): string[] {
     '|---|--:|--:|--:|',
   ];
   for (const b of barge) {
-    const inside = b.kind === 'passthrough' ? 'not instrumented' : pair(b.insideP50, b.insideP99);
+    const inside =
+      b.kind === 'passthrough' || b.kind === 'uwsfloor' ? 'not instrumented' : pair(b.insideP50, b.insideP99);
     rows.push(
       `| ${relayName(b)} | ${b.calls} (${b.cleared}) | ${f(b.p50, 2)} / ${f(b.p99, 2)} / ${f(b.max, 2)} | ${inside} |`,
     );

@@ -91,7 +91,9 @@ async function main(): Promise<void> {
     values.baseline === undefined
       ? null
       : await prepareBaseline({ rev: values.baseline, entries, relayCore, profile: values.profile, say });
-  const kinds: RelayKind[] = baseline ? ['callrelay', 'baseline', 'passthrough'] : ['callrelay', 'passthrough'];
+  const kinds: RelayKind[] = baseline
+    ? ['callrelay', 'baseline', 'uwsfloor', 'passthrough']
+    : ['callrelay', 'uwsfloor', 'passthrough'];
 
   // A hard ceiling on the whole run, whatever hangs: exiting kills the children (relay-child.ts).
   const budgetMs = (levels.length * kinds.length * (seconds + warmupSeconds + 45) + 60 * kinds.length) * 1000;
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     // New and baseline swap places every other measurement, so a drift in the machine's load over
     // the run does not always favour the same one.
     const swap = baseline !== null && measured++ % 2 === 1;
-    const order: RelayKind[] = swap ? ['baseline', 'callrelay', 'passthrough'] : kinds;
+    const order: RelayKind[] = swap ? ['baseline', 'callrelay', 'uwsfloor', 'passthrough'] : kinds;
     for (const kind of order) {
       say(
         `bench: ${entryFor(entries, kind).label} × ${calls} calls (${warmupSeconds} s warm-up, ${seconds} s window)…`,

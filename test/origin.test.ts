@@ -5,6 +5,19 @@ import { createOriginCheck, isOriginAllowed, parseAllowedOrigins, parseOrigin } 
 describe('default allowlist', () => {
   const allowed = createOriginCheck(undefined);
 
+  it.each(['https://www.gateframes.com', 'https://gateframes.com', 'https://ricslist.com', 'https://example.com'])(
+    'allows no public site by default: %s is refused',
+    (origin) => {
+      expect(allowed(origin)).toBe(false);
+    },
+  );
+});
+
+describe('the example allowlist (README, .env.example)', () => {
+  const allowed = createOriginCheck(
+    'https://www.gateframes.com,https://gateframes.com,https://www.ricslist.com,https://ricslist.com,http://localhost:*',
+  );
+
   it.each([
     'https://www.gateframes.com',
     'https://gateframes.com',
@@ -70,7 +83,8 @@ describe('ALLOWED_ORIGINS', () => {
   });
 
   it('treats blank as unset (defaults)', () => {
-    expect(createOriginCheck('  ')('https://gateframes.com')).toBe(true);
+    expect(createOriginCheck('  ')('http://localhost:5173')).toBe(true);
+    expect(createOriginCheck('  ')('https://gateframes.com')).toBe(false);
   });
 
   it.each([

@@ -64,6 +64,8 @@ export async function startSmsRig(opts: SmsRigOptions = {}): Promise<SmsRig> {
     TWILIO_ACCOUNT_SID: rest.accountSid,
     TWILIO_AUTH_TOKEN: rest.authToken,
     TWILIO_PHONE_NUMBER: BUSINESS_NUMBER,
+    BOT_IDENTITY: BOT,
+    BOT_PROJECTED_ADDRESS: BOT_PROJECTED,
     TWILIO_API_BASE_URL: rest.url,
     OPENAI_API_KEY: 'sk-sms-test',
     OPENAI_BASE_URL: ai.baseUrl,

@@ -20,8 +20,9 @@ describe('loadSmsConfig', () => {
   it('is off without TWILIO_ACCOUNT_SID and has the documented defaults otherwise', () => {
     expect(loadSmsConfig({})).toBeNull();
     expect(loadSmsConfig(base)).toMatchObject({
-      botIdentity: 'gateframes-bot',
-      botProjectedAddress: '+14082605145',
+      botIdentity: 'callrelay-bot',
+      // No number of anyone's deployment built in: the bot appears as the relay's own number.
+      botProjectedAddress: '+15005550006',
       defaultRegion: 'US',
       maxNumbersPerCommand: 5,
       openai: { apiKey: undefined, baseUrl: undefined, textModel: 'gpt-4.1-mini' },

@@ -53,8 +53,7 @@ export const DEFAULT_GOOGLE_API_ROOT_URL = 'https://www.googleapis.com/';
 export const DEFAULT_GOOGLE_OAUTH_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const DEFAULT_GOOGLE_OAUTH_AUTH_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
 export const DEFAULT_GOOGLE_OAUTH_REVOKE_URL = 'https://oauth2.googleapis.com/revoke';
-export const DEFAULT_BOT_IDENTITY = 'gateframes-bot';
-export const DEFAULT_BOT_PROJECTED_ADDRESS = '+14082605145';
+export const DEFAULT_BOT_IDENTITY = 'callrelay-bot';
 export const DEFAULT_TEXT_MODEL = 'gpt-4.1-mini';
 export const DEFAULT_XAI_TEXT_MODEL = 'grok-3-mini';
 export const DEFAULT_MAX_NUMBERS = 5;
@@ -291,7 +290,7 @@ export const ENV_VARS = {
     'Edge',
     'comma-separated browser origins allowed on the relay; a port may be a wildcard (http://localhost:*)',
     parsed(parseAllowedOrigins).default(() => parseAllowedOrigins(undefined)),
-    'gateframes.com, ricslist.com (+www), http://localhost:*',
+    '`http://localhost:*`',
   ),
   TWILIO_AUTH_TOKEN: variable(
     'Edge',
@@ -440,7 +439,8 @@ export const ENV_VARS = {
   BOT_PROJECTED_ADDRESS: variable(
     'SMS group chats',
     'the Twilio number the bot appears as in group MMS',
-    e164.default(DEFAULT_BOT_PROJECTED_ADDRESS),
+    e164.optional(),
+    'TWILIO_PHONE_NUMBER',
   ),
   OPENAI_TEXT_MODEL: variable(
     'SMS group chats',

@@ -4,17 +4,12 @@ import { ConfigError } from '../config.js';
 // (scheme, host, port), never on substrings, so `https://gateframes.com.evil.com`,
 // `https://gateframes.com@evil.com` and `https://evilgateframes.com` cannot pass for an allowed site.
 //
-// Decision: only `http://localhost:<port>` is allowed by default for development, not 127.0.0.1 or
-// [::1]. That is what the spec lists, and a dev server is normally opened as localhost. Operators who
-// need 127.0.0.1 add `http://127.0.0.1:*` to ALLOWED_ORIGINS.
+// Decision: only `http://localhost:<port>` is allowed by default, for development: no public site is
+// built in, since a site allowed here can open browser sessions on every relay that keeps the default
+// (README, Configuration, shows a deployment's list). Not 127.0.0.1 or [::1] either: a dev server is
+// normally opened as localhost; operators who need it add `http://127.0.0.1:*` to ALLOWED_ORIGINS.
 
-export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = [
-  'https://www.gateframes.com',
-  'https://gateframes.com',
-  'https://www.ricslist.com',
-  'https://ricslist.com',
-  'http://localhost:*',
-];
+export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = ['http://localhost:*'];
 
 export type OriginRule =
   | { kind: 'exact'; scheme: 'http' | 'https'; host: string; port: number }

@@ -32,7 +32,6 @@ export interface SmsConfig {
 
 export {
   DEFAULT_BOT_IDENTITY,
-  DEFAULT_BOT_PROJECTED_ADDRESS,
   DEFAULT_MAX_NUMBERS,
   DEFAULT_TEXT_MODEL,
 } from '../config/env-schema.js';
@@ -59,7 +58,8 @@ export function loadSmsConfig(env: EnvSource): SmsConfig | null {
       authToken: authToken ?? '',
       phoneNumber: phoneNumber ?? '',
       botIdentity: r.get('BOT_IDENTITY'),
-      botProjectedAddress: r.get('BOT_PROJECTED_ADDRESS'),
+      // The relay's own number unless the bot should appear as another one.
+      botProjectedAddress: r.get('BOT_PROJECTED_ADDRESS') ?? phoneNumber ?? '',
       openai: {
         apiKey: r.get('OPENAI_API_KEY'),
         baseUrl: r.get('OPENAI_BASE_URL'),

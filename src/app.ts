@@ -22,6 +22,7 @@ import { CallRecordWriter } from './store/outbox.js';
 import { StoreCallRecorder } from './store/store-call-recorder.js';
 import { StoreMerchantDirectory } from './store/merchant-directory.js';
 import { seedIfEmpty } from './store/seed.js';
+import { applyMerchantFiles } from './store/merchant-files.js';
 import { createCallInspector } from './obs/inspect.js';
 import { installTools } from './tools/index.js';
 import { installOwnerServices, type OwnerServices } from './notify/index.js';
@@ -93,8 +94,20 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   const store = overrides.store === undefined ? await openStore(storeConfig) : overrides.store;
   let writer: CallRecordWriter | null = null;
   if (store) {
+    // MERCHANT_FILES first: a store that gets merchants from files is not empty, so no demo is seeded.
+    const merchantFiles = readEnv(relayEnv(), (r) => r.get('MERCHANT_FILES'));
+    if (merchantFiles) {
+      const applied = await applyMerchantFiles(store, merchantFiles);
+      log.info({ merchants: applied.map((m) => m.id) }, `merchant files applied (${applied.length})`);
+    }
     if (config.nodeEnv !== 'production' && (await seedIfEmpty(store)))
       log.info('seeded the demo merchant (Sunny Side Dental, +15005550006)');
+    if (config.nodeEnv === 'production' && (await store.listMerchants()).length === 0) {
+      log.warn(
+        'NO MERCHANTS: every call will hear "this number is not in service". ' +
+          'Give the relay merchant files (MERCHANT_FILES) or add them with npm run merchant',
+      );
+    }
     writer = await CallRecordWriter.open({
       store,
       dir: storeConfig.dataDir === 'memory://' ? './data' : (storeConfig.dataDir ?? DEFAULT_DATA_DIR),

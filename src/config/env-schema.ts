@@ -375,6 +375,18 @@ export const ENV_VARS = {
     'embedded PGlite database (DATA_DIR/pglite) and the call-record outbox (DATA_DIR/outbox)',
     text().default(DEFAULT_DATA_DIR),
   ),
+  MERCHANT_FILES: variable(
+    'Storage',
+    'comma-separated merchant files (YAML/JSON) or folders of them, added or updated at every start',
+    parsed((raw) => {
+      const list = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      return list.length > 0 ? list : bad('expected one or more paths separated by commas');
+    }).optional(),
+    '– (none)',
+  ),
   DATABASE_URL: variable(
     'Storage',
     'a Postgres server (15+) instead of PGlite; migrations are applied at start-up',

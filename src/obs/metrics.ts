@@ -24,6 +24,7 @@ export class RelayMetrics {
   readonly relayFrameLatency: Histogram<'direction'>;
   readonly outboxDepth: Gauge;
   readonly rateLimited: Counter<'limit'>;
+  readonly demoFallbackCalls: Counter;
   readonly badMessages: Counter<'source'>;
   readonly twilioStalled: Counter;
 
@@ -106,6 +107,11 @@ export class RelayMetrics {
       name: 'callrelay_rate_limited_total',
       help: 'Requests refused by a rate limit.',
       labelNames: ['limit'],
+      registers,
+    });
+    this.demoFallbackCalls = new Counter({
+      name: 'callrelay_demo_fallback_calls_total',
+      help: 'Signed Twilio calls to a number no merchant owns that reached the demo merchant.',
       registers,
     });
     this.badMessages = new Counter({

@@ -3,6 +3,8 @@ import { json } from '../../http/uws-http.js';
 import type * as uWS from '../uws.js';
 import { mountTwilioForm, twiml, type TwilioRouteDeps } from './twilio-form-route.js';
 import { answerVoiceWebhook } from './voice-webhook.js';
+import { demoMerchant } from '../../merchants/demo-merchant.js';
+import { log, maskPhone } from '../../log.js';
 
 // POST /twilio/voice: Twilio asks what to do with a call; the answer is TwiML that connects the call
 // to /media-stream with the merchant and caller as stream parameters.
@@ -23,7 +25,17 @@ export function mountVoiceWebhook(app: uWS.TemplatedApp, deps: VoiceRouteDeps): 
       if (v && !params.has(key)) params.set(key, v);
     }
     if (!params.get('CallSid')) return json(400, { error: 'missing CallSid' });
-    const { twiml: body } = await answerVoiceWebhook(params, deps.publicHost, deps.directory);
-    return twiml(body);
+    const answer = await answerVoiceWebhook(params, deps.publicHost, deps.directory);
+    // With TWILIO_AUTH_TOKEN set this request's signature verified: a real caller on a real number
+    // that no merchant owns is about to hear the demo business.
+    if (answer.fellBack && answer.merchantId === demoMerchant.id && deps.edge.twilioAuthToken !== undefined) {
+      deps.metrics.demoFallbackCalls.inc();
+      log.warn(
+        { callSid: params.get('CallSid'), to: maskPhone(params.get('To') ?? '') },
+        'A REAL TWILIO CALL REACHED THE DEMO MERCHANT: no merchant owns the called number ' +
+          '(add one: MERCHANT_FILES or npm run merchant -- file.yaml)',
+      );
+    }
+    return twiml(answer.twiml);
   });
 }

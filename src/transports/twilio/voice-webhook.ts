@@ -9,6 +9,8 @@ import { log, maskPhone } from '../../log.js';
 export interface VoiceWebhookResult {
   twiml: string;
   merchantId?: string;
+  /** The called number belongs to no merchant: the call went to the fallback merchant. */
+  fellBack?: boolean;
 }
 
 export async function answerVoiceWebhook(
@@ -22,10 +24,10 @@ export async function answerVoiceWebhook(
   const direction = (params.get('Direction') ?? 'inbound').startsWith('outbound') ? 'outbound' : 'inbound';
   // On outbound calls the business number is `From`; the merchant may also be named explicitly.
   const businessNumber = direction === 'outbound' ? from : to;
-  const merchant =
+  const named =
     (params.get('merchantId') ? await directory.byId(params.get('merchantId') ?? '') : undefined) ??
-    (await directory.byNumber(businessNumber)) ??
-    (await directory.fallback());
+    (await directory.byNumber(businessNumber));
+  const merchant = named ?? (await directory.fallback());
   const vr = new twilio.twiml.VoiceResponse();
   if (!merchant) {
     log.warn({ callSid, to: maskPhone(to) }, 'no merchant for called number; call refused');
@@ -46,5 +48,5 @@ export async function answerVoiceWebhook(
     { callSid, merchant: merchant.id, direction, answeredBy: params.get('AnsweredBy') ?? undefined },
     'voice webhook',
   );
-  return { twiml: vr.toString(), merchantId: merchant.id };
+  return { twiml: vr.toString(), merchantId: merchant.id, fellBack: named === undefined };
 }

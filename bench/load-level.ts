@@ -18,6 +18,8 @@ export interface LevelOptions {
   relayCore: number | null;
   generatorCore: number | null;
   profileDir?: string;
+  /** A barge-in per call every this many seconds from warm-up to the end of the window (0: none). */
+  interruptEverySeconds?: number;
 }
 
 export interface LevelResult {
@@ -62,7 +64,13 @@ export interface LevelResult {
   skippedTicks: number;
   /** CPU used on each pinned core by other processes (other users of the machine), % of the core. */
   foreignPct: { relayCore: number; generatorCore: number };
+  /** Barge-ins the model sent during the window, and `clear`s the callers received in it. */
+  interruptions: number;
+  clears: number;
 }
+
+/** How long the caller "talks" at each barge-in: the model sends no audio meanwhile. */
+const SPEECH_MS = 200;
 
 const PREWARM_CALLS = 10;
 const DRAIN_MS = 1000;
@@ -87,9 +95,12 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
 
     const callers = await rig.connect(o.calls);
     await rig.waitForMedia(callers, 10_000 + o.calls * 20);
-    await sleep(o.warmupSeconds * 1000);
-    // Up = the caller's socket is open and its model session is streaming the greeting.
+    // Up = the caller's socket is open and its model session is streaming the greeting (counted
+    // before the barge-ins start: a call between two responses is not streaming but is up).
     const live = Math.min(callers.filter((c) => c.state === 'open').length, rig.streaming);
+    const everyS = o.interruptEverySeconds ?? 5;
+    const barging = everyS > 0 ? rig.interrupt(everyS * 1000, SPEECH_MS) : null;
+    await sleep(o.warmupSeconds * 1000);
 
     // Books hold the window's frames plus slack for timer catch-up.
     const capacity = Math.ceil(o.calls * 50 * (o.seconds + 2));
@@ -115,10 +126,15 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     const busy0 = coreBusySeconds();
     const cpu0 = cpuSeconds(pid);
     if (o.profileDir) rig.child.profileStart();
+    const sent0 = barging?.sent() ?? 0;
+    const clears0 = rig.clears;
     const t0 = performance.now();
     measuring = true;
     await sleep(o.seconds * 1000);
     measuring = false;
+    const interruptions = (barging?.sent() ?? 0) - sent0;
+    const clears = rig.clears - clears0;
+    barging?.stop();
     const cpu1 = cpuSeconds(pid);
     const busy1 = coreBusySeconds();
     const t1 = performance.now();
@@ -136,7 +152,9 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
 
     const upS = up.summary();
     const downS = down.summary();
-    const deliveredPct = ((upS.received + downS.received) / (2 * 50 * Math.max(1, live) * ((t1 - t0) / 1000))) * 100;
+    // While a caller talks over the assistant the model sends nothing: those frames are not owed.
+    const owed = 2 * 50 * Math.max(1, live) * ((t1 - t0) / 1000) - interruptions * (SPEECH_MS / 20);
+    const deliveredPct = ((upS.received + downS.received) / owed) * 100;
     const closed = [...open0].filter((c) => c.state !== 'open');
     const closes: Record<string, number> = {};
     for (const c of closed) {
@@ -177,6 +195,8 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
       generatorLagP99Ms: percentile(lag.lags, 99),
       skippedTicks: lag.skipped - skipped0,
       foreignPct: { relayCore: foreign(o.relayCore, cpu1 - cpu0), generatorCore: foreign(o.generatorCore, genCpuS) },
+      interruptions,
+      clears,
     };
   } finally {
     await rig.close();

@@ -35,9 +35,12 @@ export interface RigOptions {
 export class LoadRig {
   readonly callers: SimCaller[] = [];
   connectFailures = 0;
+  /** `clear` frames the callers received (barge-ins the relay acted on). */
+  clears = 0;
   /** Set freely: read on every frame. */
   hooks: RigHooks = {};
   private readonly trimTimer: NodeJS.Timeout;
+  private stopInterrupting: () => void = () => {};
 
   private constructor(
     readonly clock: PhasedClock,
@@ -84,8 +87,8 @@ export class LoadRig {
   }
 
   /** Dials one call (nothing measured unless hooks are set). */
-  dial(): Promise<SimCaller> {
-    return SimCaller.connect({
+  async dial(): Promise<SimCaller> {
+    const caller = await SimCaller.connect({
       url: this.url,
       headers: SIGNED,
       customParameters: CUSTOM,
@@ -94,6 +97,39 @@ export class LoadRig {
       onBeforeSendFrame: (frame) => this.hooks.uplinkSend?.(frame, performance.now()),
       onMediaReceived: (payload, at) => this.hooks.downlinkArrive?.(payload, at),
     });
+    caller.on('clear', () => this.clears++);
+    return caller;
+  }
+
+  /**
+   * A barge-in on every live call every `everyMs`, calls spread evenly over the period: the fake
+   * model's VAD says the caller started talking (cancelling what it streams), and `speechMs` later
+   * that they stopped, which commits their turn and starts the next response. Returns the stop.
+   */
+  interrupt(everyMs: number, speechMs: number): { stop: () => void; sent: () => number } {
+    const sessions = this.model.sessions.filter((s) => s.isOpen);
+    const t0 = performance.now();
+    let sent = 0;
+    const pending = new Set<NodeJS.Timeout>();
+    const tick = setInterval(() => {
+      const due = Math.floor(((performance.now() - t0) / everyMs) * sessions.length);
+      // At most one round of the calls per tick, however late the timer fired.
+      for (let k = 0; sent < due && k < sessions.length; k++, sent++) {
+        const s = sessions[sent % sessions.length];
+        if (!s?.isOpen) continue;
+        s.speechStarted();
+        const t = setTimeout(() => {
+          pending.delete(t);
+          if (s.isOpen) s.speechStopped();
+        }, speechMs);
+        pending.add(t);
+      }
+    }, 20);
+    this.stopInterrupting = () => {
+      clearInterval(tick);
+      for (const t of pending) clearTimeout(t);
+    };
+    return { stop: () => this.stopInterrupting(), sent: () => sent };
   }
 
   /** Model sessions open with their greeting streaming: calls that are really up. */
@@ -149,6 +185,7 @@ export class LoadRig {
 
   async close(): Promise<void> {
     clearInterval(this.trimTimer);
+    this.stopInterrupting();
     this.hooks = {};
     await this.drop([...this.callers]);
     await this.child.stop();

@@ -136,8 +136,9 @@ function tableRows(results: LevelResult[]): string[] {
     '| relay | calls | relay CPU (% core) | CPU per call (% core) | ratio to pass-through | ratio to uWS floor | ' +
       'RSS/call (KiB) | ' +
       'retained heap/call (KiB) | uplink p50 / p99 (ms) | downlink p50 / p99 (ms) | frames lost (up / down) | ' +
-      'frames delivered | generator CPU (timer lag p99) | other processes on relay / generator core |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+      'frames delivered | barge-ins (clears) | generator CPU (timer lag p99) | ' +
+      'other processes on relay / generator core |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
     const ratio = r.kind === 'passthrough' ? '1×' : `${f(ratioAt(results, r.calls, r.kind), 2)}×`;
@@ -151,6 +152,7 @@ function tableRows(results: LevelResult[]): string[] {
       `| ${relayName(r)} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ${toFloor} | ` +
         `${f(r.rssPerCallKiB, 0)} | ${f(r.retainedHeapPerCallKiB, 0)} | ${pair(r.up.p50, r.up.p99)} | ` +
         `${pair(r.down.p50, r.down.p99)} | ${r.up.lost} / ${r.down.lost} | ${f(r.deliveredPct, 0)}% | ` +
+        `${r.interruptions} (${r.clears}) | ` +
         `${f(r.generatorCpuPct, 0)}% (${f(r.generatorLagP99Ms)} ms) | ` +
         `${f(r.foreignPct.relayCore, 0)}% / ${f(r.foreignPct.generatorCore, 0)}% |`,
     );

@@ -14,7 +14,7 @@ import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './re
 // naive `ws` pass-through, in the same run, stepping N up until the relay misses its latency/loss
 // bar or this load generator saturates. See bench/README.md for what is measured and how.
 //
-//   npm run bench -- [--levels 100,200,400,800] [--seconds 10] [--warmup 3] [--barge-in 40]
+//   npm run bench -- [--levels 100,200,400,800] [--seconds 10] [--warmup 3] [--barge-in 40] [--interrupt-every 5]
 //                    [--profile] [--tsx] [--no-pin] [--baseline <git-rev>]
 
 const MAX_LEVELS = 8;
@@ -55,6 +55,7 @@ function oneLine(r: LevelResult): string {
     `${r.cpuPerCallPct.toFixed(3)}%/call at ${r.deliveredPct.toFixed(0)}% of frames, ` +
     `RSS ${r.rssPerCallKiB.toFixed(0)} KiB/call (${heapPerCall(r)}), up ${ms(r.up.p50)}/${ms(r.up.p99)} ms, ` +
     `down ${ms(r.down.p50)}/${ms(r.down.p99)} ms, lost ${r.up.lost}/${r.down.lost}, ` +
+    `barge-ins ${r.interruptions} (${r.clears} clears), ` +
     `generator ${r.generatorCpuPct.toFixed(0)}% (lag p99 ${ms(r.generatorLagP99Ms)} ms, skipped ${r.skippedTicks}); ` +
     `other processes ${r.foreignPct.relayCore.toFixed(0)}% / ` +
     `${r.foreignPct.generatorCore.toFixed(0)}% of the relay / generator core`
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
       'barge-in': { type: 'string', default: '40' },
+      'interrupt-every': { type: 'string', default: '5' },
       profile: { type: 'boolean', default: false },
       tsx: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
   const seconds = bounded('seconds', values.seconds, 1, 120);
   const warmupSeconds = bounded('warmup', values.warmup, 0, 30);
   const bargeInCalls = Math.floor(bounded('barge-in', values['barge-in'], 0, 200));
+  const interruptEverySeconds = bounded('interrupt-every', values['interrupt-every'], 0, 60);
 
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
@@ -121,7 +124,17 @@ async function main(): Promise<void> {
       say(
         `bench: ${entryFor(entries, kind).label} × ${calls} calls (${warmupSeconds} s warm-up, ${seconds} s window)…`,
       );
-      const r = await runLevel({ kind, calls, seconds, warmupSeconds, entries, relayCore, generatorCore, profileDir });
+      const r = await runLevel({
+        kind,
+        calls,
+        seconds,
+        warmupSeconds,
+        entries,
+        relayCore,
+        generatorCore,
+        profileDir,
+        interruptEverySeconds,
+      });
       say(oneLine(r));
       level.push(r);
     }

@@ -1,3 +1,4 @@
+import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type WebSocket from 'ws';
@@ -210,10 +211,14 @@ function send(session: FakeModelSession, msg: Msg): void {
 const tracked: unknown[] = [];
 const onRejection = (reason: unknown) => tracked.push(reason);
 
+const FUZZ_TOKEN = 'twilio-auth-token-for-the-model-fuzz-01';
+const STREAM_SIGNATURE = twilio.getExpectedTwilioSignature(FUZZ_TOKEN, 'wss://relay.test/media-stream', {});
+
 let h: Harness;
 beforeAll(async () => {
   process.on('unhandledRejection', onRejection);
-  const edge = loadEdgeConfig({}, loadConfig({ PORT: '0', PUBLIC_HOST: 'relay.test' }));
+  // Signed like Twilio: only a verified signature lifts the 10-upgrades-a-minute limit per address.
+  const edge = loadEdgeConfig({ TWILIO_AUTH_TOKEN: FUZZ_TOKEN }, loadConfig({ PORT: '0', PUBLIC_HOST: 'relay.test' }));
   // Short answers (greeting included) keep a run to a few hundred milliseconds.
   const short = (session: FakeModelSession) => session.onResponseCreate(() => ({ text: 'Okay.', audioMs: 100 }));
   h = await startHarness({ overrides: { edge }, model: { realtimeFactor: 20, onSession: short } });
@@ -231,7 +236,7 @@ describe('fuzzing the model socket', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(events, { minLength: 30, maxLength: 120 }), fc.boolean(), async (gens, midResponse) => {
         // Twilio's User-Agent: the per-IP upgrade limit (10/min) is for non-Twilio clients.
-        const { caller, model } = await h.call({ headers: { 'User-Agent': 'TwilioProxy/1.1' } });
+        const { caller, model } = await h.call({ headers: { 'X-Twilio-Signature': STREAM_SIGNATURE } });
         await until(() => h.states.get(caller.callSid)?.at(-1) === 'session.listening', 5000, 'listening');
         // Half the runs start in the middle of a real response, so deltas and done events race it.
         const live = midResponse
@@ -295,7 +300,7 @@ describe('fuzzing the model socket', () => {
   // Fixed in machines/call.machine.ts: greeting.draining now takes model.responseCreated to
   // speaking.producing, as speaking.draining does.
   it('runs a tool call whose response started while the greeting was still playing', async () => {
-    const { caller, model } = await h.call({ headers: { 'User-Agent': 'TwilioProxy/1.1' } });
+    const { caller, model } = await h.call({ headers: { 'X-Twilio-Signature': STREAM_SIGNATURE } });
     model.onResponseCreate(() => ({ text: 'Hello there, welcome to the line.', audioMs: 1500 }));
     await model.waitFor('response.create', undefined, 3000);
     await until(() => model.activeResponseId === undefined, 5000, 'greeting sent');

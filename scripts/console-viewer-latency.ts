@@ -1,5 +1,5 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect as tcpConnect, type Socket } from 'node:net';
 import { LatencyBook, type LatencySummary } from '../bench/latency-book.js';
 import { PhasedClock } from '../bench/phased-clock.js';
 import { speechLike } from '../src/audio/speechlike.js';
@@ -39,12 +39,46 @@ interface Window {
   events: number;
   /** Relay CPU over the window, % of one core. */
   cpuPct: number;
+  /** The relay's event-loop delay over the window (p99, max), ms. */
+  loopP99: number;
+  loopMax: number;
+  /** Console deliveries in the window: how many, and the bucket bound their p99 and slowest fall under (ms). */
+  flushes: { count: number; p99: number; max: number };
+}
+
+/** Cumulative bucket counts of the console's flush histogram, by upper bound (s). */
+function flushBuckets(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^callrelay_console_flush_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
+    out.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
+
+/** Flushes between two scrapes: the count, and the upper bound (ms) under which 99% and all of them fell. */
+function flushesBetween(a: Map<number, number>, b: Map<number, number>): Window['flushes'] {
+  const bounds = [...b.keys()].sort((x, y) => x - y);
+  const inWindow = bounds.map((le) => ({ le, n: (b.get(le) ?? 0) - (a.get(le) ?? 0) }));
+  const count = inWindow.at(-1)?.n ?? 0;
+  const under = (share: number) => (inWindow.find((x) => x.n >= share * count)?.le ?? Number.NaN) * 1000;
+  return { count, p99: count ? under(0.99) : Number.NaN, max: count ? under(1) : Number.NaN };
+}
+
+/** A gauge of the relay's /metrics, in ms; the scrape also restarts its event-loop histogram. */
+function gaugeMs(text: string, name: string): number {
+  const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+  return m?.[1] === undefined ? Number.NaN : Number(m[1]) * 1000;
 }
 
 /** utime + stime of a process, seconds. */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Pins a process (all threads) to one core, as the benchmark does; a no-op without taskset. */
+function pin(pid: number | undefined, core: number): void {
+  if (pid) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -65,10 +99,13 @@ async function main(): Promise<void> {
       beforeSendDelta: (bytes) => books.down?.stamp(bytes, performance.now()),
     },
   });
+  // The relay on core 0, the callers, model and viewers on core 1: they do not take turns on one core.
+  pin(fx.pid, 0);
+  pin(process.pid, 1);
   const callers: SimCaller[] = [];
   let talking = true;
-  const viewers: Array<{ abort: AbortController; events: number }> = [];
-  const stalled: Socket[] = [];
+  let viewerEvents = (): number => 0;
+  let stopViewers = async (): Promise<void> => {};
   try {
     for (let i = 0; i < CALLS; i++) {
       // Only frames of speech are stamped: a stamp is a few loud samples, which in a silent frame
@@ -100,18 +137,23 @@ async function main(): Promise<void> {
       const capacity = Math.ceil(CALLS * 50 * (WINDOW_S + 2));
       books.up = new LatencyBook(capacity);
       books.down = new LatencyBook(capacity);
-      const e0 = viewers.reduce((n, v) => n + v.events, 0);
+      const e0 = viewerEvents();
+      const before = flushBuckets(await fetch(fx.metricsUrl).then((r) => r.text()));
       const cpu0 = cpuSeconds(fx.pid);
       const t0 = performance.now();
       await sleep(WINDOW_S * 1000);
       const cpuPct = ((cpuSeconds(fx.pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+      const scraped = await fetch(fx.metricsUrl).then((r) => r.text());
+      const loopP99 = gaugeMs(scraped, 'callrelay_nodejs_eventloop_lag_p99_seconds');
+      const loopMax = gaugeMs(scraped, 'callrelay_nodejs_eventloop_lag_max_seconds');
       const up = books.up.summary();
       const down = books.down.summary();
       books.up = null;
       books.down = null;
       await sleep(500);
-      const events = viewers.reduce((n, v) => n + v.events, 0) - e0;
-      return { name, viewers: withViewers, up, down, events, cpuPct };
+      const events = viewerEvents() - e0;
+      const flushes = flushesBetween(before, flushBuckets(scraped));
+      return { name, viewers: withViewers, up, down, events, cpuPct, loopP99, loopMax, flushes };
     };
 
     const signIn = await fetch(`${fx.origin}/console/session`, {
@@ -122,41 +164,43 @@ async function main(): Promise<void> {
     });
     const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
     if (!cookie.startsWith('callrelay_console=')) throw new Error(`sign-in failed: ${signIn.status}`);
-    const { port } = new URL(fx.origin);
+    // The viewers run in a process of their own: reading their streams here would slow the very
+    // process that stamps and receives the frames, and be counted as the relay's latency.
+    let child: ChildProcess | null = null;
+    let received = 0;
     const openViewers = async (): Promise<string> => {
-      for (let i = 0; i < VIEWERS - STALLED; i++) {
-        const v = { abort: new AbortController(), events: 0 };
-        viewers.push(v);
-        void fetch(`${fx.origin}/console/live/events`, { headers: { cookie }, signal: v.abort.signal })
-          .then(async (res) => {
-            const reader = res.body?.getReader();
-            const dec = new TextDecoder();
-            for (;;) {
-              const r = await reader?.read();
-              if (!r || r.done) return;
-              v.events += (dec.decode(r.value).match(/^event: /gm) ?? []).length;
-            }
-          })
-          .catch(() => undefined);
-      }
-      for (let i = 0; i < STALLED; i++) {
-        // A browser that stopped reading: the request is sent, the answer never read.
-        const s = tcpConnect(Number(port), '127.0.0.1', () => {
-          s.write(`GET /console/live/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookie}\r\n\r\n`);
-          s.pause();
-        });
-        s.on('error', () => undefined);
-        stalled.push(s);
-      }
-      await sleep(3000);
+      received = 0;
+      child = spawn(process.execPath, ['--import', 'tsx', 'scripts/console-viewers.ts'], {
+        env: {
+          ...process.env,
+          CONSOLE_ORIGIN: fx.origin,
+          CONSOLE_COOKIE: cookie,
+          VIEWERS: String(VIEWERS - STALLED),
+          STALLED: String(STALLED),
+        },
+        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      });
+      pin(child.pid, 1);
+      child.stdout?.on('data', (b: Buffer) => {
+        const last = /events (\d+)\n$/.exec(b.toString());
+        if (last?.[1]) received = Number(last[1]);
+      });
+      await sleep(4000);
       const metrics = await (await fetch(fx.metricsUrl)).text();
       return /callrelay_console_viewers (\d+)/.exec(metrics)?.[1] ?? '?';
     };
     const closeViewers = async (): Promise<void> => {
-      for (const v of viewers) v.abort.abort();
-      for (const s of stalled) s.destroy();
+      const c = child;
+      child = null;
+      if (c) {
+        const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+        c.kill('SIGTERM');
+        await Promise.race([gone, sleep(3000)]);
+      }
       await sleep(2000);
     };
+    viewerEvents = () => received;
+    stopViewers = closeViewers;
 
     const results: Window[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -164,8 +208,6 @@ async function main(): Promise<void> {
       const open = await openViewers();
       results.push(await measure(`${round}: ${VIEWERS} viewers (${STALLED} not reading; ${open} open)`, true));
       await closeViewers();
-      viewers.length = 0;
-      stalled.length = 0;
     }
 
     const ms = (x: number) => x.toFixed(2);
@@ -173,14 +215,16 @@ async function main(): Promise<void> {
       `console viewers vs call latency: ${CALLS} calls (callers talking, answers, barge-ins), ${WINDOW_S} s windows`,
       '',
       '| window | caller→model p50 / p99 / max (ms) | model→caller p50 / p99 / max (ms) | frames measured (lost) | ' +
-        'console events delivered | relay CPU |',
-      '|---|---|---|---|---|---|',
+        'console events delivered | console deliveries: count, p99 / slowest ≤ (ms) | relay CPU | ' +
+        'relay event-loop delay p99 / max (ms) |',
+      '|---|---|---|---|---|---|---|---|',
       ...results.map(
         (r) =>
           `| ${r.name} | ${ms(r.up.p50)} / ${ms(r.up.p99)} / ${ms(r.up.max)} | ` +
           `${ms(r.down.p50)} / ${ms(r.down.p99)} / ${ms(r.down.max)} | ` +
           `${r.up.received} up, ${r.down.received} down (${r.up.lost + r.down.lost}) | ${r.events} | ` +
-          `${r.cpuPct.toFixed(0)}% |`,
+          `${r.flushes.count}, ${ms(r.flushes.p99)} / ${ms(r.flushes.max)} | ` +
+          `${r.cpuPct.toFixed(0)}% | ${ms(r.loopP99)} / ${ms(r.loopMax)} |`,
       ),
       '',
       ...[false, true].map((on) => {
@@ -190,7 +234,7 @@ async function main(): Promise<void> {
         return (
           `median of the ${which} windows: caller→model p50 ${m((r) => r.up.p50)} ms, p99 ${m((r) => r.up.p99)} ms; ` +
           `model→caller p50 ${m((r) => r.down.p50)} ms, p99 ${m((r) => r.down.p99)} ms; ` +
-          `relay CPU ${median(w.map((r) => r.cpuPct)).toFixed(0)}%`
+          `relay CPU ${median(w.map((r) => r.cpuPct)).toFixed(0)}%; relay event-loop delay p99 ${m((r) => r.loopP99)} ms`
         );
       }),
     ];
@@ -199,8 +243,7 @@ async function main(): Promise<void> {
     await Promise.race([Promise.all(talkers), sleep(5000)]);
   } finally {
     talking = false;
-    for (const v of viewers) v.abort.abort();
-    for (const s of stalled) s.destroy();
+    await stopViewers();
     await Promise.all(callers.map((c) => c.hangUp().catch(() => undefined)));
     await fx.stop();
     clock.stopPhases();

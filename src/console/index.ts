@@ -1,4 +1,4 @@
-import { Gauge } from 'prom-client';
+import { Gauge, Histogram } from 'prom-client';
 import { callMachine } from '../../machines/call.machine.js';
 import type { Call } from '../call/call.js';
 import type { Config, EnvSource } from '../config.js';
@@ -47,7 +47,13 @@ export function installConsole(o: InstallConsoleOptions): ConsoleInstall | null 
     return null;
   }
   const store = o.store;
-  const hub = new LiveHub({ calls: o.calls });
+  const flushes = new Histogram({
+    name: 'callrelay_console_flush_seconds',
+    help: "Time one delivery of live-call changes to console viewers held the relay's event loop.",
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025],
+    registers: [o.metrics.registry],
+  });
+  const hub = new LiveHub({ calls: o.calls, onFlush: (ms) => flushes.observe(ms / 1000) });
   new Gauge({
     name: 'callrelay_console_viewers',
     help: 'Console pages following live calls (open event streams).',

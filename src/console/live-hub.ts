@@ -42,6 +42,8 @@ export interface LiveHubOptions {
   heartbeatMs?: number;
   /** A viewer backed up this long is disconnected (its browser reconnects). Default 30 s. */
   stallLimitMs?: number;
+  /** How long each delivery (and heartbeat) held the event loop, ms: the most it can delay a call's frame. */
+  onFlush?: (ms: number) => void;
 }
 
 export const ENDED_STATE = 'teardown';
@@ -133,6 +135,15 @@ export class LiveHub {
   }
 
   private flush(): void {
+    const started = performance.now();
+    try {
+      this.deliver();
+    } finally {
+      this.opts.onFlush?.(performance.now() - started);
+    }
+  }
+
+  private deliver(): void {
     this.timer = null;
     const changes = this.pending;
     this.pending = [];
@@ -150,21 +161,43 @@ export class LiveHub {
           ? event('ended', { callSid: call.info.callSid })
           : event('call', viewOf(call, state)),
     }));
+    // One text per audience (the operator's, each merchant's), shared by every viewer of it.
+    const byAudience = new Map<string | null, string>();
     for (const viewer of this.viewers) {
       if (viewer.stalledSince !== null) continue;
-      const text = encoded
-        .filter((e) => viewer.merchantId === null || viewer.merchantId === e.merchantId)
-        .map((e) => e.text)
-        .join('');
+      let text = byAudience.get(viewer.merchantId);
+      if (text === undefined) {
+        text = encoded
+          .filter((e) => viewer.merchantId === null || viewer.merchantId === e.merchantId)
+          .map((e) => e.text)
+          .join('');
+        byAudience.set(viewer.merchantId, text);
+      }
       if (text !== '') this.write(viewer, text);
     }
   }
 
   private beat(): void {
+    const started = performance.now();
+    try {
+      this.resync();
+    } finally {
+      this.opts.onFlush?.(performance.now() - started);
+    }
+  }
+
+  private resync(): void {
     const now = Date.now();
+    const byAudience = new Map<string | null, string>();
     for (const viewer of this.viewers) {
-      if (viewer.stalledSince === null) this.write(viewer, this.snapshotEvent(viewer.merchantId));
-      else if (now - viewer.stalledSince > this.stallLimitMs) {
+      if (viewer.stalledSince === null) {
+        let text = byAudience.get(viewer.merchantId);
+        if (text === undefined) {
+          text = this.snapshotEvent(viewer.merchantId);
+          byAudience.set(viewer.merchantId, text);
+        }
+        this.write(viewer, text);
+      } else if (now - viewer.stalledSince > this.stallLimitMs) {
         this.viewers.delete(viewer);
         viewer.sink.close();
       }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -16,7 +17,8 @@ import { seedDemoMerchant, seedMerchant } from '../../src/store/seed.js';
 // child process on an embedded database seeded with two merchants, their sign-in links, messages and
 // appointments; the simulated model (agent mode: it answers turns and calls the merchant's first tool
 // after keypad digits) and the imitation of Google (OAuth consent, tokens, calendars) in this process.
-// Calls are placed by the simulated Twilio caller.
+// Calls are placed by the simulated Twilio caller, signed as Twilio signs them (signed streams are
+// not rate limited, so a test may place as many calls as it needs).
 
 export const OPERATOR_TOKEN = 'console-operator-token-for-tests-0123456789';
 export const GOOGLE_CLIENT = { id: 'callrelay-console-test.apps.googleusercontent.com', secret: 'test-secret' };
@@ -132,6 +134,9 @@ export async function startConsoleFixture(opts: FixtureOptions = {}): Promise<Co
     opts.model ?? { dialect: 'openai', mode: 'agent', agent: { toolCallOnDigits: true, transcriptDelayMs: 150 } },
   );
   const links = await seed(dataDir, origin);
+  const twilioToken = randomBytes(16).toString('hex');
+  // Twilio signs a Media Streams upgrade as HMAC-SHA1 of wss://PUBLIC_HOST/media-stream, no params.
+  const signature = createHmac('sha1', twilioToken).update(`wss://127.0.0.1:${port}/media-stream`).digest('base64');
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     NODE_ENV: 'development',
@@ -142,6 +147,7 @@ export async function startConsoleFixture(opts: FixtureOptions = {}): Promise<Co
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.CONSOLE_FIXTURE_LOG ?? 'warn',
     CONSOLE_TOKEN: OPERATOR_TOKEN,
+    TWILIO_AUTH_TOKEN: twilioToken,
     PROVIDER: 'openai',
     OPENAI_API_KEY: 'sk-simulated',
     OPENAI_REALTIME_URL: model.url,
@@ -182,6 +188,7 @@ export async function startConsoleFixture(opts: FixtureOptions = {}): Promise<Co
     async dial(merchantId, callerPhone = '+14155550123', extra = {}) {
       const caller = await SimCaller.connect({
         ...extra,
+        headers: { 'X-Twilio-Signature': signature },
         url: `ws://127.0.0.1:${port}/media-stream`,
         customParameters: {
           merchantId,

@@ -234,7 +234,8 @@ async function main(): Promise<void> {
         return (
           `median of the ${which} windows: caller→model p50 ${m((r) => r.up.p50)} ms, p99 ${m((r) => r.up.p99)} ms; ` +
           `model→caller p50 ${m((r) => r.down.p50)} ms, p99 ${m((r) => r.down.p99)} ms; ` +
-          `relay CPU ${median(w.map((r) => r.cpuPct)).toFixed(0)}%; relay event-loop delay p99 ${m((r) => r.loopP99)} ms`
+          `relay CPU ${median(w.map((r) => r.cpuPct)).toFixed(0)}%; ` +
+          `relay event-loop delay p99 ${m((r) => r.loopP99)} ms`
         );
       }),
     ];

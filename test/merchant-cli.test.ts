@@ -96,11 +96,27 @@ describe('merchant CLI', () => {
     if (parsed.ok)
       expect(parsed.merchant).toMatchObject({
         name: 'Sunny Side Dental',
-        phoneNumbers: ['+15005550006'],
+        phoneNumbers: ['+15555550123'],
         slotMinutes: 30,
       });
     const p = await file('example.yaml', r.out);
     expect((await run(['--check', p], noStore)).out).toContain('is valid: merchant sunny-side-dental');
+  });
+
+  it('adds the example as is next to the seeded demo merchant; --list calls no stored token connected', async () => {
+    const env = { DATA_DIR: join(dir, 'example-store') };
+    expect((await run(['--seed'], { env })).code).toBe(0);
+    const example = await run(['--example'], noStore);
+    expect(example.out).toContain('# googleCalendarId: primary');
+    expect(example.out).toContain('# googleRefreshToken:');
+    const added = await run([await file('as-is.yaml', example.out)], { env });
+    expect(added.err).toBe('');
+    expect(added.code).toBe(0);
+    const google = `${example.out}\ngoogleCalendarId: primary\ngoogleRefreshToken: made-up-token\n`;
+    expect((await run([await file('google.yaml', google)], { env })).code).toBe(0);
+    const list = await run(['--list'], { env });
+    expect(list.out).toContain('calendar primary (token stored, not verified)');
+    expect(list.out).not.toContain('(connected)');
   });
 
   it('refuses to open an embedded database another live process holds', async () => {

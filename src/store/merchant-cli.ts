@@ -27,7 +27,7 @@ const USAGE = `Usage:
   npm run merchant -- --check <file>                  validate the file only
   npm run merchant -- --list                          list merchants
   npm run merchant -- --seed                          add or reset the Sunny Side Dental demo merchant
-  npm run merchant -- --example                       print an example merchant file (YAML)
+  npm run -s merchant -- --example > merchant.yaml    write an example merchant file (-s: without npm's banner)
   npm run merchant -- --link ID [--days N]            console sign-in link for the owner of merchant ID
                                                       (${DEFAULT_LINK_DAYS} days unless --days; shown once)
   npm run merchant -- --revoke-links ID               revoke every sign-in link of merchant ID
@@ -61,7 +61,8 @@ async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typ
 
 function describe(m: MerchantRecord): string {
   const calendar = m.googleCalendarId
-    ? `calendar ${m.googleCalendarId}${m.googleTokens.refreshToken ? ' (connected)' : ' (not connected)'}`
+    ? // A stored token was never checked against Google here: it may be made up, expired or revoked.
+      `calendar ${m.googleCalendarId}${m.googleTokens.refreshToken ? ' (token stored, not verified)' : ' (not connected)'}`
     : 'no calendar';
   return [
     `${m.id}: ${m.name}`,
@@ -81,11 +82,21 @@ const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const dayNames = (hours: Record<string, string[]>) =>
   Object.fromEntries(Object.entries(hours).map(([d, r]) => [DAYS[Number(d) - 1] ?? d, r]));
 
+// The Google fields as comments: a made-up refresh token would be stored as if it were connected.
+const GOOGLE_EXAMPLE = [
+  '# Google Calendar (optional; or connect it from the console): the calendar bookings go to, and the',
+  "# OAuth refresh token of an account that can write to it (GOOGLE_CLIENT_ID/SECRET's client).",
+  '# googleCalendarId: primary',
+  '# googleRefreshToken: 1//0your-refresh-token',
+].join('\n');
+
 /** The demo merchant as a merchant file, with every optional field filled in to show it. */
 export function exampleMerchantFile(): Record<string, unknown> {
   return {
     ...seedMerchant,
     id: 'sunny-side-dental',
+    // Not the demo merchant's number, so the example can be added as is next to the seeded demo.
+    phoneNumbers: ['+15555550123'],
     businessHours: dayNames(seedMerchant.businessHours),
     googleCalendarId: undefined,
     transferTargets: (seedMerchant.transferTargets ?? []).map((t) => ({ ...t, hours: dayNames(t.hours) })),
@@ -162,7 +173,7 @@ export async function runMerchantCli(argv: readonly string[], io: CliIo): Promis
     return first === undefined ? 2 : 0;
   }
   if (first === '--example') {
-    io.out(toYaml(exampleMerchantFile()).trimEnd());
+    io.out(`${toYaml(exampleMerchantFile()).trimEnd()}\n${GOOGLE_EXAMPLE}`);
     return 0;
   }
   if (first === '--list') {

@@ -50,11 +50,13 @@ describe('how calls end', () => {
     expect(JSON.stringify(create)).toContain('Hello, this is the practice calling you back.');
   });
 
-  it('apologises with the shipped clip and closes Twilio about 3 s after the model drops mid-call', async () => {
+  it('apologises with the shipped clip and hangs up about 3 s after the model drops mid-call for good', async () => {
     h = await startHarness();
     const { caller, model } = await h.call();
     await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.listening', 8000, 'listening');
     const heardBefore = caller.heardBytes;
+    // Refused outright (401) so the reconnect gives up at once (test/call-reconnect.test.ts covers retrying).
+    h.model.refuseUpgrades(401);
     model.drop();
     const dropAt = performance.now();
     await until(() => caller.state === 'closed', 6000, 'the relay to hang up');

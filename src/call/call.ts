@@ -3,7 +3,8 @@ import { callMachine } from '../../machines/call.machine.js';
 import type { CallCommand, Direction, EndReason, FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import type { Merchant } from '../merchants/merchant.js';
 import { addUsage, type Usage } from '../providers/model-events.js';
-import type { ModelConnection, ModelControlEvent } from '../providers/realtime-connection.js';
+import type { ModelControlEvent } from '../providers/realtime-connection.js';
+import type { ModelLink } from '../providers/reconnecting-connection.js';
 import type { ModelEndpoint } from '../providers/endpoint.js';
 import { log, maskPhone, type Logger } from '../log.js';
 import type { RelayMetrics } from '../obs/metrics.js';
@@ -42,7 +43,7 @@ export interface CallInfo {
 }
 
 export interface CallDeps {
-  model: { connection: ModelConnection; endpoint: ModelEndpoint };
+  model: { connection: ModelLink; endpoint: ModelEndpoint };
   recorder: CallRecorder;
   maxCallMs: number;
   connectTimeoutMs: number;
@@ -75,7 +76,7 @@ export class Call {
   /** Milliseconds from each speech_started to the data plane having stopped the caller's audio. */
   readonly bargeInReactionMs: number[] = [];
   private readonly responses = new ResponseLifecycle();
-  private readonly model: ModelConnection;
+  private readonly model: ModelLink;
   private readonly dtmf: DtmfBatcher;
   private readonly line: CallLine;
   private ended = false;
@@ -146,6 +147,7 @@ export class Call {
       onAudio: plane.assistantAudio.bind(plane),
       onEvent: (e) => this.onModelEvent(e),
       onClose: (code, reason) => this.onModelClose(code, reason),
+      onReconnect: (r) => this.timeline.reconnect(r.gapMs, r.attempts, r.ok),
     });
   }
 

@@ -9,6 +9,8 @@ export type TimelineEntry =
   | { atMs: number; kind: 'heard' }
   /** A transfer: dialing (the redirect was asked for), answered, failed, or how the dial went (no-answer…). */
   | { atMs: number; kind: 'transfer'; target: string; outcome: string }
+  /** The model socket dropped and was replaced (ok) or could not be within the bound (not ok). */
+  | { atMs: number; kind: 'reconnect'; gapMs: number; attempts: number; ok: boolean }
   | { atMs: number; kind: 'end'; reason: string };
 
 /** About two hours of a busy call; past it, only the end is still added. */
@@ -38,6 +40,12 @@ export class Timeline {
 
   transfer(target: string, outcome: string): void {
     this.add({ atMs: this.at(), kind: 'transfer', target, outcome });
+  }
+
+  /** Entered when the gap ends; placed at its start. */
+  reconnect(gapMs: number, attempts: number, ok: boolean): void {
+    const ms = Math.round(gapMs);
+    this.add({ atMs: Math.max(0, this.at() - ms), kind: 'reconnect', gapMs: ms, attempts, ok });
   }
 
   heard(): void {

@@ -3,6 +3,7 @@ import type { Merchant, ProviderName } from '../merchants/merchant.js';
 import type { ToolSpec } from '../tools/tool.js';
 import { openaiDialect, xaiDialect, type Dialect, type SessionSpec } from './dialect.js';
 import { ModelConnection } from './realtime-connection.js';
+import { ReconnectingModelConnection, type ModelLink } from './reconnecting-connection.js';
 
 // Which model socket a call gets: the merchant's provider, else PROVIDER. `sim` is the local
 // simulated agent (src/sim/), which speaks the OpenAI GA dialect on a loopback port.
@@ -52,10 +53,7 @@ export function endpointFor(provider: ProviderName, config: Config, simUrl?: str
   }
 }
 
-export type ModelOpener = (
-  merchant: Merchant,
-  tools: ToolSpec[],
-) => { connection: ModelConnection; endpoint: ModelEndpoint };
+export type ModelOpener = (merchant: Merchant, tools: ToolSpec[]) => { connection: ModelLink; endpoint: ModelEndpoint };
 
 export function createModelOpener(config: Config, simUrl?: string): ModelOpener {
   return (merchant, tools) => {
@@ -66,13 +64,17 @@ export function createModelOpener(config: Config, simUrl?: string): ModelOpener 
       tools,
       transcription: endpoint.transcription,
     };
-    const connection = new ModelConnection({
-      dialect: endpoint.dialect,
-      baseUrl: endpoint.baseUrl,
-      model: endpoint.model,
-      apiKey: endpoint.apiKey,
-      session,
-    });
+    // Each socket after a drop is opened the same way (src/providers/reconnecting-connection.ts).
+    const connection = new ReconnectingModelConnection(
+      () =>
+        new ModelConnection({
+          dialect: endpoint.dialect,
+          baseUrl: endpoint.baseUrl,
+          model: endpoint.model,
+          apiKey: endpoint.apiKey,
+          session,
+        }),
+    );
     return { connection, endpoint };
   };
 }

@@ -146,6 +146,13 @@ export class FakeModelServer {
     return server;
   }
 
+  private refusing: number | null = null;
+
+  /** From now on every upgrade is answered with this HTTP status (null: accept again). */
+  refuseUpgrades(status: number | null): void {
+    this.refusing = status;
+  }
+
   /** The next session not yet returned by nextSession (already connected ones count), in order. */
   nextSession(timeoutMs = 2000): Promise<FakeModelSession> {
     const ready = this.sessions[this.handedOut];
@@ -192,6 +199,14 @@ export class FakeModelServer {
       this.rejectedUpgrades++;
       rejectUpgrade(socket, 404, {
         error: { message: `Invalid URL (GET ${url.pathname})`, type: 'invalid_request_error', code: null, param: null },
+      });
+      return;
+    }
+    if (this.refusing !== null) {
+      this.rejectedUpgrades++;
+      const status = this.refusing;
+      rejectUpgrade(socket, status, {
+        error: { message: `refused by the test (HTTP ${status})`, type: 'server_error', code: null, param: null },
       });
       return;
     }

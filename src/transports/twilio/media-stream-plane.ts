@@ -2,7 +2,7 @@ import { base64ByteLength } from '../../audio/base64.js';
 import type { CallerSide, DataPlane, PlaneStats, ResponseReader } from '../../call/data-plane.js';
 import { Playback, type Truncation } from '../../call/playback.js';
 import type { HotCounters } from '../../obs/metrics.js';
-import type { ModelConnection } from '../../providers/realtime-connection.js';
+import type { ModelLink } from '../../providers/reconnecting-connection.js';
 import type { StreamListener, TwilioStream } from './twilio-stream.js';
 
 // The data plane of one Media Streams call: the caller's frames go to the model and the model's
@@ -33,7 +33,7 @@ export class MediaStreamPlane implements DataPlane, StreamListener {
 
   constructor(
     private readonly stream: TwilioStream,
-    private readonly model: ModelConnection,
+    private readonly model: ModelLink,
     private readonly opts: MediaStreamPlaneOptions,
   ) {
     this.playback = new Playback(opts.markEveryMs ?? 100);

@@ -60,10 +60,9 @@ async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typ
 }
 
 function describe(m: MerchantRecord): string {
-  const calendar = m.googleCalendarId
-    ? // A stored token was never checked against Google here: it may be made up, expired or revoked.
-      `calendar ${m.googleCalendarId}${m.googleTokens.refreshToken ? ' (token stored, not verified)' : ' (not connected)'}`
-    : 'no calendar';
+  // A stored token was never checked against Google here: it may be made up, expired or revoked.
+  const token = m.googleTokens.refreshToken ? ' (token stored, not verified)' : ' (not connected)';
+  const calendar = m.googleCalendarId ? `calendar ${m.googleCalendarId}${token}` : 'no calendar';
   return [
     `${m.id}: ${m.name}`,
     `  numbers:  ${m.phoneNumbers.join(', ') || '(none)'}`,

@@ -19,7 +19,11 @@ interface ExampleLine {
   section: EnvSection | undefined;
 }
 
-/** `NAME=value` lines of .env.example (comments skipped), with the section header each is under. */
+/**
+ * `NAME=value` lines of .env.example (comments skipped), with the section header each is under. A
+ * variable commented out on purpose is written `#NAME=value` (no space), so an env file copied from it
+ * cannot override what the image sets (NODE_ENV); it still counts as listed.
+ */
 function envExample(): ExampleLine[] {
   const lines: ExampleLine[] = [];
   let section: EnvSection | undefined;
@@ -30,7 +34,7 @@ function envExample(): ExampleLine[] {
       section = ENV_SECTIONS.find((s) => title.startsWith(s));
       continue;
     }
-    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    const m = /^#?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
     if (m?.[1] !== undefined) lines.push({ name: m[1], value: m[2] ?? '', section });
   }
   return lines;
@@ -100,6 +104,10 @@ describe('configuration documentation', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('.env.example sets no NODE_ENV: the Docker image runs production even with --env-file .env', () => {
+    expect(read('.env.example')).not.toMatch(/^NODE_ENV=/m);
   });
 
   it('every variable has a one-line description', () => {

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import twilio from 'twilio';
 import { loadConfig } from '../src/config.js';
+import { loadEdgeConfig } from '../src/http/edge-config.js';
 import { startRelay, type Relay } from '../src/app.js';
 import { wavInfo } from '../src/audio/wav.js';
 import { parseArgs, parseDuration, runSimulation, UsageError } from '../src/sim/simulate/simulate-cli.js';
@@ -100,6 +102,37 @@ describe('runSimulation', () => {
     expect(result.summary).toMatch(/endings\s+2× caller hung up \(1000\)/);
     expect(result.wav).toBeUndefined();
   });
+
+  it('places 12 calls with an abort signal without a MaxListenersExceededWarning', async () => {
+    // Its own relay, signing like Twilio: a development relay allows 10 unsigned upgrades a minute.
+    const token = 'twilio-auth-token-for-simulate-12-calls';
+    const env = { PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim', METRICS_PORT: '0', PUBLIC_HOST: 'relay.test' };
+    const config = loadConfig(env);
+    const signed = await startRelay(config, {
+      store: null,
+      edge: loadEdgeConfig({ ...env, TWILIO_AUTH_TOKEN: token }, config),
+    });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const signature = twilio.getExpectedTwilioSignature(token, 'wss://relay.test/media-stream', {});
+      const result = await runSimulation({
+        url: `ws://127.0.0.1:${signed.port}/media-stream`,
+        calls: 12,
+        hangupAfterMs: 1000,
+        headers: { 'X-Twilio-Signature': signature },
+        signal: new AbortController().signal,
+        write: () => undefined,
+      });
+      expect(result.calls.filter((c) => c.error !== undefined)).toEqual([]);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await signed.close();
+    }
+  }, 30_000);
 
   it('reports a relay that cannot be reached as a failed call, not a crash', async () => {
     const result = await runSimulation({

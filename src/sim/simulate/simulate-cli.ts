@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { SimCaller } from '../twilio/caller.js';
@@ -355,6 +356,9 @@ export { summarize } from './simulate-report.js';
 export async function runSimulation(opts: SimulateOptions): Promise<SimulationResult> {
   const write = opts.write ?? ((s: string) => void process.stdout.write(s));
   const n = opts.calls ?? 1;
+  // Each call listens to the one abort signal: more than EventTarget's default of 10 is expected here,
+  // not a leak, and Node would print a MaxListenersExceededWarning for it.
+  if (opts.signal) setMaxListeners(n + 1, opts.signal);
   const t0 = performance.now();
   const status = { live: 0, done: 0, failed: 0 };
   const say = (line: string) => write(`${secs(performance.now() - t0).padStart(7)}  ${line}\n`);

@@ -17,7 +17,7 @@ import { loadEdgeConfig, logEdgeConfig, type EdgeConfig } from './http/edge-conf
 import { createLimiters } from './security/limiters.js';
 import { RelayMetrics } from './obs/metrics.js';
 import type { Store } from './store/store.js';
-import { DEFAULT_DATA_DIR, openStore, storeConfigFromEnv } from './store/open-store.js';
+import { DEFAULT_DATA_DIR, openStoreAtStart, storeConfigFromEnv } from './store/open-store.js';
 import { CallRecordWriter } from './store/outbox.js';
 import { StoreCallRecorder } from './store/store-call-recorder.js';
 import { StoreMerchantDirectory } from './store/merchant-directory.js';
@@ -91,7 +91,7 @@ export async function startRelay(config: Config, overrides: RelayOverrides = {})
   await limiters.ready();
   // Storage: PGlite in DATA_DIR by default, a Postgres server with DATABASE_URL, or Supabase.
   const storeConfig = storeConfigFromEnv(relayEnv());
-  const store = overrides.store === undefined ? await openStore(storeConfig) : overrides.store;
+  const store = overrides.store === undefined ? await openStoreAtStart(storeConfig) : overrides.store;
   let writer: CallRecordWriter | null = null;
   if (store) {
     // MERCHANT_FILES first: a store that gets merchants from files is not empty, so no demo is seeded.

@@ -1,4 +1,7 @@
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ConfigError } from '../config/config-error.js';
 import { readEnv, type EnvSource } from '../config.js';
 import { DEFAULT_DATA_DIR } from '../config/env-schema.js';
 import { log } from '../log.js';
@@ -71,4 +74,36 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   }
   log.info({ store: store.kind }, 'store ready');
   return store;
+}
+
+/** First line of an error's message; a connection error that has none (an AggregateError) by its code. */
+function reasonOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  const first = err.message.split('\n')[0]?.trim() ?? '';
+  return first !== '' ? first : (code ?? err.name);
+}
+
+/**
+ * The relay's start-up: DATA_DIR is created and checked writable (the outbox lives there whatever the
+ * store), then the store is opened. Either failing is a ConfigError naming the variable behind it, so
+ * start-up stops with one line instead of a driver's stack trace.
+ */
+export async function openStoreAtStart(config: StoreConfig): Promise<Store> {
+  const dataDir = config.dataDir ?? DEFAULT_DATA_DIR;
+  if (dataDir !== MEMORY) {
+    try {
+      await mkdir(dataDir, { recursive: true });
+      await access(dataDir, constants.W_OK);
+    } catch (err) {
+      throw new ConfigError('DATA_DIR', `${resolve(dataDir)} cannot be written: ${reasonOf(err)}`);
+    }
+  }
+  try {
+    return await openStore(config);
+  } catch (err) {
+    if (config.databaseUrl) throw new ConfigError('DATABASE_URL', `cannot open the database: ${reasonOf(err)}`);
+    if (config.supabaseUrl) throw new ConfigError('SUPABASE_URL', `cannot open the database: ${reasonOf(err)}`);
+    throw new ConfigError('DATA_DIR', `cannot open the embedded database in ${resolve(dataDir)}: ${reasonOf(err)}`);
+  }
 }

@@ -8,6 +8,13 @@ import type { SqlDatabase, SqlRunner, SqlSession } from './sql.js';
 
 export const MEMORY = 'memory://';
 
+/**
+ * Postgres's default 128 MB of shared buffers live in PGlite's WASM heap, which grows to hold them
+ * and never shrinks: measured by bench/idle-rss.ts, they are most of the idle process. The relay's
+ * database is a few MB of merchants and call records, so 16 MB holds all of it.
+ */
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
 /** Directories this process has open: a second PGlite on the same files would corrupt them. */
 const openHere = new Set<string>();
 
@@ -62,7 +69,7 @@ export async function openPglite(dir: string): Promise<SqlDatabase> {
   }
   try {
     // btree_gist backs the no-double-booking exclusion constraint; PGlite loads contrib code on request.
-    const db = await PGlite.create(dir, { extensions: { btree_gist } });
+    const db = await PGlite.create(dir, { extensions: { btree_gist }, startParams: START_PARAMS });
     return new PgliteDatabase(db, unlock);
   } catch (err) {
     await unlock();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { silence, speechDurationMs, speechForText } from '../src/audio/speechlike.js';
+import { silence, speechDurationMs, speechForText, speechLike } from '../src/audio/speechlike.js';
 import { DEFAULT_LINES } from '../src/sim/model/model-agent.js';
 import { FakeModelServer, type FakeModelServerOptions } from '../src/sim/model/model-server.js';
 import type { FakeModelSession } from '../src/sim/model/model-session.js';
@@ -93,6 +93,19 @@ describe('FakeModelServer agent mode (demo agent / load model)', () => {
     expect(types.indexOf('conversation.item.input_audio_transcription.completed')).toBeGreaterThan(
       types.lastIndexOf('response.created'),
     );
+  });
+
+  it('says how long the caller spoke, not how long their line was open (silence before it is not speech)', async () => {
+    const { client } = await setup();
+    client.send({ type: 'response.create' });
+    await client.next('response.done');
+    // 8 s of a quiet line (the caller listening to the greeting), then 1.6 s of speech, then a pause.
+    client.appendAudio(Buffer.concat([silence(8000), speechLike({ ms: 1600, seed: 3 }), silence(800)]));
+    const tr = await client.next('conversation.item.input_audio_transcription.completed');
+    const seconds = Number(/spoke for (\d+\.\d) s/.exec(str(tr, 'transcript'))?.[1]);
+    // The VAD hears the syllables, not their soft edges: a little under 1.6 s. The whole buffer is 10.4 s.
+    expect(seconds).toBeGreaterThanOrEqual(1.2);
+    expect(seconds).toBeLessThanOrEqual(1.8);
   });
 
   it('calls a declared tool after key presses when toolCallOnDigits is on, then reports the result', async () => {

@@ -17,7 +17,7 @@ export interface TurnHost {
   send(ev: ServerEvent): void;
   /** speech_started went out (the session decides about barge-in). */
   onSpeechStarted(): void;
-  /** A user item was committed; `byVad` turns are the ones create_response applies to. */
+  /** A user item was committed (`ms`: speech in it); `byVad` turns are the ones create_response applies to. */
   onCommitted(itemId: string, ms: number, byVad: boolean): void;
 }
 
@@ -108,7 +108,7 @@ export class InputTurns {
 
   private readonly onVad = (e: VadEvent): void => {
     if (e.kind === 'start') this.beginSpeech(e.audioStartMs);
-    else this.endSpeech(e.audioEndMs);
+    else this.endSpeech(e.audioEndMs, e.speechMs);
   };
 
   private beginSpeech(audioStartMs: number): string {
@@ -125,7 +125,8 @@ export class InputTurns {
     return itemId;
   }
 
-  private endSpeech(audioEndMs: number): string {
+  /** `speechMs`: what the caller said (VAD); without it, the whole buffered turn. */
+  private endSpeech(audioEndMs: number, speechMs?: number): string {
     const itemId = this.speechItemId ?? this.beginSpeech(audioEndMs);
     this.speechItemId = undefined;
     this.host.send({
@@ -134,12 +135,12 @@ export class InputTurns {
       audio_end_ms: audioEndMs,
       item_id: itemId,
     });
-    this.commitTurn(itemId, true);
+    this.commitTurn(itemId, true, speechMs);
     return itemId;
   }
 
   /** The buffered audio becomes a user message item. */
-  private commitTurn(itemId: string, byVad: boolean): void {
+  private commitTurn(itemId: string, byVad: boolean, speechMs?: number): void {
     const ids = this.host.ids;
     const send = (ev: ServerEvent): void => this.host.send(ev);
     const ms = this.buffer.take();
@@ -165,6 +166,8 @@ export class InputTurns {
     });
     send({ type: 'conversation.item.added', event_id: ids.next('event'), previous_item_id: prev, item });
     send({ type: 'conversation.item.done', event_id: ids.next('event'), previous_item_id: prev, item });
-    this.host.onCommitted(itemId, ms, byVad);
+    // The buffer also holds whatever the caller's line carried before they spoke (the greeting's
+    // seconds of silence): the turn's length is what was said, when the VAD knows it.
+    this.host.onCommitted(itemId, speechMs ?? ms, byVad);
   }
 }

@@ -12,7 +12,8 @@ export interface VadParams {
   prefixPaddingMs: number;
 }
 
-export type VadEvent = { kind: 'start'; audioStartMs: number } | { kind: 'stop'; audioEndMs: number };
+/** `speechMs`: from the first loud window to the last one, what the caller actually said. */
+export type VadEvent = { kind: 'start'; audioStartMs: number } | { kind: 'stop'; audioEndMs: number; speechMs: number };
 
 const WINDOW_MS = 20;
 
@@ -20,6 +21,7 @@ export class EnergyVad {
   private speaking = false;
   private loudMs = 0;
   private loudSinceMs = 0;
+  private speechSinceMs = 0;
   private quietMs = 0;
 
   get inSpeech(): boolean {
@@ -51,6 +53,7 @@ export class EnergyVad {
         this.quietMs = 0;
         if (!this.speaking && this.loudMs >= p.startMs) {
           this.speaking = true;
+          this.speechSinceMs = this.loudSinceMs;
           onEvent({ kind: 'start', audioStartMs: Math.max(0, Math.round(this.loudSinceMs - p.prefixPaddingMs)) });
         }
       } else {
@@ -58,9 +61,14 @@ export class EnergyVad {
         if (!this.speaking) continue;
         this.quietMs += durMs;
         if (this.quietMs >= p.silenceMs) {
+          const spokeUntilMs = atMs + durMs - this.quietMs;
           this.speaking = false;
           this.quietMs = 0;
-          onEvent({ kind: 'stop', audioEndMs: Math.round(atMs + durMs) });
+          onEvent({
+            kind: 'stop',
+            audioEndMs: Math.round(atMs + durMs),
+            speechMs: Math.round(spokeUntilMs - this.speechSinceMs),
+          });
         }
       }
     }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   chromiumPath,
   OPERATOR_TOKEN,
@@ -17,22 +18,23 @@ const exe = chromiumPath();
 if (!exe) process.stdout.write('console accessibility checks skipped: no chromium\n');
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: unknown[] }>;
-}
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21aa'];
+const axeViolations = z.array(
+  z.object({
+    id: z.string(),
+    impact: z.string().nullable(),
+    help: z.string(),
+    nodes: z.array(z.object({ target: z.array(z.unknown()) })),
+  }),
+);
 
+/** axe-core's WCAG 2 A/AA findings on the page, one line each. Run as page script text (no DOM types here). */
 async function violations(page: Page): Promise<string[]> {
   await page.addScriptTag({ path: axePath });
-  const found = await page.evaluate(async () => {
-    const w = window as unknown as {
-      axe: { run(ctx: Document, o: object): Promise<{ violations: AxeViolation[] }> };
-    };
-    const r = await w.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } });
-    return r.violations;
-  });
+  const found = axeViolations.parse(
+    await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(WCAG)} } })
+      .then((r) => r.violations)`),
+  );
   return found.map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
 }
 

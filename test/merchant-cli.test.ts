@@ -119,6 +119,21 @@ describe('merchant CLI', () => {
     expect(list.out).not.toContain('(connected)');
   });
 
+  it('removes a merchant only with --yes, saying what goes with it', async () => {
+    const env = { DATA_DIR: join(dir, 'remove-store') };
+    expect((await run(['--seed'], { env })).code).toBe(0);
+    const asked = await run(['--remove', 'demo'], { env });
+    expect(asked.code).toBe(2);
+    expect(asked.err).toMatch(/deletes demo \(Sunny Side Dental, \+15005550006\) with its call records/);
+    expect((await run(['--list'], { env })).out).toContain('demo: Sunny Side Dental');
+    const done = await run(['--remove', 'demo', '--yes'], { env });
+    expect(done.code).toBe(0);
+    expect(done.out).toBe('removed demo (Sunny Side Dental)');
+    expect((await run(['--list'], { env })).out).toMatch(/no merchants yet/);
+    expect((await run(['--remove', 'demo', '--yes'], { env })).code).toBe(1);
+    expect((await run(['--remove'], noStore)).code).toBe(2);
+  });
+
   it('refuses to open an embedded database another live process holds', async () => {
     await mkdir(join(dir, 'data'), { recursive: true });
     await writeFile(join(dir, 'data', 'pglite.lock'), String(process.ppid));

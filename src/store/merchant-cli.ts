@@ -31,6 +31,7 @@ const USAGE = `Usage:
   npm run merchant -- --link ID [--days N]            console sign-in link for the owner of merchant ID
                                                       (${DEFAULT_LINK_DAYS} days unless --days; shown once)
   npm run merchant -- --revoke-links ID               revoke every sign-in link of merchant ID
+  npm run merchant -- --remove ID --yes               delete merchant ID with its calls, customers and bookings
 Store: DATABASE_URL, else SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY, else PGlite in DATA_DIR (default ./data).`;
 
 async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typeof parseMerchantFile> | null> {
@@ -127,6 +128,32 @@ async function withStore(io: CliIo, fn: (store: Store) => Promise<number>): Prom
   }
 }
 
+/** --remove ID --yes: the schema cascades, so the merchant's history goes too; --yes says so was meant. */
+async function removeCommand(rest: readonly string[], io: CliIo): Promise<number> {
+  const [merchantId, confirm, ...extra] = rest;
+  if (merchantId === undefined || merchantId.startsWith('-') || extra.length > 0) {
+    io.err('--remove takes a merchant id (see npm run merchant -- --list), then --yes');
+    return 2;
+  }
+  return withStore(io, async (store) => {
+    const m = await store.getMerchant(merchantId);
+    if (!m) {
+      io.err(`no merchant ${merchantId} (see npm run merchant -- --list)`);
+      return 1;
+    }
+    if (confirm !== '--yes') {
+      io.err(
+        `this deletes ${m.id} (${m.name}, ${m.phoneNumbers.join(', ') || 'no numbers'}) with its call records, ` +
+          `customers, bookings and messages; run again with --yes to do it`,
+      );
+      return 2;
+    }
+    await store.deleteMerchant(m.id);
+    io.out(`removed ${m.id} (${m.name})`);
+    return 0;
+  });
+}
+
 /** --link ID [--days N] and --revoke-links ID. */
 async function linkCommand(command: '--link' | '--revoke-links', rest: readonly string[], io: CliIo): Promise<number> {
   const [merchantId, flag, value] = rest;
@@ -190,6 +217,7 @@ export async function runMerchantCli(argv: readonly string[], io: CliIo): Promis
     });
   }
   if (first === '--link' || first === '--revoke-links') return linkCommand(first, argv.slice(1), io);
+  if (first === '--remove') return removeCommand(argv.slice(1), io);
   if (first === '--check') {
     if (second === undefined) {
       io.err('--check needs a file');

@@ -118,6 +118,10 @@ export class SqlStore implements Store {
     return (await this.db.query('select * from merchant_profiles order by id')).map(toMerchant);
   }
 
+  async deleteMerchant(id: string): Promise<boolean> {
+    return (await this.db.query('delete from merchants where id = $1 returning id', [id])).length > 0;
+  }
+
   async updateGoogleTokens(merchantId: string, tokens: Partial<GoogleTokenSet>): Promise<boolean> {
     const cols = Object.entries(tokenColumns(tokens));
     if (cols.length === 0) return (await this.getMerchant(merchantId)) !== null;

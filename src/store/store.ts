@@ -152,6 +152,8 @@ export interface Store {
   getMerchant(id: string): Promise<MerchantRecord | null>;
   findMerchantByNumber(e164: string): Promise<MerchantRecord | null>;
   listMerchants(): Promise<MerchantRecord[]>;
+  /** Deletes the merchant and, by the schema's cascades, its numbers, customers, calls and bookings. False if none. */
+  deleteMerchant(id: string): Promise<boolean>;
   /** Writes only the keys present (a refresh that did not rotate the refresh token keeps it). False if no such merchant. */
   updateGoogleTokens(merchantId: string, tokens: Partial<GoogleTokenSet>): Promise<boolean>;
 

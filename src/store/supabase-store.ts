@@ -170,6 +170,11 @@ export class SupabaseStore implements Store {
     return rowsOf(res, 'listMerchants').map(toMerchant);
   }
 
+  async deleteMerchant(id: string): Promise<boolean> {
+    const res = await this.db.from('merchants').delete().eq('id', id).select('id');
+    return rowsOf(res, 'deleteMerchant').length > 0;
+  }
+
   async updateGoogleTokens(merchantId: string, tokens: Partial<GoogleTokenSet>): Promise<boolean> {
     const cols = tokenColumns(tokens);
     if (Object.keys(cols).length === 0) return (await this.getMerchant(merchantId)) !== null;

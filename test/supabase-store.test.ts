@@ -182,6 +182,7 @@ describe('SupabaseStore REST requests', () => {
         webhook_url: null,
         webhook_secret: null,
         recording_notice: null,
+        realtime_options: null,
       },
     });
   });

@@ -233,7 +233,7 @@ export const ENV_VARS = {
     'OpenAI Realtime endpoint',
     wsUrl.default('wss://api.openai.com/v1/realtime'),
   ),
-  OPENAI_REALTIME_MODEL: variable('Model provider', 'OpenAI realtime model', text().default('gpt-realtime')),
+  OPENAI_REALTIME_MODEL: variable('Model provider', 'OpenAI realtime model', text().default('gpt-realtime-2.1')),
   OPENAI_VOICE: variable('Model provider', 'OpenAI voice', text().default('marin')),
   OPENAI_TRANSCRIPTION_MODEL: variable(
     'Model provider',

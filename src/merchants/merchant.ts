@@ -1,3 +1,5 @@
+import type { RealtimeOptions } from '../providers/realtime-options.js';
+
 // A merchant is the business whose phone line the relay answers. The call core reads only these
 // fields; storage (issue 3) persists them in the `merchants` table.
 
@@ -52,6 +54,8 @@ export interface Merchant {
   /** Overrides the PROVIDER default when set. */
   provider?: ProviderName;
   voice?: string;
+  /** OpenAI session choices (model, reasoning effort, noise reduction, VAD, truncation); OpenAI only. */
+  realtime?: RealtimeOptions;
   instructions: string;
   /** What the assistant says first on an inbound call. */
   greeting: string;

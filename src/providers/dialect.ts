@@ -1,10 +1,13 @@
 import type {
+  RealtimeAudioConfigInput,
   RealtimeAudioInputTurnDetection,
   RealtimeFunctionTool,
+  RealtimeSessionCreateRequest,
   SessionUpdateEvent,
 } from 'openai/resources/realtime/realtime';
 import type { ProviderName } from '../merchants/merchant.js';
 import type { ToolSpec } from '../tools/tool.js';
+import { isReasoningModel, type RealtimeOptions } from './realtime-options.js';
 
 // What differs between the OpenAI Realtime GA and xAI Grok Voice sockets. Everything else (event
 // names, audio deltas, tool round trips) is shared; see docs/protocols.md, "xAI Grok Voice:
@@ -16,6 +19,8 @@ export interface SessionSpec {
   tools: ToolSpec[];
   /** Caller-side transcription model (OpenAI) or on/off (xAI). */
   transcription: string | null;
+  /** The merchant's OpenAI session choices (OpenAI only; absent fields keep the API's defaults). */
+  options?: RealtimeOptions;
 }
 
 export interface Dialect {
@@ -69,6 +74,34 @@ function withModel(base: string, model: string): string {
   return u.toString();
 }
 
+/** The merchant's turn detection. Barge-in stays the relay's (interrupt_response off) either way. */
+function turnDetectionFor(o: RealtimeOptions | undefined): RealtimeAudioInputTurnDetection {
+  if (o?.turnDetection !== 'semantic_vad') return turnDetection;
+  return {
+    type: 'semantic_vad',
+    eagerness: o.eagerness ?? 'auto',
+    create_response: true,
+    interrupt_response: false,
+  };
+}
+
+/** Only the fields the merchant set: the rest stay the API's defaults. */
+function sessionExtras(o: RealtimeOptions | undefined, model: string): Partial<RealtimeSessionCreateRequest> {
+  const out: Partial<RealtimeSessionCreateRequest> = {};
+  if (o?.reasoningEffort && isReasoningModel(model)) out.reasoning = { effort: o.reasoningEffort };
+  if (o?.truncation !== undefined)
+    out.truncation =
+      typeof o.truncation === 'number' ? { type: 'retention_ratio', retention_ratio: o.truncation } : o.truncation;
+  return out;
+}
+
+function noiseReduction(o: RealtimeOptions | undefined): Pick<RealtimeAudioConfigInput, 'noise_reduction'> {
+  // The API reference turns noise reduction off with `null`, which the SDK's type lacks; a new
+  // session starts with it off, so `off` is sent as nothing (the SDK's type is followed).
+  if (!o?.noiseReduction || o.noiseReduction === 'off') return {};
+  return { noise_reduction: { type: o.noiseReduction } };
+}
+
 function functionTools(tools: ToolSpec[]): RealtimeFunctionTool[] {
   return tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters }));
 }
@@ -83,6 +116,7 @@ export const openaiDialect: Dialect = {
     session: {
       type: 'realtime',
       model,
+      ...sessionExtras(spec.options, model),
       output_modalities: ['audio'],
       instructions: spec.instructions,
       audio: {
@@ -91,7 +125,8 @@ export const openaiDialect: Dialect = {
           // Omitted rather than null: a new session starts without transcription, and the SDK's
           // AudioTranscription type has no null.
           ...(spec.transcription ? { transcription: { model: spec.transcription } } : {}),
-          turn_detection: turnDetection,
+          turn_detection: turnDetectionFor(spec.options),
+          ...noiseReduction(spec.options),
         },
         output: { format: { type: 'audio/pcmu' }, voice: spec.voice },
       },

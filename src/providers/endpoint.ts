@@ -57,12 +57,16 @@ export type ModelOpener = (merchant: Merchant, tools: ToolSpec[]) => { connectio
 
 export function createModelOpener(config: Config, simUrl?: string): ModelOpener {
   return (merchant, tools) => {
-    const endpoint = endpointFor(merchant.provider ?? config.provider, config, simUrl);
+    const base = endpointFor(merchant.provider ?? config.provider, config, simUrl);
+    // The merchant's model replaces OPENAI_REALTIME_MODEL on OpenAI only (the record names the one used).
+    const chosen = base.provider === 'openai' ? merchant.realtime?.model : undefined;
+    const endpoint = chosen ? { ...base, model: chosen } : base;
     const session: SessionSpec = {
       instructions: merchant.instructions,
       voice: merchant.voice ?? endpoint.voice,
       tools,
       transcription: endpoint.transcription,
+      ...(merchant.realtime ? { options: merchant.realtime } : {}),
     };
     // Each socket after a drop is opened the same way (src/providers/reconnecting-connection.ts).
     const connection = new ReconnectingModelConnection(

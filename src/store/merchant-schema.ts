@@ -1,5 +1,13 @@
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import {
+  EAGERNESS,
+  NOISE_REDUCTIONS,
+  OPENAI_REALTIME_MODELS,
+  REASONING_EFFORTS,
+  TURN_DETECTIONS,
+  type RealtimeOptions,
+} from '../providers/realtime-options.js';
 import type { MerchantInput } from './store.js';
 
 // The merchant file an operator writes (YAML or JSON), validated field by field so a mistake is
@@ -91,6 +99,7 @@ export const MERCHANT_FILE_FIELDS = [
   'phoneNumbers',
   'provider',
   'voice',
+  'realtime',
   'instructions',
   'greeting',
   'outboundGreeting',
@@ -145,6 +154,45 @@ const ownerNotifications = z.strictObject(
   { error: fieldsError(['number', 'showCallerNumber']) },
 );
 
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+const REALTIME_FIELDS = ['model', 'reasoningEffort', 'noiseReduction', 'turnDetection', 'eagerness', 'truncation'];
+
+/** A merchant's OpenAI session choices; each refusal names the valid values. Also reads stored rows. */
+export const realtimeOptions = z
+  .strictObject(
+    {
+      model: oneOf(OPENAI_REALTIME_MODELS).optional(),
+      reasoningEffort: oneOf(REASONING_EFFORTS).optional(),
+      noiseReduction: oneOf(NOISE_REDUCTIONS).optional(),
+      turnDetection: oneOf(TURN_DETECTIONS).optional(),
+      eagerness: oneOf(EAGERNESS).optional(),
+      truncation: z
+        .union([z.enum(['auto', 'disabled']), z.number().gt(0).max(1)], {
+          error: 'must be auto, disabled, or a retention ratio above 0 and at most 1 (e.g. 0.8)',
+        })
+        .optional(),
+    },
+    { error: fieldsError(REALTIME_FIELDS) },
+  )
+  .superRefine((o, ctx) => {
+    if (o.eagerness !== undefined && o.turnDetection !== 'semantic_vad')
+      ctx.addIssue({ code: 'custom', path: ['eagerness'], message: 'applies to turnDetection semantic_vad only' });
+    const model = o.model ?? '';
+    if (o.reasoningEffort !== undefined && o.model !== undefined && !/^gpt-realtime-2/.test(model))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reasoningEffort'],
+        message: `is not available on ${model} (only gpt-realtime-2 and later)`,
+      });
+  })
+  .transform((o): RealtimeOptions => {
+    const out: RealtimeOptions = {};
+    for (const [k, v] of Object.entries(o)) if (v !== undefined) Object.assign(out, { [k]: v });
+    return out;
+  });
+
 /** Standard Webhooks secret: `whsec_` and base64 of 24 to 64 random bytes. */
 const WEBHOOK_SECRET = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 const webhookSecret = text('a secret').refine((v) => {
@@ -192,6 +240,7 @@ export const merchantFileSchema = z
         .min(1, 'must list at least one number'),
       provider: z.enum(['openai', 'xai', 'sim'], { error: 'must be one of openai, xai, sim' }).optional(),
       voice: nonEmpty('a voice name').optional(),
+      realtime: realtimeOptions.optional(),
       instructions: text().default(''),
       greeting: nonEmpty().optional(),
       outboundGreeting: nonEmpty().optional(),
@@ -243,6 +292,7 @@ export const merchantFileSchema = z
     };
     if (f.provider !== undefined) m.provider = f.provider;
     if (f.voice !== undefined) m.voice = f.voice;
+    if (f.realtime !== undefined && Object.keys(f.realtime).length > 0) m.realtime = f.realtime;
     if (f.googleCalendarId !== undefined) m.googleCalendarId = f.googleCalendarId;
     if (f.googleRefreshToken !== undefined) m.googleTokens = { refreshToken: f.googleRefreshToken };
     if (f.transferTargets !== undefined && f.transferTargets.length > 0) m.transferTargets = f.transferTargets;

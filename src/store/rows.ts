@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { realtimeOptions } from './merchant-schema.js';
 import type { CallRecordingInfo, RecordingUpdate } from './call-recording.js';
 import {
   callDirectionSchema,
@@ -62,6 +63,8 @@ const merchantRow = z.object({
   webhook_url: z.string().nullish(),
   webhook_secret: z.string().nullish(),
   recording_notice: z.string().nullish(),
+  // Version 0004.
+  realtime_options: realtimeOptions.nullish(),
 });
 
 export function toMerchant(row: unknown): MerchantRecord {
@@ -94,6 +97,7 @@ export function toMerchant(row: unknown): MerchantRecord {
     m.ownerNotifications = { number: r.owner_sms_number, showCallerNumber: r.owner_sms_show_caller ?? false };
   if (r.webhook_url && r.webhook_secret) m.postCallWebhook = { url: r.webhook_url, secret: r.webhook_secret };
   if (r.recording_notice) m.recording = { notice: r.recording_notice };
+  if (r.realtime_options && Object.keys(r.realtime_options).length > 0) m.realtime = r.realtime_options;
   return m;
 }
 
@@ -125,6 +129,7 @@ export function merchantToJson(m: MerchantInput): JsonObject {
     webhook_url: m.postCallWebhook?.url ?? null,
     webhook_secret: m.postCallWebhook?.secret ?? null,
     recording_notice: m.recording?.notice ?? null,
+    realtime_options: m.realtime ? { ...m.realtime } : null,
   };
   if (m.googleCalendarId !== undefined) j.google_calendar_id = m.googleCalendarId;
   Object.assign(j, tokenColumns(m.googleTokens ?? {}));

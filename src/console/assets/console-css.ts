@@ -75,8 +75,9 @@ svg.chart text.title { font-weight: 600; fill: #374151; }
 svg.chart .st.on-path > rect { stroke: var(--hl-line); stroke-width: 2; }
 svg.chart .st.active > rect { fill: var(--hl); stroke: var(--hl-line); stroke-width: 3; }
 svg.chart .st.active > text { font-weight: 700; }
-ul.next { columns: 2 30rem; padding-left: 1.1rem; }
-ul.next li { break-inside: avoid; overflow-wrap: anywhere; }
+ul.next { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 34rem), 1fr));
+  gap: 0 1.5rem; padding-left: 1.1rem; }
+ul.next li { overflow-wrap: anywhere; }
 svg.timeline { width: 100%; min-width: 600px; height: auto; font-size: 11px; }
 svg.timeline .band text { fill: #111827; }
 svg.timeline .tool rect { fill: #7c3aed; }

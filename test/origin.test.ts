@@ -15,7 +15,13 @@ describe('default allowlist', () => {
 
 describe('the example allowlist (README, .env.example)', () => {
   const allowed = createOriginCheck(
-    'https://www.gateframes.com,https://gateframes.com,https://www.ricslist.com,https://ricslist.com,http://localhost:*',
+    [
+      'https://www.gateframes.com',
+      'https://gateframes.com',
+      'https://www.ricslist.com',
+      'https://ricslist.com',
+      'http://localhost:*',
+    ].join(','),
   );
 
   it.each([

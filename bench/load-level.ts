@@ -128,12 +128,14 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     if (o.profileDir) rig.child.profileStart();
     const sent0 = barging?.sent() ?? 0;
     const clears0 = rig.clears;
+    const unstamped0 = rig.unstamped;
     const t0 = performance.now();
     measuring = true;
     await sleep(o.seconds * 1000);
     measuring = false;
     const interruptions = (barging?.sent() ?? 0) - sent0;
     const clears = rig.clears - clears0;
+    const unstamped = rig.unstamped - unstamped0;
     barging?.stop();
     const cpu1 = cpuSeconds(pid);
     const busy1 = coreBusySeconds();
@@ -153,7 +155,8 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     const upS = up.summary();
     const downS = down.summary();
     // While a caller talks over the assistant the model sends nothing: those frames are not owed.
-    const owed = 2 * 50 * Math.max(1, live) * ((t1 - t0) / 1000) - interruptions * (SPEECH_MS / 20);
+    // Nor are those in flight past a barge-in, which are not stamped (load-rig.ts).
+    const owed = 2 * 50 * Math.max(1, live) * ((t1 - t0) / 1000) - interruptions * (SPEECH_MS / 20) - unstamped;
     const deliveredPct = ((upS.received + downS.received) / owed) * 100;
     const closed = [...open0].filter((c) => c.state !== 'open');
     const closes: Record<string, number> = {};

@@ -13,6 +13,8 @@ import { RelayChild, type Entries, type RelayKind } from './relay-child.js';
 /** Long enough for any level; calls are dropped at the end of their measurement. */
 const STREAM_MS = 30 * 60_000;
 const CUSTOM = { merchantId: 'demo', callerPhone: '+14155550100', direction: 'inbound' };
+/** How long after a barge-in the interrupted response's audio may still be in flight (not owed). */
+const CANCEL_GRACE_MS = 300;
 const SIGNED = { 'X-Twilio-Signature': streamSignature(BENCH_TWILIO_TOKEN) };
 
 export interface RigHooks {
@@ -37,6 +39,10 @@ export class LoadRig {
   connectFailures = 0;
   /** `clear` frames the callers received (barge-ins the relay acted on). */
   clears = 0;
+  /** Model deltas not stamped because they were in flight past a barge-in (see CANCEL_GRACE_MS). */
+  unstamped = 0;
+  /** The response each session was streaming when its caller last barged in, and when. */
+  readonly interrupted = new Map<FakeModelSession, { responseId: string | undefined; at: number }>();
   /** Set freely: read on every frame. */
   hooks: RigHooks = {};
   private readonly trimTimer: NodeJS.Timeout;
@@ -68,7 +74,20 @@ export class LoadRig {
       clock,
       onSession: (s) => s.onResponseCreate(() => ({ continuous: true, audioMs: STREAM_MS })),
       onAudioAppended: (bytes) => rig.current?.hooks.uplinkArrive?.(bytes, performance.now()),
-      beforeSendDelta: (bytes) => rig.current?.hooks.downlinkSend?.(bytes, performance.now()),
+      beforeSendDelta: (bytes, session) => {
+        const r = rig.current;
+        if (!r) return;
+        const now = performance.now();
+        // Audio of a response the caller just talked over: a relay that cancels it rightly drops
+        // what the model sent before the cancel arrived, so that is not owed to the caller. Later
+        // audio of the same response (a relay that never cancels) is owed and stamped as usual.
+        const cut = r.interrupted.get(session);
+        if (cut && cut.responseId === session.activeResponseId && now - cut.at < CANCEL_GRACE_MS) {
+          r.unstamped++;
+          return;
+        }
+        r.hooks.downlinkSend?.(bytes, now);
+      },
     });
     let child: RelayChild;
     try {
@@ -117,6 +136,7 @@ export class LoadRig {
       for (let k = 0; sent < due && k < sessions.length; k++, sent++) {
         const s = sessions[sent % sessions.length];
         if (!s?.isOpen) continue;
+        this.interrupted.set(s, { responseId: s.activeResponseId, at: performance.now() });
         s.speechStarted();
         const t = setTimeout(() => {
           pending.delete(t);

@@ -89,3 +89,40 @@ describe('xAI Grok Voice', () => {
     expect(caller.state).toBe('open');
   });
 });
+
+describe('xAI Grok Voice: a function call announced twice', () => {
+  it('runs the tool once when conversation.item.added for the function call arrives twice', async () => {
+    let runs = 0;
+    h = await startHarness({
+      dialect: 'xai',
+      overrides: {
+        runTool: async (call) => {
+          runs++;
+          return { callId: call.callId, ok: true, output: '{"found":false}' };
+        },
+      },
+    });
+    const { caller, model } = await h.call();
+    const state = () => h?.states.get(caller.callSid)?.at(-1) ?? '';
+    await until(() => state() === 'session.listening', 8000, 'listening');
+    const item = {
+      id: 'item_fc_dup',
+      object: 'realtime.item',
+      type: 'function_call',
+      status: 'completed',
+      call_id: 'call_dup',
+      name: 'lookupCustomer',
+      arguments: '{}',
+    };
+    // The relay reads function calls from response.done; the duplicate announcement must not matter.
+    for (let i = 0; i < 2; i++) model.sendRaw({ type: 'conversation.item.added', previous_item_id: null, item });
+    await model.respond({
+      text: 'Let me check.',
+      audioMs: 200,
+      functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }],
+    });
+    await until(() => runs > 0, 5000, 'the tool to run');
+    await until(() => state() === 'session.listening', 8000, 'listening again');
+    expect(runs).toBe(1);
+  }, 20_000);
+});

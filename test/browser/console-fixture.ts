@@ -37,6 +37,8 @@ export interface ConsoleFixture {
   metricsUrl: string;
   /** The relay process. */
   pid: number;
+  /** What the relay logged so far (with `captureLog`; else empty). */
+  log(): string;
   links: { demo: string; bikes: string };
   google: FakeGoogleServer;
   model: FakeModelServer;
@@ -118,6 +120,8 @@ async function seed(dataDir: string, origin: string): Promise<ConsoleFixture['li
 export interface FixtureOptions {
   /** The simulated model's settings (default: agent mode, a tool call after keypad digits). */
   model?: FakeModelServerOptions;
+  /** Keep the relay's log (at info level) for the test to read instead of printing it. */
+  captureLog?: boolean;
 }
 
 export async function startConsoleFixture(opts: FixtureOptions = {}): Promise<ConsoleFixture> {
@@ -145,7 +149,7 @@ export async function startConsoleFixture(opts: FixtureOptions = {}): Promise<Co
     PUBLIC_HOST: `127.0.0.1:${port}`,
     METRICS_PORT: String(metricsPort),
     DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.CONSOLE_FIXTURE_LOG ?? 'warn',
+    LOG_LEVEL: opts.captureLog ? 'info' : (process.env.CONSOLE_FIXTURE_LOG ?? 'warn'),
     CONSOLE_TOKEN: OPERATOR_TOKEN,
     TWILIO_AUTH_TOKEN: twilioToken,
     PROVIDER: 'openai',
@@ -163,8 +167,11 @@ export async function startConsoleFixture(opts: FixtureOptions = {}): Promise<Co
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: join(import.meta.dirname, '../..'),
     env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', opts.captureLog ? 'pipe' : 'inherit', opts.captureLog ? 'pipe' : 'inherit'],
   });
+  const logged: string[] = [];
+  child.stdout?.on('data', (b: Buffer) => logged.push(b.toString()));
+  child.stderr?.on('data', (b: Buffer) => logged.push(b.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -181,6 +188,7 @@ export async function startConsoleFixture(opts: FixtureOptions = {}): Promise<Co
   return {
     origin,
     pid: child.pid ?? 0,
+    log: () => logged.join(''),
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     links,
     google,

@@ -28,7 +28,7 @@ describe.skipIf(!exe)('console in a browser', () => {
   let finishedCallSid = '';
 
   beforeAll(async () => {
-    fx = await startConsoleFixture();
+    fx = await startConsoleFixture({ captureLog: true });
     browser = await chromium.launch({ executablePath: exe ?? undefined, args: ['--no-sandbox'] });
     operator = await browser.newContext();
     page = await operator.newPage();
@@ -164,5 +164,24 @@ describe.skipIf(!exe)('console in a browser', () => {
     expect(fx.google.oauth.revoked).toHaveLength(1);
     await p.getByRole('button', { name: 'Connect Google Calendar' }).waitFor();
     await owner.close();
+  });
+
+  it('keeps tokens, sign-in links and OAuth secrets out of the relay log', async () => {
+    const log = fx.log();
+    // The log is there and speaks of what happened…
+    expect(log).toContain('console sign-in');
+    expect(log).toContain('google calendar connected');
+    // …without any secret that passed through.
+    const secrets = [
+      OPERATOR_TOKEN,
+      fx.links.demo.split('#link=')[1] ?? 'missing',
+      fx.links.bikes.split('#link=')[1] ?? 'missing',
+      ...fx.google.oauth.revoked,
+      ...fx.google.oauth.authRequests.flatMap((r) => [r.state, r.challenge]),
+    ];
+    expect(secrets.length).toBeGreaterThan(4);
+    for (const secret of secrets)
+      expect(log.includes(secret), `a secret of ${secret.length} characters in the log`).toBe(false);
+    expect(log).not.toMatch(/code=4\/fake-/);
   });
 });

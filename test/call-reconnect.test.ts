@@ -62,6 +62,24 @@ for (const dialect of ['openai', 'xai'] as const) {
   });
 }
 
+describe('the session cap', () => {
+  it('a session that expires (session_expired) continues in a new one seeded with the conversation', async () => {
+    h = await startHarness({ model: { maxSessionMs: 2500 } });
+    const { caller, model } = await h.call();
+    await until(() => state(caller) === 'session.listening', 8000, 'listening');
+    const replacement = await h.model.nextSession(5000);
+    const seed = await replacement.waitFor('conversation.item.create', undefined, 3000);
+    expect(JSON.stringify(seed)).toContain('Hello! How can I help you today?');
+    expect(model.isOpen).toBe(false);
+    await until(() => state(caller) === 'session.listening', 3000, 'still listening');
+    await caller.hangUp();
+    const rec = await h.recorder.waitFor(caller.callSid, 3000);
+    expect(rec.endReason).toBe('caller_hung_up');
+    expect(rec.timeline.some((e) => e.kind === 'reconnect' && e.ok)).toBe(true);
+    expect(h.states.get(caller.callSid)).not.toContain('apologizing');
+  }, 20_000);
+});
+
 describe('a dropped model socket that cannot be replaced', () => {
   it('retries within the bound, then apologises and ends with model_dropped', async () => {
     h = await startHarness();

@@ -214,6 +214,14 @@ export class ReconnectingModelConnection implements ModelLink {
       case 'userTranscript':
         this.note('Caller', e.text);
         break;
+      case 'error':
+        // The session cap (OpenAI: 60 minutes) is not the call's end: the next session carries on.
+        if (e.code === 'session_expired' && this.everReady && !this.gap && !this.closedByUs) {
+          this.log.info({ detail: e.message }, 'model session expired; continuing in a new one');
+          this.beginGap(1000, 'session expired');
+          return;
+        }
+        break;
       case 'responseDone':
         if (e.responseId === this.openResponse) this.openResponse = '';
         for (const c of e.functionCalls) {
@@ -235,6 +243,11 @@ export class ReconnectingModelConnection implements ModelLink {
       return this.scheduleAttempt();
     }
     this.log.warn({ code, reason }, 'model socket dropped mid-call; reconnecting');
+    this.beginGap(code, reason);
+  }
+
+  /** No session from now on until a new one is ready (a drop, or the old session's cap). */
+  private beginGap(code: number, reason: string): void {
     const deadline = setTimeout(
       () => this.giveUp(code, `${reason}; no new session within ${this.policy.windowMs} ms`),
       this.policy.windowMs,

@@ -54,7 +54,13 @@ beforeAll(async () => {
   h = await startHarness({
     overrides: {
       edge: loadEdgeConfig(
-        { ENCRYPTION_KEY: KEY.toString('base64'), TWILIO_AUTH_TOKEN: AUTH_TOKEN, TRUST_PROXY: 'X-Forwarded-For' },
+        {
+          ENCRYPTION_KEY: KEY.toString('base64'),
+          TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+          TRUST_PROXY: 'X-Forwarded-For',
+          // A deployment's own sites (the built-in default is localhost only).
+          ALLOWED_ORIGINS: 'https://www.gateframes.com,http://localhost:*',
+        },
         cfg,
       ),
     },

@@ -101,7 +101,8 @@ async function main(): Promise<void> {
     await twilio.close();
   }
   const line2 = (name: string, xs: number[]) =>
-    `${name}: n=${xs.length} p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
+    `${name}: n=${xs.length} p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms, max ` +
+    `${Math.max(...xs).toFixed(1)} ms`;
   process.stdout.write(`${line2('hang-up after the last goodbye audio heard', hangUps)}\n`);
   process.stdout.write(`${line2('redirect after the last transfer-line audio heard', redirects)}\n`);
 }

@@ -57,6 +57,14 @@ const MAGIC = [0xb5, 0x5b] as const;
 let nextId = 1;
 const sentAt = new Map<number, number>();
 const samples: Array<{ at: number; ms: number; dir: 'down' | 'up' }> = [];
+/** One minute's latency line of the report. */
+function minuteLine(m: { minute: number; dir: string; n: number; p50: number; p99: number }): string {
+  return (
+    `  min ${m.minute} ${m.dir.padEnd(4)} n=${String(m.n).padStart(6)} ` +
+    `p50 ${m.p50.toFixed(1).padStart(6)} p99 ${m.p99.toFixed(1).padStart(6)}`
+  );
+}
+
 function stamp(bytes: Buffer): void {
   if (bytes.length < 6) return;
   const id = nextId++;
@@ -196,7 +204,8 @@ const relay = await startRelayProcess({
 const pid = relay.child.pid ?? 0;
 const url = `ws://127.0.0.1:${relay.port}/media-stream`;
 note(
-  `relay pid ${pid} on :${relay.port}; ${CALLS} calls of ${MIN_CALL_S}–${MAX_CALL_S} s over ${MINUTES} min, barge-in share ${BARGE_IN}`,
+  `relay pid ${pid} on :${relay.port}; ${CALLS} calls of ${MIN_CALL_S}–${MAX_CALL_S} s over ${MINUTES} min, ` +
+    `barge-in share ${BARGE_IN}`,
 );
 
 // Warm-up: a few short calls so the baseline includes loaded code, JIT output and pools, not per-call state.
@@ -206,7 +215,8 @@ const cpuMark = { t: performance.now(), s: cpuSeconds(pid) };
 const baseline = await sample(relay, pid, cpuMark);
 timeline.push(baseline);
 note(
-  `baseline: RSS ${baseline.rssMiB.toFixed(1)} MiB, heap ${baseline.heapMiB.toFixed(1)} MiB, handles ${baseline.handles}, live ${baseline.live}`,
+  `baseline: RSS ${baseline.rssMiB.toFixed(1)} MiB, heap ${baseline.heapMiB.toFixed(1)} MiB, handles ` +
+    `${baseline.handles}, live ${baseline.live}`,
 );
 samples.length = 0;
 const warmupCalls = stats.started;
@@ -220,7 +230,9 @@ const sampler = setInterval(() => {
     (s) => {
       timeline.push(s);
       note(
-        `live ${s.live}  RSS ${s.rssMiB.toFixed(1)} MiB  heap ${s.heapMiB.toFixed(1)} MiB  handles ${s.handles}  cpu ${s.cpuPct.toFixed(0)}%  calls ${stats.started}/${CALLS} started, ${stats.ended} ended, ${stats.failed} failed`,
+        `live ${s.live}  RSS ${s.rssMiB.toFixed(1)} MiB  heap ${s.heapMiB.toFixed(1)} MiB  handles ` +
+          `${s.handles}  cpu ${s.cpuPct.toFixed(0)}%  calls ${stats.started}/${CALLS} started, ` +
+          `${stats.ended} ended, ${stats.failed} failed`,
       );
     },
     () => undefined,
@@ -294,7 +306,8 @@ checks.push(['every call ended', stats.failed === 0, `${stats.ended} ended, ${st
 checks.push([
   'every call has exactly one record',
   missing === 0 && dupes === 0 && recordLines.length === stats.callSids.length,
-  `${recordLines.length} records for ${stats.callSids.length} calls (${warmupCalls} warm-up), ${missing} missing, ${dupes} duplicated`,
+  `${recordLines.length} records for ${stats.callSids.length} calls (${warmupCalls} warm-up), ${missing} ` +
+    `missing, ${dupes} duplicated`,
 ]);
 // Callers hang up every call here: any other end (model_stalled, model_dropped, twilio_closed…) is a fault.
 const otherEnds = Object.entries(totals).filter(
@@ -319,7 +332,8 @@ checks.push([
 checks.push([
   'RSS back near baseline',
   final.rssMiB <= baseline.rssMiB + 64,
-  `baseline ${baseline.rssMiB.toFixed(1)} MiB, end ${final.rssMiB.toFixed(1)} MiB, peak ${Math.max(...timeline.map((s) => s.rssMiB)).toFixed(1)} MiB`,
+  `baseline ${baseline.rssMiB.toFixed(1)} MiB, end ${final.rssMiB.toFixed(1)} MiB, peak ` +
+    `${Math.max(...timeline.map((s) => s.rssMiB)).toFixed(1)} MiB`,
 ]);
 checks.push(['relay exited 0 on SIGTERM', exitCode === 0, `exit ${exitCode}`]);
 
@@ -345,11 +359,10 @@ const report = {
 };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(args.out ?? 'bench/results/soak-latest.json', JSON.stringify(report, null, 2));
+note(`latency per minute (ms):\n${perMinute.map(minuteLine).join('\n')}`);
 note(
-  `latency per minute (ms):\n${perMinute.map((m) => `  min ${m.minute} ${m.dir.padEnd(4)} n=${String(m.n).padStart(6)} p50 ${m.p50.toFixed(1).padStart(6)} p99 ${m.p99.toFixed(1).padStart(6)}`).join('\n')}`,
-);
-note(
-  `barge-ins: ${stats.bargeIns} attempted by callers, ${totals.callrelay_barge_ins_total ?? 0} handled by the relay (incl. warm-up); ${stats.turns} caller turns; ${toolOutputs} tool outputs sent by the relay`,
+  `barge-ins: ${stats.bargeIns} attempted by callers, ${totals.callrelay_barge_ins_total ?? 0} handled by ` +
+    `the relay (incl. warm-up); ${stats.turns} caller turns; ${toolOutputs} tool outputs sent by the relay`,
 );
 for (const [name, ok, detail] of checks) note(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
 note(`report written to ${args.out}`);

@@ -38,11 +38,14 @@ function page(port: number): string {
 <body>
 <header>
   <strong>callrelay inspector relay</strong> (127.0.0.1:${port}) · <span id="status">connecting…</span><br>
-  Start the relay with <code>INSPECT=1</code> (and <code>INSPECT_URL=ws://127.0.0.1:${port}</code> if you changed the port),
-  then place a call (<code>npm run simulate -- --url ws://localhost:8080/media-stream</code>). Each call's actor appears below in the
-  Stately inspector, which this tab loads from ${STATELY_ORIGIN}/inspect: this browser needs internet access, the relay does not.
+  Start the relay with <code>INSPECT=1</code>
+  (and <code>INSPECT_URL=ws://127.0.0.1:${port}</code> if you changed the port),
+  then place a call (<code>npm run simulate -- --url ws://localhost:8080/media-stream</code>).
+  Each call's actor appears below in the Stately inspector, which this tab loads from
+  ${STATELY_ORIGIN}/inspect: this browser needs internet access, the relay does not.
   Phone numbers are masked and transcripts removed before anything leaves the relay.
-  No internet here? <a href="/events.jsonl">/events.jsonl</a> has the last ${KEEP_EVENTS} events, or use <code>INSPECT=jsonl:./data/inspect</code>.
+  No internet here? <a href="/events.jsonl">/events.jsonl</a> has the last ${KEEP_EVENTS} events,
+  or use <code>INSPECT=jsonl:./data/inspect</code>.
 </header>
 <iframe id="inspector" src="${STATELY_ORIGIN}/inspect"></iframe>
 <script>
@@ -158,7 +161,9 @@ async function main(): Promise<void> {
   const relay = await startInspectRelay({ port: parsePort(process.argv.slice(2), process.env) });
   process.stdout.write(
     `\n  Inspector relay listening on 127.0.0.1:${relay.port} (loopback only).\n\n` +
-      `  1. Start callrelay with INSPECT=1${relay.port === DEFAULT_INSPECT_PORT ? '' : ` INSPECT_URL=${relay.wsUrl}`}  (optionally INSPECT_CALLS=CA…)\n` +
+      `  1. Start callrelay with ` +
+      `INSPECT=1${relay.port === DEFAULT_INSPECT_PORT ? '' : ` INSPECT_URL=${relay.wsUrl}`}` +
+      '  (optionally INSPECT_CALLS=CA…)\n' +
       `  2. Open ${relay.pageUrl} in a browser on this machine (it embeds ${STATELY_ORIGIN}/inspect, so the\n` +
       `     browser needs internet access; on a remote box: ssh -L ${relay.port}:127.0.0.1:${relay.port} <host>)\n` +
       `  3. Place a call; its statechart appears live. Offline: ${relay.pageUrl}events.jsonl\n\n`,

@@ -35,6 +35,8 @@ afterAll(() => world.stop());
 
 const open = (port: number, path: string, opts?: AttemptOptions): Promise<Client> => world.open(port, path, opts);
 
+const nowS = () => Math.floor(Date.now() / 1000);
+
 describe('browser relay: access control', () => {
   const other = randomBytes(32);
   const rejections: [string, () => string][] = [
@@ -52,8 +54,7 @@ describe('browser relay: access control', () => {
     ['a token minted with another key', () => `/realtime?auth=${mintToken(other, { ttlSeconds: 60 })}`],
     [
       'a token for another origin (not a client token)',
-      () =>
-        `/token/${sealToken(KEY, { origin: 'server', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 })}`,
+      () => `/token/${sealToken(KEY, { origin: 'server', iat: nowS(), exp: nowS() + 60 })}`,
     ],
     ['a malformed token', () => '/token/not.a.token'],
     ['a malformed token in the SDK path form', () => '/token/%00%01/realtime'],

@@ -42,70 +42,77 @@ afterAll(() => world.stop());
 const open = (port: number, path: string, opts?: AttemptOptions): Promise<Client> => world.open(port, path, opts);
 
 describe('browser relay: bridging', () => {
-  it('relays frames up and down byte for byte, text as text and binary as binary, adding the API key upstream only', async () => {
-    const before = model.conns.length;
-    const c = await open(main.port, `/token/${token()}`, {
-      protocols: ['realtime', 'openai-insecure-api-key.sk-browser-should-not-travel'],
-      headers: { Authorization: 'Bearer client-supplied-junk' },
-    });
-    expect(c.ws.protocol).toBe('realtime');
-    await waitFor(() => model.conns.length === before + 1, 'model connection');
-    const m = model.conns[before]!;
-    expect(m.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
-    expect(m.headers['sec-websocket-protocol']).toBeUndefined();
-    expect(m.url).toBe('/v1/realtime?model=gpt-realtime');
+  it(
+    'relays frames up and down byte for byte, text as text and binary as binary, adding the API key ' + 'upstream only',
+    async () => {
+      const before = model.conns.length;
+      const c = await open(main.port, `/token/${token()}`, {
+        protocols: ['realtime', 'openai-insecure-api-key.sk-browser-should-not-travel'],
+        headers: { Authorization: 'Bearer client-supplied-junk' },
+      });
+      expect(c.ws.protocol).toBe('realtime');
+      await waitFor(() => model.conns.length === before + 1, 'model connection');
+      const m = model.conns[before]!;
+      expect(m.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
+      expect(m.headers['sec-websocket-protocol']).toBeUndefined();
+      expect(m.url).toBe('/v1/realtime?model=gpt-realtime');
 
-    await waitFor(() => c.received.length >= 1, 'session.created downstream');
-    expect(c.received[0]).toEqual({ data: Buffer.from(SESSION_CREATED), isBinary: false });
+      await waitFor(() => c.received.length >= 1, 'session.created downstream');
+      expect(c.received[0]).toEqual({ data: Buffer.from(SESSION_CREATED), isBinary: false });
 
-    // Odd spacing and key order survive: the relay does not parse or re-serialise.
-    const text = '{ "type" :"input_audio_buffer.append",   "audio":"AAEC/w==" , "event_id":"e1"}';
-    const bin = Buffer.from([0, 1, 2, 255, 254]);
-    c.ws.send(text);
-    c.ws.send(bin);
-    await waitFor(() => m.received.length === 2, 'frames upstream');
-    expect(m.received[0]).toEqual({ data: Buffer.from(text), isBinary: false });
-    expect(m.received[1]).toEqual({ data: bin, isBinary: true });
+      // Odd spacing and key order survive: the relay does not parse or re-serialise.
+      const text = '{ "type" :"input_audio_buffer.append",   "audio":"AAEC/w==" , "event_id":"e1"}';
+      const bin = Buffer.from([0, 1, 2, 255, 254]);
+      c.ws.send(text);
+      c.ws.send(bin);
+      await waitFor(() => m.received.length === 2, 'frames upstream');
+      expect(m.received[0]).toEqual({ data: Buffer.from(text), isBinary: false });
+      expect(m.received[1]).toEqual({ data: bin, isBinary: true });
 
-    m.socket.send(Buffer.from([9, 8, 7]), { binary: true });
-    m.socket.send('{"type":"response.output_audio.delta","delta":"AAAA"}');
-    await waitFor(() => c.received.length === 3, 'frames downstream');
-    expect(c.received[1]).toEqual({ data: Buffer.from([9, 8, 7]), isBinary: true });
-    expect(c.received[2]).toEqual({
-      data: Buffer.from('{"type":"response.output_audio.delta","delta":"AAAA"}'),
-      isBinary: false,
-    });
+      m.socket.send(Buffer.from([9, 8, 7]), { binary: true });
+      m.socket.send('{"type":"response.output_audio.delta","delta":"AAAA"}');
+      await waitFor(() => c.received.length === 3, 'frames downstream');
+      expect(c.received[1]).toEqual({ data: Buffer.from([9, 8, 7]), isBinary: true });
+      expect(c.received[2]).toEqual({
+        data: Buffer.from('{"type":"response.output_audio.delta","delta":"AAAA"}'),
+        isBinary: false,
+      });
 
-    // Nothing the browser saw carries the key.
-    const seen = JSON.stringify(c.upgradeHeaders) + c.received.map((f) => f.data.toString('latin1')).join('');
-    expect(seen).not.toContain(OPENAI_KEY);
-    expect(seen).not.toContain('SECRET');
-  });
+      // Nothing the browser saw carries the key.
+      const seen = JSON.stringify(c.upgradeHeaders) + c.received.map((f) => f.data.toString('latin1')).join('');
+      expect(seen).not.toContain(OPENAI_KEY);
+      expect(seen).not.toContain('SECRET');
+    },
+  );
 
-  it('queues what the browser sends before the model socket is open and delivers it in order, without bouncing it back', async () => {
-    model.hold = true;
-    const attemptsBefore = model.attempts;
-    const before = model.conns.length;
-    const c = await open(main.port, `/auth/${token()}`);
-    await waitFor(() => model.attempts === attemptsBefore + 1, 'model handshake started');
-    const sent: Frame[] = [];
-    for (let i = 0; i < 40; i++) {
-      const f: Frame =
-        i % 10 === 9
-          ? { data: Buffer.from([i, 0xff, i]), isBinary: true }
-          : { data: Buffer.from(`{"type":"input_audio_buffer.append","seq":${i}}`), isBinary: false };
-      sent.push(f);
-      c.ws.send(f.data, { binary: f.isBinary });
-    }
-    await new Promise((r) => setTimeout(r, 150)); // let every frame reach the relay while the model is held
-    expect(model.conns.length).toBe(before);
-    model.release();
-    await waitFor(() => (model.conns[before]?.received.length ?? 0) === 40, 'queued frames at the model');
-    expect(model.conns[before]!.received).toEqual(sent);
-    await waitFor(() => c.received.length >= 1, 'session.created');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(c.received.map((f) => f.data.toString())).toEqual([SESSION_CREATED]);
-  });
+  it(
+    'queues what the browser sends before the model socket is open and delivers it in order, without ' +
+      'bouncing it back',
+    async () => {
+      model.hold = true;
+      const attemptsBefore = model.attempts;
+      const before = model.conns.length;
+      const c = await open(main.port, `/auth/${token()}`);
+      await waitFor(() => model.attempts === attemptsBefore + 1, 'model handshake started');
+      const sent: Frame[] = [];
+      for (let i = 0; i < 40; i++) {
+        const f: Frame =
+          i % 10 === 9
+            ? { data: Buffer.from([i, 0xff, i]), isBinary: true }
+            : { data: Buffer.from(`{"type":"input_audio_buffer.append","seq":${i}}`), isBinary: false };
+        sent.push(f);
+        c.ws.send(f.data, { binary: f.isBinary });
+      }
+      await new Promise((r) => setTimeout(r, 150)); // let every frame reach the relay while the model is held
+      expect(model.conns.length).toBe(before);
+      model.release();
+      await waitFor(() => (model.conns[before]?.received.length ?? 0) === 40, 'queued frames at the model');
+      expect(model.conns[before]!.received).toEqual(sent);
+      await waitFor(() => c.received.length >= 1, 'session.created');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(c.received.map((f) => f.data.toString())).toEqual([SESSION_CREATED]);
+    },
+  );
 
   it('closes with 1009 when more than 256 messages wait for the model, and abandons the model socket', async () => {
     model.hold = true;
@@ -211,38 +218,43 @@ describe('browser relay: an existing OpenAI Realtime client works unchanged', ()
     rt.close();
   });
 
-  it("openai OpenAIRealtimeWebSocket (the browser client, over a WebSocket global) with the relay's ?auth= URL", async () => {
-    const before = model.conns.length;
-    const ip = freshIp();
-    // Stand-in for the browser's WebSocket: same constructor shape; wss→ws for loopback.
-    class BrowserLikeWebSocket extends WebSocket {
-      constructor(url: string, protocols: string[]) {
-        super(url.replace(/^wss:/, 'ws:'), protocols, { origin: ORIGIN, headers: { 'X-Forwarded-For': ip } });
-        world.track(this);
+  it(
+    "openai OpenAIRealtimeWebSocket (the browser client, over a WebSocket global) with the relay's ?auth= " + 'URL',
+    async () => {
+      const before = model.conns.length;
+      const ip = freshIp();
+      // Stand-in for the browser's WebSocket: same constructor shape; wss→ws for loopback.
+      class BrowserLikeWebSocket extends WebSocket {
+        constructor(url: string, protocols: string[]) {
+          super(url.replace(/^wss:/, 'ws:'), protocols, { origin: ORIGIN, headers: { 'X-Forwarded-For': ip } });
+          world.track(this);
+        }
       }
-    }
-    Reflect.set(globalThis, 'WebSocket', BrowserLikeWebSocket);
-    try {
-      const client = new OpenAI({
-        apiKey: 'ek_placeholder',
-        baseURL: `http://127.0.0.1:${main.port}/token/${token()}`,
-        dangerouslyAllowBrowser: true,
-      });
-      const rt = new OpenAIRealtimeWebSocket({ model: 'gpt-realtime' }, client);
-      const updated = new Promise<string | null | undefined>((resolve) =>
-        rt.on('session.updated', (e) => resolve(e.session.type === 'realtime' ? e.session.instructions : 'wrong type')),
-      );
-      await new Promise<void>((resolve) => rt.socket.addEventListener('open', () => resolve()));
-      rt.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Hello from the browser' } });
-      expect(await updated).toBe('Hello from the browser');
-      // The browser client offers `openai-insecure-api-key.<key>`; it must not reach the model.
-      expect(model.conns[before]!.headers['sec-websocket-protocol']).toBeUndefined();
-      expect(model.conns[before]!.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
-      rt.close();
-    } finally {
-      Reflect.deleteProperty(globalThis, 'WebSocket');
-    }
-  });
+      Reflect.set(globalThis, 'WebSocket', BrowserLikeWebSocket);
+      try {
+        const client = new OpenAI({
+          apiKey: 'ek_placeholder',
+          baseURL: `http://127.0.0.1:${main.port}/token/${token()}`,
+          dangerouslyAllowBrowser: true,
+        });
+        const rt = new OpenAIRealtimeWebSocket({ model: 'gpt-realtime' }, client);
+        const updated = new Promise<string | null | undefined>((resolve) =>
+          rt.on('session.updated', (e) =>
+            resolve(e.session.type === 'realtime' ? e.session.instructions : 'wrong type'),
+          ),
+        );
+        await new Promise<void>((resolve) => rt.socket.addEventListener('open', () => resolve()));
+        rt.send({ type: 'session.update', session: { type: 'realtime', instructions: 'Hello from the browser' } });
+        expect(await updated).toBe('Hello from the browser');
+        // The browser client offers `openai-insecure-api-key.<key>`; it must not reach the model.
+        expect(model.conns[before]!.headers['sec-websocket-protocol']).toBeUndefined();
+        expect(model.conns[before]!.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
+        rt.close();
+      } finally {
+        Reflect.deleteProperty(globalThis, 'WebSocket');
+      }
+    },
+  );
 });
 
 describe('browser relay: session time limit', () => {

@@ -23,55 +23,58 @@ async function inConversation(opts: Parameters<typeof startHarness>[0] = {}) {
 }
 
 describe('barge-in', () => {
-  it('stops what the caller hears, cancels, truncates at the heard point, ignores stale marks and late audio', async () => {
-    const { caller, model } = await inConversation();
-    const heardBefore = caller.heardBytes;
-    // A long answer, still being generated when the caller talks (a bit faster than real time).
-    const text =
-      'Our opening hours are nine to five on weekdays and ten to two on Saturdays, and we are closed on Sundays.';
-    const answering = model.respond({ text, audioMs: 4000, realtimeFactor: 1.5 });
-    await until(() => caller.heardBytes - heardBefore >= 8 * 1200, 5000, '1.2 s of the answer to be heard');
-    const marksBefore = caller.marksEchoed.length;
+  it(
+    'stops what the caller hears, cancels, truncates at the heard point, ignores stale marks and late ' + 'audio',
+    async () => {
+      const { caller, model } = await inConversation();
+      const heardBefore = caller.heardBytes;
+      // A long answer, still being generated when the caller talks (a bit faster than real time).
+      const text =
+        'Our opening hours are nine to five on weekdays and ten to two on Saturdays, and we are closed on Sundays.';
+      const answering = model.respond({ text, audioMs: 4000, realtimeFactor: 1.5 });
+      await until(() => caller.heardBytes - heardBefore >= 8 * 1200, 5000, '1.2 s of the answer to be heard');
+      const marksBefore = caller.marksEchoed.length;
 
-    model.speechStarted();
-    await until(() => caller.clearsAt.length === 1, 1000, 'Twilio clear');
-    const heardAtClear = caller.heardBytes - heardBefore;
-    const cancel = await model.waitFor('response.cancel', undefined, 1000);
-    expect(cancel.type).toBe('response.cancel');
-    const trunc = await model.waitFor('conversation.item.truncate', undefined, 1000);
-    const heardMs = heardAtClear / 8;
-    // The truncate point is what the caller actually heard (within a playback frame or two).
-    expect(Math.abs(trunc.audio_end_ms - heardMs)).toBeLessThanOrEqual(60);
-    expect(trunc.audio_end_ms).toBeLessThan(4000);
-    const result = await answering;
-    expect(result.status).toBe('cancelled');
+      model.speechStarted();
+      await until(() => caller.clearsAt.length === 1, 1000, 'Twilio clear');
+      const heardAtClear = caller.heardBytes - heardBefore;
+      const cancel = await model.waitFor('response.cancel', undefined, 1000);
+      expect(cancel.type).toBe('response.cancel');
+      const trunc = await model.waitFor('conversation.item.truncate', undefined, 1000);
+      const heardMs = heardAtClear / 8;
+      // The truncate point is what the caller actually heard (within a playback frame or two).
+      expect(Math.abs(trunc.audio_end_ms - heardMs)).toBeLessThanOrEqual(60);
+      expect(trunc.audio_end_ms).toBeLessThan(4000);
+      const result = await answering;
+      expect(result.status).toBe('cancelled');
 
-    // Late audio of the cancelled response (a delta already in flight) never plays.
-    const itemId = result.itemIds[0] ?? 'item_x';
-    model.sendRaw({
-      type: 'response.output_audio.delta',
-      response_id: result.responseId,
-      item_id: itemId,
-      output_index: 0,
-      content_index: 0,
-      delta: Buffer.alloc(1600, 0x10).toString('base64'),
-    });
-    await sleep(300);
-    expect(caller.heardBytes - heardBefore).toBeLessThanOrEqual(heardAtClear + 160);
-    // Cleared marks came back at once and were stale: the chart did not go on as if playback drained.
-    expect(caller.marksEchoed.slice(marksBefore).some((m) => m.cleared)).toBe(true);
-    const states = h!.states.get(caller.callSid) ?? [];
-    expect(states.slice(-2)).toEqual(['session.bargeIn', 'session.listening']);
+      // Late audio of the cancelled response (a delta already in flight) never plays.
+      const itemId = result.itemIds[0] ?? 'item_x';
+      model.sendRaw({
+        type: 'response.output_audio.delta',
+        response_id: result.responseId,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta: Buffer.alloc(1600, 0x10).toString('base64'),
+      });
+      await sleep(300);
+      expect(caller.heardBytes - heardBefore).toBeLessThanOrEqual(heardAtClear + 160);
+      // Cleared marks came back at once and were stale: the chart did not go on as if playback drained.
+      expect(caller.marksEchoed.slice(marksBefore).some((m) => m.cleared)).toBe(true);
+      const states = h!.states.get(caller.callSid) ?? [];
+      expect(states.slice(-2)).toEqual(['session.bargeIn', 'session.listening']);
 
-    // The transcript keeps only what was heard, marked as interrupted.
-    await caller.hangUp();
-    const rec = await h!.recorder.waitFor(caller.callSid);
-    const interrupted = rec.transcript.find((e) => e.interrupted);
-    expect(interrupted?.role).toBe('assistant');
-    expect(interrupted!.text.length).toBeLessThan(text.length);
-    expect(rec.stats.bargeIns).toBe(1);
-    expect(rec.stats.lateDeltasDropped).toBeGreaterThanOrEqual(1);
-  });
+      // The transcript keeps only what was heard, marked as interrupted.
+      await caller.hangUp();
+      const rec = await h!.recorder.waitFor(caller.callSid);
+      const interrupted = rec.transcript.find((e) => e.interrupted);
+      expect(interrupted?.role).toBe('assistant');
+      expect(interrupted!.text.length).toBeLessThan(text.length);
+      expect(rec.stats.bargeIns).toBe(1);
+      expect(rec.stats.lateDeltasDropped).toBeGreaterThanOrEqual(1);
+    },
+  );
 
   it('after the model finished, only stops playback and truncates (nothing to cancel)', async () => {
     const { caller, model } = await inConversation();

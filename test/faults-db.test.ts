@@ -17,7 +17,8 @@ import { sleep, until } from './support/relay-harness.js';
 // port) are stopped and started here; the machine's shared ones (5432/6379) are never touched.
 // Postgres: a call ends while the database is down → its record waits in the durable outbox → the
 // database returns → the record is stored exactly once. SIGKILL mid-call: what reached the outbox is
-// stored on restart, and a call live at the kill is recorded from the live-call journal. Redis: two instances enforce one
+// stored on restart, and a call live at the kill is recorded from the live-call journal. Redis: two
+// instances enforce one
 // limit; with Redis gone each falls back to its own memory (N instances → N × the limit).
 
 const PG_BIN = [
@@ -140,7 +141,8 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     pgi?.remove();
   });
 
-  it('queues the record of a call that ended while the database was down, and stores it exactly once when it is back', async () => {
+  it('queues the record of a call that ended while the database was down, and stores it exactly once when ' +
+    'it is back', async () => {
     pgi.start(); // a no-op unless an earlier test left it stopped
     const relay = await start();
     const url = `ws://127.0.0.1:${relay.port}/media-stream`;
@@ -176,7 +178,8 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     await again.exited;
   }, 60_000);
 
-  it('after SIGKILL, a restart stores what had reached the outbox, and records the call that was live at the kill as relay_restarted', async () => {
+  it('after SIGKILL, a restart stores what had reached the outbox, and records the call that was live at ' +
+    'the kill as relay_restarted', async () => {
     const relay = await start();
     const url = `ws://127.0.0.1:${relay.port}/media-stream`;
     const ended = await SimCaller.connect({ url, headers: TWILIO_UA, customParameters: params });
@@ -208,7 +211,8 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
     expect(await pgi.endReason(live.callSid)).toBe('relay_restarted');
     expect(await pgi.endReason(ended.callSid)).toBe('caller_hung_up');
     console.log(
-      'faults-db: SIGKILL with 1 call ended (queued) and 1 live: both recorded once on restart (the live one as relay_restarted)',
+      'faults-db: SIGKILL with 1 call ended (queued) and 1 live: both recorded once on restart (the live ' +
+        'one as relay_restarted)',
     );
     restarted.kill('SIGTERM');
     await restarted.exited;
@@ -217,7 +221,8 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
   // Was bug 6: a record reached the outbox only after the first save attempt FAILED, and an attempt
   // against a database that hangs (a partition, a stuck failover) takes attemptTimeoutMs = 5 s; a crash
   // then lost an ended call. Now it is appended + fsync'd before the first attempt.
-  it('has the record of an ended call on disk within 1.5 s even when the database hangs, and stores it after a SIGKILL and restart', async () => {
+  it('has the record of an ended call on disk within 1.5 s even when the database hangs, and stores it ' +
+    'after a SIGKILL and restart', async () => {
     const hang = await HangingProxy.start(pgi.port);
     const relay = await start({ DATABASE_URL: `postgres://postgres@127.0.0.1:${hang.port}/postgres` });
     try {
@@ -248,7 +253,8 @@ describe.runIf(PG_BIN !== undefined)('PostgreSQL goes away under the relay', () 
 
   // Was bug 7: while the database is down, new calls must still be answered. The directory serves the
   // merchants it read before (preloaded at start); a number it never saw goes to the fallback merchant.
-  it('answers a call that arrives while the database is down, and stores its record once the database is back', async () => {
+  it('answers a call that arrives while the database is down, and stores its record once the database is ' +
+    'back', async () => {
     const relay = await start();
     pgi.stop('fast');
     try {
@@ -423,7 +429,8 @@ describe.runIf(REDIS_BIN !== undefined)('Redis shared by two relays, then gone',
       }
     }
     console.log(
-      `faults-db: Redis down: instance a allowed ${perInstance.a.filter((s) => s === 426).length}, b ${perInstance.b.filter((s) => s === 426).length}; slowest answer ${slowest.toFixed(0)} ms`,
+      `faults-db: Redis down: instance a allowed ${perInstance.a.filter((s) => s === 426).length}, b ` +
+        `${perInstance.b.filter((s) => s === 426).length}; slowest answer ${slowest.toFixed(0)} ms`,
     );
     for (const list of [perInstance.a, perInstance.b]) {
       expect(list.filter((s) => s === 426).length).toBeGreaterThanOrEqual(60);

@@ -212,7 +212,8 @@ describe.concurrent('faults on real sockets', () => {
   // Was bug 4: a model that accepts the session but never answers (response.create unanswered, or
   // response.created and then nothing) left the caller in silence until MAX_CALL_SECONDS. The chart's
   // response watchdog now apologises after MODEL_RESPONSE_TIMEOUT_MS and ends the call `model_stalled`.
-  it('notices a greeting that never comes (a stalled model): apology within the response timeout, one model_stalled record', async () => {
+  it('notices a greeting that never comes (a stalled model): apology within the response timeout, one ' +
+    'model_stalled record', async () => {
     const h = await harness({
       env: { MODEL_RESPONSE_TIMEOUT_MS: '1500' },
       model: { onSession: (s) => s.onResponseCreate(() => false) },
@@ -241,7 +242,8 @@ describe.concurrent('faults on real sockets', () => {
     expect(rec.endReason).toBe('model_stalled');
   }, 20_000);
 
-  it('stops reading (a stalled model): ModelConnection.bufferedAmount stays bounded, the overflow is counted as dropped audio', async () => {
+  it('stops reading (a stalled model): ModelConnection.bufferedAmount stays bounded, the overflow is ' +
+    'counted as dropped audio', async () => {
     const model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', recordAudioBytes: 0 });
     cleanups.push(() => model.close());
     const proxy = await TcpProxy.start(model.port);
@@ -265,7 +267,8 @@ describe.concurrent('faults on real sockets', () => {
       if (i % 16 === 15) await sleep(5);
     }
     console.log(
-      `faults: stalled model: max bufferedAmount ${maxBuffered} bytes, dropped ${conn.droppedAudioBytes} bytes of caller audio`,
+      `faults: stalled model: max bufferedAmount ${maxBuffered} bytes, dropped ${conn.droppedAudioBytes} ` +
+        `bytes of caller audio`,
     );
     expect(maxBuffered).toBeLessThanOrEqual(256 * 1024);
     expect(conn.droppedAudioBytes).toBeGreaterThan(0);
@@ -306,7 +309,8 @@ describe.concurrent('faults on real sockets', () => {
     expect(Date.now() - t0).toBeLessThan(400);
   }, 20_000);
 
-  it('stops reading mid-call: the call goes on once it reads again, and the record says how much caller audio was dropped', async () => {
+  it('stops reading mid-call: the call goes on once it reads again, and the record says how much caller ' +
+    'audio was dropped', async () => {
     const proxy = await TcpProxy.start();
     const h = await harness({
       env: { OPENAI_REALTIME_URL: `ws://127.0.0.1:${proxy.port}/v1/realtime` },
@@ -345,7 +349,8 @@ describe.concurrent('faults on real sockets', () => {
     expect(rec.stats.droppedCallerAudioMs).toBeGreaterThan(0);
   }, 30_000);
 
-  it('drops without stop at random points (connecting, greeting, speaking, tool, apology): one record each, the first cause wins', async () => {
+  it('drops without stop at random points (connecting, greeting, speaking, tool, apology): one record each, ' +
+    'the first cause wins', async () => {
     const h = await harness({
       overrides: {
         runTool: async (call) => {
@@ -418,7 +423,8 @@ describe.concurrent('faults on real sockets', () => {
   // Was bug 8: uWS refused sends past maxBackpressure and the relay ignored it (audio and marks lost
   // uncounted, the chart left waiting for an end mark). Now the refused send closes that stream.
   it.runIf(process.platform === 'linux')(
-    'closes a stream Twilio stopped reading once its backlog is full (logged, counted, recorded); RSS stays flat and the other call goes on (relay as a real process)',
+    'closes a stream Twilio stopped reading once its backlog is full (logged, counted, recorded); RSS stays ' +
+      'flat and the other call goes on (relay as a real process)',
     async () => {
       const model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', recordAudioBytes: 0 });
       cleanups.push(() => model.close());
@@ -467,7 +473,9 @@ describe.concurrent('faults on real sockets', () => {
       const healthyFrames = healthy.mediaMessagesReceived - heardAtFlood;
       const stalled = relay.lines.find((l) => String(l.msg).startsWith('Twilio is not reading'));
       console.log(
-        `faults: slow Twilio reader: relay RSS baseline ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} MB during a 40 MB flood; stream closed with ${String(stalled?.bufferedBytes)} bytes unread; healthy call got ${healthyFrames} frames in 6 s`,
+        `faults: slow Twilio reader: relay RSS baseline ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} ` +
+          `MB during a 40 MB flood; stream closed with ${String(stalled?.bufferedBytes)} bytes unread; ` +
+          `healthy call got ${healthyFrames} frames in 6 s`,
       );
       expect(stalled).toMatchObject({ callSid: slow.callSid });
       expect(Number(stalled?.bufferedBytes)).toBeGreaterThan(512 * 1024);

@@ -245,14 +245,16 @@ describe('fuzzing the HTTP surface', () => {
       fc.constantFrom(
         'GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
         'POST /twilio/voice HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc',
-        'POST /twilio/voice HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n',
+        'POST /twilio/voice HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: ' +
+          'application/x-www-form-urlencoded\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n',
         'POST /twilio/voice HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nabcde',
         'GET /health HTTP/9.9\r\n\r\n',
         'GET /health\r\n\r\n',
         `GET /health HTTP/1.1\r\n${'X-A: b\r\n'.repeat(500)}\r\n`,
         `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
         'GET /health HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
-        'GET /media-stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        'GET /media-stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: ' +
+          'Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n',
         '\r\n\r\n\r\n',
       ),
     );

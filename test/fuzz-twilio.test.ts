@@ -322,7 +322,10 @@ async function drive(url, c) {
   }
   // Let the relay's answer (a close, if any) arrive before reporting; past 1 MiB it must come.
   const wait = oversizeSent ? 3000 : 20;
-  await new Promise((r) => { const t = setTimeout(r, wait); ws.once('close', () => { clearTimeout(t); setTimeout(r, 5); }); });
+  await new Promise((r) => {
+    const t = setTimeout(r, wait);
+    ws.once('close', () => { clearTimeout(t); setTimeout(r, 5); });
+  });
   return { sent, closedBy, oversizeSent };
 }
 parentPort.on('message', async (m) => {
@@ -445,9 +448,12 @@ describe('fuzzing the Twilio media stream', () => {
     const lat = stamps.latency;
     const f = (x: number) => x.toFixed(1);
     console.log(
-      `fuzz-twilio: ${framesSent} frames over ${results.length} connections in ${Math.round(fuzzMs)} ms (${Math.round(framesSent / (fuzzMs / 1000))}/s); ` +
-        `healthy call: ${lat.length} frames, relay latency p50 ${f(percentile(lat, 50))} / p99 ${f(percentile(lat, 99))} / max ${f(Math.max(...lat))} ms; ` +
-        `inter-arrival gap p50 ${f(percentile(gaps, 50))} / p99 ${f(percentile(gaps, 99))} / max ${f(Math.max(...gaps))} ms`,
+      `fuzz-twilio: ${framesSent} frames over ${results.length} connections in ${Math.round(fuzzMs)} ms ` +
+        `(${Math.round(framesSent / (fuzzMs / 1000))}/s); ` +
+        `healthy call: ${lat.length} frames, relay latency p50 ${f(percentile(lat, 50))} / p99 ` +
+        `${f(percentile(lat, 99))} / max ${f(Math.max(...lat))} ms; ` +
+        `inter-arrival gap p50 ${f(percentile(gaps, 50))} / p99 ${f(percentile(gaps, 99))} / max ` +
+        `${f(Math.max(...gaps))} ms`,
     );
     expect(framesSent).toBeGreaterThanOrEqual(MIN_FRAMES);
     // No audio lost: every frame the model sent during the fuzz reached the healthy caller…
@@ -485,7 +491,8 @@ describe('fuzzing the Twilio media stream', () => {
     const closes: Record<string, number> = {};
     for (const r of results) closes[String(r.closedBy ?? 'open')] = (closes[String(r.closedBy ?? 'open')] ?? 0) + 1;
     console.log(
-      `fuzz-twilio: ${started.length} calls started, ${h.recorder.records.length} records; socket ends by relay close code: ${JSON.stringify(closes)}`,
+      `fuzz-twilio: ${started.length} calls started, ${h.recorder.records.length} records; socket ends by ` +
+        `relay close code: ${JSON.stringify(closes)}`,
     );
     expect(h.recorder.records.find((r) => r.callSid === healthy.caller.callSid)?.endReason).toBe('caller_hung_up');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

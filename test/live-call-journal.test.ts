@@ -147,16 +147,19 @@ describe('calls the process dies under', () => {
     expect([...store.rows.keys()]).toEqual(['CA-whole']);
   });
 
-  it('keeps the journal small under churn: rewritten with only the live calls, removed when none are left', async () => {
-    const w = await open(new MemoryStore(), 3);
-    for (const id of ['a', 'b', 'c', 'd', 'e']) w.started(atStart(`CA-${id}`));
-    for (const id of ['a', 'b', 'c']) await w.write(finished(`CA-${id}`));
-    await until(async () => (await journalLines()).length === 2, 'compaction');
-    expect((await journalLines()).every((l) => l.op === 'start')).toBe(true);
-    expect(w.liveCalls).toBe(2);
-    await w.write(finished('CA-d'));
-    await w.write(finished('CA-e'));
-    await until(() => !existsSync(join(dir, 'outbox', LIVE_FILE)), 'the journal to be removed');
-    expect(w.liveCalls).toBe(0);
-  });
+  it(
+    'keeps the journal small under churn: rewritten with only the live calls, removed when none are ' + 'left',
+    async () => {
+      const w = await open(new MemoryStore(), 3);
+      for (const id of ['a', 'b', 'c', 'd', 'e']) w.started(atStart(`CA-${id}`));
+      for (const id of ['a', 'b', 'c']) await w.write(finished(`CA-${id}`));
+      await until(async () => (await journalLines()).length === 2, 'compaction');
+      expect((await journalLines()).every((l) => l.op === 'start')).toBe(true);
+      expect(w.liveCalls).toBe(2);
+      await w.write(finished('CA-d'));
+      await w.write(finished('CA-e'));
+      await until(() => !existsSync(join(dir, 'outbox', LIVE_FILE)), 'the journal to be removed');
+      expect(w.liveCalls).toBe(0);
+    },
+  );
 });

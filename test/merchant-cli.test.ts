@@ -142,7 +142,8 @@ describe('merchant CLI', () => {
     expect(r.err).toMatch(new RegExp(`in use by process ${process.ppid}.*DATABASE_URL`));
   });
 
-  it('adds a merchant to a fresh DATA_DIR, updates it, refuses a stolen number, and lists it after a restart', async () => {
+  it('adds a merchant to a fresh DATA_DIR, updates it, refuses a stolen number, and lists it after a ' +
+    'restart', async () => {
     // A lock left by a process that has since died (a crash) must not block the next start.
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
     await writeFile(join(dir, 'data', 'pglite.lock'), String(dead));
@@ -165,7 +166,8 @@ describe('merchant CLI', () => {
 
     const yaml = await file(
       'sunny.yaml',
-      'id: sunny\nname: Sunny Side Dental & Co\ntimeZone: America/New_York\nphoneNumbers: ["+15005550006", "+15005550007"]\nslotMinutes: 45\n',
+      'id: sunny\nname: Sunny Side Dental & Co\ntimeZone: America/New_York\nphoneNumbers: ["+15005550006", ' +
+        '"+15005550007"]\nslotMinutes: 45\n',
     );
     const other = await file(
       'other.yaml',

@@ -56,15 +56,18 @@ describe('StoreMerchantDirectory during a database outage', () => {
     expect(state.reads).toBe(1);
   });
 
-  it('sends a number or id it never saw to the fallback merchant while the store is down (only when it has one)', async () => {
-    const { state, store } = flakyStore();
-    const dir = new StoreMerchantDirectory(store, 'demo');
-    await dir.preload();
-    state.down = true;
-    expect(await dir.byNumber('+14155550199')).toBeUndefined();
-    expect(await dir.byId('new-merchant')).toBeUndefined();
-    expect((await dir.fallback())?.id).toBe('demo');
-    const noFallback = new StoreMerchantDirectory(store);
-    await expect(noFallback.byNumber('+14155550199')).rejects.toThrow(/ECONNREFUSED/);
-  });
+  it(
+    'sends a number or id it never saw to the fallback merchant while the store is down (only when it has ' + 'one)',
+    async () => {
+      const { state, store } = flakyStore();
+      const dir = new StoreMerchantDirectory(store, 'demo');
+      await dir.preload();
+      state.down = true;
+      expect(await dir.byNumber('+14155550199')).toBeUndefined();
+      expect(await dir.byId('new-merchant')).toBeUndefined();
+      expect((await dir.fallback())?.id).toBe('demo');
+      const noFallback = new StoreMerchantDirectory(store);
+      await expect(noFallback.byNumber('+14155550199')).rejects.toThrow(/ECONNREFUSED/);
+    },
+  );
 });

@@ -57,43 +57,51 @@ function transcriptOf(done: unknown): string {
 }
 
 describe('FakeModelServer agent mode (demo agent / load model)', () => {
-  it('greets with the line quoted in the response.create instructions, labelled simulated, in speech-like pcmu of plausible length', async () => {
-    const { client } = await setup();
-    const greeting = 'Thanks for calling Acme Dental, how can I help? (simulated voice)';
-    client.send({
-      type: 'response.create',
-      response: {
-        instructions:
-          'You are a receptionist.\n\nOpen the call by saying: "Thanks for calling Acme Dental, how can I help?"',
-      },
-    });
-    const done = await client.next('response.done');
-    expect(transcriptOf(done)).toBe(greeting);
-    const audio = Buffer.concat(
-      client.events
-        .filter((e) => e.type === 'response.output_audio.delta')
-        .map((e) => Buffer.from(str(e, 'delta'), 'base64')),
-    );
-    expect(audio.length).toBe(speechDurationMs(greeting) * 8);
-    expect(audio.equals(speechForText(greeting))).toBe(true);
-  });
+  it(
+    'greets with the line quoted in the response.create instructions, labelled simulated, in speech-like ' +
+      'pcmu of plausible length',
+    async () => {
+      const { client } = await setup();
+      const greeting = 'Thanks for calling Acme Dental, how can I help? (simulated voice)';
+      client.send({
+        type: 'response.create',
+        response: {
+          instructions:
+            'You are a receptionist.\n\nOpen the call by saying: "Thanks for calling Acme Dental, how can I help?"',
+        },
+      });
+      const done = await client.next('response.done');
+      expect(transcriptOf(done)).toBe(greeting);
+      const audio = Buffer.concat(
+        client.events
+          .filter((e) => e.type === 'response.output_audio.delta')
+          .map((e) => Buffer.from(str(e, 'delta'), 'base64')),
+      );
+      expect(audio.length).toBe(speechDurationMs(greeting) * 8);
+      expect(audio.equals(speechForText(greeting))).toBe(true);
+    },
+  );
 
-  it('answers a caller turn with the next script line and a simulated transcript that may arrive after the response starts', async () => {
-    const { client } = await setup({ agent: { transcriptDelayMs: 80 } });
-    client.send({ type: 'response.create' });
-    expect(transcriptOf(await client.next('response.done'))).toMatch(/simulated/);
-    client.appendAudio(Buffer.concat([speechForText('hi I would like to book an appointment', 11), silence(400)]));
-    const committed = await client.next('input_audio_buffer.committed');
-    const done = await client.next('response.done');
-    expect(transcriptOf(done)).toBe(DEFAULT_LINES[0]);
-    const tr = await client.next('conversation.item.input_audio_transcription.completed');
-    expect(tr.item_id).toBe(committed.item_id);
-    expect(str(tr, 'transcript')).toMatch(/^\(simulated transcript: caller spoke for \d+\.\d s\)$/);
-    const types = client.types();
-    expect(types.indexOf('conversation.item.input_audio_transcription.completed')).toBeGreaterThan(
-      types.lastIndexOf('response.created'),
-    );
-  });
+  it(
+    'answers a caller turn with the next script line and a simulated transcript that may arrive after the ' +
+      'response starts',
+    async () => {
+      const { client } = await setup({ agent: { transcriptDelayMs: 80 } });
+      client.send({ type: 'response.create' });
+      expect(transcriptOf(await client.next('response.done'))).toMatch(/simulated/);
+      client.appendAudio(Buffer.concat([speechForText('hi I would like to book an appointment', 11), silence(400)]));
+      const committed = await client.next('input_audio_buffer.committed');
+      const done = await client.next('response.done');
+      expect(transcriptOf(done)).toBe(DEFAULT_LINES[0]);
+      const tr = await client.next('conversation.item.input_audio_transcription.completed');
+      expect(tr.item_id).toBe(committed.item_id);
+      expect(str(tr, 'transcript')).toMatch(/^\(simulated transcript: caller spoke for \d+\.\d s\)$/);
+      const types = client.types();
+      expect(types.indexOf('conversation.item.input_audio_transcription.completed')).toBeGreaterThan(
+        types.lastIndexOf('response.created'),
+      );
+    },
+  );
 
   it('says how long the caller spoke, not how long their line was open (silence before it is not speech)', async () => {
     const { client } = await setup();

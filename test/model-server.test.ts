@@ -272,7 +272,9 @@ describe('FakeModelServer (OpenAI GA dialect)', () => {
     expect(err.error).toMatchObject({
       code: 'conversation_already_has_active_response',
       event_id: 'evt_again',
-      message: `Conversation already has an active response in progress: ${rid}. Wait until the response is finished before creating a new one.`,
+      message:
+        `Conversation already has an active response in progress: ${rid}. Wait until the response is ` +
+        `finished before creating a new one.`,
     });
     expect(session.activeResponseId).toBe(rid);
 
@@ -298,87 +300,94 @@ describe('FakeModelServer (OpenAI GA dialect)', () => {
     });
   });
 
-  it('truncates assistant audio it has sent, refuses longer truncates with the real error text, and records them', async () => {
-    const { client, session } = await setup();
-    await configure(client);
-    const text = 'one two three four five six seven eight nine ten';
-    const { itemIds } = await session.respond({ text, audioMs: 1000, realtimeFactor: Infinity });
-    const itemId = itemIds[0] ?? '';
-    client.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 1200 });
-    expect(str(await client.next('error'), 'error.message')).toBe(
-      'Audio content of 1000ms is already shorter than 1200ms',
-    );
+  it(
+    'truncates assistant audio it has sent, refuses longer truncates with the real error text, and records ' + 'them',
+    async () => {
+      const { client, session } = await setup();
+      await configure(client);
+      const text = 'one two three four five six seven eight nine ten';
+      const { itemIds } = await session.respond({ text, audioMs: 1000, realtimeFactor: Infinity });
+      const itemId = itemIds[0] ?? '';
+      client.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 1200 });
+      expect(str(await client.next('error'), 'error.message')).toBe(
+        'Audio content of 1000ms is already shorter than 1200ms',
+      );
 
-    client.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 400 });
-    expect(await client.next('conversation.item.truncated')).toMatchObject({
-      item_id: itemId,
-      content_index: 0,
-      audio_end_ms: 400,
-    });
-    expect(session.truncates.map((t) => [t.audioEndMs, t.accepted, t.sentMs])).toEqual([
-      [1200, false, 1000],
-      [400, true, 1000],
-    ]);
-    const item = session.items.find((i) => i.id === itemId);
-    const transcript =
-      item?.type === 'message' && item.content[0]?.type === 'output_audio' ? (item.content[0].transcript ?? '') : '';
-    expect(transcript.length).toBeGreaterThan(0);
-    expect(transcript.length).toBeLessThan(text.length * 0.5);
-    expect(text.startsWith(transcript)).toBe(true);
-  });
+      client.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 400 });
+      expect(await client.next('conversation.item.truncated')).toMatchObject({
+        item_id: itemId,
+        content_index: 0,
+        audio_end_ms: 400,
+      });
+      expect(session.truncates.map((t) => [t.audioEndMs, t.accepted, t.sentMs])).toEqual([
+        [1200, false, 1000],
+        [400, true, 1000],
+      ]);
+      const item = session.items.find((i) => i.id === itemId);
+      const transcript =
+        item?.type === 'message' && item.content[0]?.type === 'output_audio' ? (item.content[0].transcript ?? '') : '';
+      expect(transcript.length).toBeGreaterThan(0);
+      expect(transcript.length).toBeLessThan(text.length * 0.5);
+      expect(text.startsWith(transcript)).toBe(true);
+    },
+  );
 
-  it('runs a VAD turn from speech-like audio: speech_started/stopped, commit, user item, response; barge-in cancels', async () => {
-    const { client, session } = await setup({ vad: true });
-    await configure(client, {
-      ...PCMU_SESSION,
-      audio: {
-        ...PCMU_SESSION.audio,
-        input: {
-          format: { type: 'audio/pcmu' },
-          turn_detection: { type: 'server_vad', prefix_padding_ms: 100, silence_duration_ms: 400 },
+  it(
+    'runs a VAD turn from speech-like audio: speech_started/stopped, commit, user item, response; barge-in ' +
+      'cancels',
+    async () => {
+      const { client, session } = await setup({ vad: true });
+      await configure(client, {
+        ...PCMU_SESSION,
+        audio: {
+          ...PCMU_SESSION.audio,
+          input: {
+            format: { type: 'audio/pcmu' },
+            turn_detection: { type: 'server_vad', prefix_padding_ms: 100, silence_duration_ms: 400 },
+          },
         },
-      },
-    });
-    session.onResponseCreate((req) => ({ text: `answer to ${req.trigger}`, audioMs: 4000, paceMs: 50 }));
-    client.appendAudio(Buffer.concat([silence(300), speechForText('hello there I need help', 7), silence(600)]));
-    const started = await client.next('input_audio_buffer.speech_started');
-    expect(num(started, 'audio_start_ms')).toBeGreaterThanOrEqual(150);
-    expect(num(started, 'audio_start_ms')).toBeLessThanOrEqual(260);
-    const stopped = await client.next('input_audio_buffer.speech_stopped');
-    const speechEnd = 300 + 'hello there I need help'.length * 65;
-    expect(num(stopped, 'audio_end_ms')).toBeGreaterThanOrEqual(speechEnd + 300);
-    expect(num(stopped, 'audio_end_ms')).toBeLessThanOrEqual(speechEnd + 500);
-    const itemId = str(started, 'item_id');
-    expect(str(stopped, 'item_id')).toBe(itemId);
-    expect(await client.next('input_audio_buffer.committed')).toMatchObject({ item_id: itemId });
-    expect((await client.next('conversation.item.added')).item).toMatchObject({
-      id: itemId,
-      role: 'user',
-      content: [{ type: 'input_audio' }],
-    });
-    const created = await client.next('response.created');
-    await client.next('response.output_audio.delta');
-    expect(session.lastUserItemId).toBe(itemId);
+      });
+      session.onResponseCreate((req) => ({ text: `answer to ${req.trigger}`, audioMs: 4000, paceMs: 50 }));
+      client.appendAudio(Buffer.concat([silence(300), speechForText('hello there I need help', 7), silence(600)]));
+      const started = await client.next('input_audio_buffer.speech_started');
+      expect(num(started, 'audio_start_ms')).toBeGreaterThanOrEqual(150);
+      expect(num(started, 'audio_start_ms')).toBeLessThanOrEqual(260);
+      const stopped = await client.next('input_audio_buffer.speech_stopped');
+      const speechEnd = 300 + 'hello there I need help'.length * 65;
+      expect(num(stopped, 'audio_end_ms')).toBeGreaterThanOrEqual(speechEnd + 300);
+      expect(num(stopped, 'audio_end_ms')).toBeLessThanOrEqual(speechEnd + 500);
+      const itemId = str(started, 'item_id');
+      expect(str(stopped, 'item_id')).toBe(itemId);
+      expect(await client.next('input_audio_buffer.committed')).toMatchObject({ item_id: itemId });
+      expect((await client.next('conversation.item.added')).item).toMatchObject({
+        id: itemId,
+        role: 'user',
+        content: [{ type: 'input_audio' }],
+      });
+      const created = await client.next('response.created');
+      await client.next('response.output_audio.delta');
+      expect(session.lastUserItemId).toBe(itemId);
 
-    session.userTranscript(undefined, 'hello there I need help');
-    expect(await client.next('conversation.item.input_audio_transcription.completed')).toMatchObject({
-      item_id: itemId,
-      content_index: 0,
-      transcript: 'hello there I need help',
-    });
+      session.userTranscript(undefined, 'hello there I need help');
+      expect(await client.next('conversation.item.input_audio_transcription.completed')).toMatchObject({
+        item_id: itemId,
+        content_index: 0,
+        transcript: 'hello there I need help',
+      });
 
-    // The caller talks over the answer: the server cancels it itself (interrupt_response defaults to true).
-    client.appendAudio(speechForText('wait', 3));
-    await client.next('input_audio_buffer.speech_started', undefined, 3000);
-    const done = await client.next('response.done');
-    expect(done.response).toMatchObject({
-      id: str(created, 'response.id'),
-      status: 'cancelled',
-      status_details: { reason: 'turn_detected' },
-    });
-    const types = client.types();
-    expect(types.lastIndexOf('input_audio_buffer.speech_started')).toBeLessThan(types.lastIndexOf('response.done'));
-  });
+      // The caller talks over the answer: the server cancels it itself (interrupt_response defaults to true).
+      client.appendAudio(speechForText('wait', 3));
+      await client.next('input_audio_buffer.speech_started', undefined, 3000);
+      const done = await client.next('response.done');
+      expect(done.response).toMatchObject({
+        id: str(created, 'response.id'),
+        status: 'cancelled',
+        status_details: { reason: 'turn_detected' },
+      });
+      const types = client.types();
+      expect(types.lastIndexOf('input_audio_buffer.speech_started')).toBeLessThan(types.lastIndexOf('response.done'));
+    },
+  );
 
   it('commits and clears the input buffer manually', async () => {
     const { client, session } = await setup();

@@ -121,24 +121,27 @@ describe('CallRecordWriter', () => {
     expect(await w.write(record('CA-next'))).toBe('stored');
   });
 
-  it('has the record on disk before the first save attempt, so a database that hangs cannot hold it only in memory', async () => {
-    let release: () => void = () => undefined;
-    const hanging = { saveCallRecord: () => new Promise<void>((r) => (release = r)) };
-    const w = await open(hanging, { attemptTimeoutMs: 60_000 });
-    const outcome = w.write(record('CA-hang'));
-    const deadline = Date.now() + 2000;
-    while ((await outboxLines()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect((await outboxLines()).map((l) => JSON.parse(l).callSid)).toEqual(['CA-hang']);
-    // The process dies here: a new writer on the same directory finds the record and stores it.
-    const up = new FlakyStore();
-    const w2 = await open(up);
-    expect(await w2.flush(5000)).toBe(0);
-    expect([...up.rows.keys()]).toEqual(['CA-hang']);
-    // The first process's attempt completing late drops its line and stores nothing twice.
-    release();
-    expect(await outcome).toBe('stored');
-    expect(await outboxLines()).toEqual([]);
-  });
+  it(
+    'has the record on disk before the first save attempt, so a database that hangs cannot hold it only in ' + 'memory',
+    async () => {
+      let release: () => void = () => undefined;
+      const hanging = { saveCallRecord: () => new Promise<void>((r) => (release = r)) };
+      const w = await open(hanging, { attemptTimeoutMs: 60_000 });
+      const outcome = w.write(record('CA-hang'));
+      const deadline = Date.now() + 2000;
+      while ((await outboxLines()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect((await outboxLines()).map((l) => JSON.parse(l).callSid)).toEqual(['CA-hang']);
+      // The process dies here: a new writer on the same directory finds the record and stores it.
+      const up = new FlakyStore();
+      const w2 = await open(up);
+      expect(await w2.flush(5000)).toBe(0);
+      expect([...up.rows.keys()]).toEqual(['CA-hang']);
+      // The first process's attempt completing late drops its line and stores nothing twice.
+      release();
+      expect(await outcome).toBe('stored');
+      expect(await outboxLines()).toEqual([]);
+    },
+  );
 
   it('keeps every record when many calls end while the store is down', async () => {
     const store = new FlakyStore(3);
@@ -187,18 +190,21 @@ describe('CallRecordWriter', () => {
     expect([...up.rows.keys()].sort()).toEqual(['CA-a', 'CA-b', 'CA-c']);
   });
 
-  it('moves a record the database refuses as invalid to the dead-letter file instead of retrying it forever', async () => {
-    const store = new FlakyStore(1, () =>
-      Object.assign(new Error('new row violates check constraint'), { code: '23514' }),
-    );
-    const w = await open(store);
-    expect(await w.write(record('CA-bad'))).toBe('rejected');
-    expect(w.depth()).toBe(0);
-    const dead = (await readFile(join(dir, 'outbox', REJECTED_FILE), 'utf8')).split('\n').filter(Boolean);
-    expect(dead).toHaveLength(1);
-    expect(JSON.parse(dead[0] ?? '{}')).toMatchObject({ error: { code: '23514' }, record: { callSid: 'CA-bad' } });
-    expect(await outboxLines()).toEqual([]);
-  });
+  it(
+    'moves a record the database refuses as invalid to the dead-letter file instead of retrying it ' + 'forever',
+    async () => {
+      const store = new FlakyStore(1, () =>
+        Object.assign(new Error('new row violates check constraint'), { code: '23514' }),
+      );
+      const w = await open(store);
+      expect(await w.write(record('CA-bad'))).toBe('rejected');
+      expect(w.depth()).toBe(0);
+      const dead = (await readFile(join(dir, 'outbox', REJECTED_FILE), 'utf8')).split('\n').filter(Boolean);
+      expect(dead).toHaveLength(1);
+      expect(JSON.parse(dead[0] ?? '{}')).toMatchObject({ error: { code: '23514' }, record: { callSid: 'CA-bad' } });
+      expect(await outboxLines()).toEqual([]);
+    },
+  );
 
   it('stops retrying once closed, leaving the record on disk', async () => {
     const store = new FlakyStore(1_000_000);

@@ -247,30 +247,37 @@ describe('rate-limit bypass attempts', () => {
     expect(got.slice(-5)).toEqual([429, 429, 429, 429, 429]);
   });
 
-  it('with TRUST_PROXY=X-Forwarded-For, entries a client prepends do not count: the right-most one (our proxy) does', async () => {
-    const got: number[] = [];
-    for (let i = 0; i < 70; i++) got.push(await get(h, { 'X-Forwarded-For': `10.9.${i}.1, 192.0.2.77` }));
-    expect(got.slice(-5)).toEqual([429, 429, 429, 429, 429]);
-    // Rotating addresses inside one IPv6 /64 is one client too.
-    const v6: number[] = [];
-    for (let i = 1; i <= 70; i++) v6.push(await get(h, { 'X-Forwarded-For': `2001:db8:1:2::${i.toString(16)}` }));
-    expect(v6.slice(-5)).toEqual([429, 429, 429, 429, 429]);
-  });
+  it(
+    'with TRUST_PROXY=X-Forwarded-For, entries a client prepends do not count: the right-most one (our ' +
+      'proxy) does',
+    async () => {
+      const got: number[] = [];
+      for (let i = 0; i < 70; i++) got.push(await get(h, { 'X-Forwarded-For': `10.9.${i}.1, 192.0.2.77` }));
+      expect(got.slice(-5)).toEqual([429, 429, 429, 429, 429]);
+      // Rotating addresses inside one IPv6 /64 is one client too.
+      const v6: number[] = [];
+      for (let i = 1; i <= 70; i++) v6.push(await get(h, { 'X-Forwarded-For': `2001:db8:1:2::${i.toString(16)}` }));
+      expect(v6.slice(-5)).toEqual([429, 429, 429, 429, 429]);
+    },
+  );
 
-  it('browser paths never take the Twilio bypass: a TwilioProxy User-Agent is still limited (10 upgrades/min)', async () => {
-    const ip = freshIp();
-    const got: number[] = [];
-    for (let i = 0; i < 12; i++)
-      got.push(
-        await status(`ws://127.0.0.1:${h.relay.port}/token/${mintToken(KEY, { ttlSeconds: 60 })}`, {
-          Origin: ORIGIN,
-          'X-Forwarded-For': ip,
-          'User-Agent': 'TwilioProxy/1.1',
-        }),
-      );
-    expect(got.slice(0, 10).every((s) => s === 101)).toBe(true);
-    expect(got.slice(10)).toEqual([429, 429]);
-  });
+  it(
+    'browser paths never take the Twilio bypass: a TwilioProxy User-Agent is still limited (10 ' + 'upgrades/min)',
+    async () => {
+      const ip = freshIp();
+      const got: number[] = [];
+      for (let i = 0; i < 12; i++)
+        got.push(
+          await status(`ws://127.0.0.1:${h.relay.port}/token/${mintToken(KEY, { ttlSeconds: 60 })}`, {
+            Origin: ORIGIN,
+            'X-Forwarded-For': ip,
+            'User-Agent': 'TwilioProxy/1.1',
+          }),
+        );
+      expect(got.slice(0, 10).every((s) => s === 101)).toBe(true);
+      expect(got.slice(10)).toEqual([429, 429]);
+    },
+  );
 
   it('in development (no validation) a foreign Origin cannot open /media-stream, even with a Twilio look', async () => {
     expect(await status(`ws://127.0.0.1:${dev.relay.port}/media-stream`, { Origin: 'https://evil.example' })).toBe(403);
@@ -297,7 +304,8 @@ describe('what a relay process logs', () => {
     await model?.close();
   });
 
-  it('contains no full phone number and no secret, at debug level, across webhooks, calls, errors and browser sessions', async () => {
+  it('contains no full phone number and no secret, at debug level, across webhooks, calls, errors and ' +
+    'browser sessions', async () => {
     model = await FakeModelServer.start({ dialect: 'openai', mode: 'scripted', apiKey: SECRETS.OPENAI_API_KEY });
     relay = await startRelayProcess({
       ...SECRETS,

@@ -136,7 +136,8 @@ describe('@call', () => {
     rig.sms.onCallEnded({ ...summary, conversationSid: undefined }); // an ordinary call: nothing to post
     await rig.sms.idle();
     expect(rig.rest.posted(conv).map((m) => m.body)).toEqual([
-      'Call to +14155550004: reached voicemail, 1m 15s. Message left: "Hi, this is Sunny Side Dental, please call us back."',
+      'Call to +14155550004: reached voicemail, 1m 15s. Message left: "Hi, this is Sunny Side Dental, ' +
+        'please call us back."',
     ]);
 
     const status = (callStatus: string, callSid: string) =>
@@ -168,7 +169,8 @@ describe('@call', () => {
     await rig.sms.idle();
     expect(callsCreated(rig).map((r) => r.form.To)).toEqual(['+14155550006', '+14155550007']);
     expect(rig.rest.posted(conv)[0]?.body).toBe(
-      `Calling +14155550006 and +14155550007 now. I'll post here how each call goes. I couldn't read "12345" as a phone number, so I skipped it.`,
+      `Calling +14155550006 and +14155550007 now. I'll post here how each call goes. I couldn't read ` +
+        `"12345" as a phone number, so I skipped it.`,
     );
   });
 

@@ -126,7 +126,8 @@ describe('texts', () => {
       'Call to +14155550100: answered, 1m 01s. They said: "Hi! I can come Tuesday."',
     );
     expect(describeCallOutcome({ ...summary, transcript: [], endReason: 'model_dropped' })).toBe(
-      'Call to +14155550100: answered, 1m 01s. Nothing was said. (The call ended early because of a technical problem.)',
+      'Call to +14155550100: answered, 1m 01s. Nothing was said. (The call ended early because of a ' +
+        'technical problem.)',
     );
     expect(reachedMachine({ answeredBy: 'machine_start', endReason: 'caller_hung_up' })).toBe(true);
     expect(reachedMachine({ answeredBy: 'unknown', endReason: 'caller_hung_up' })).toBe(false);

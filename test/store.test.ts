@@ -117,7 +117,8 @@ const callRecord = (over: Partial<CallRecord> = {}): CallRecord => ({
     { role: 'tool', text: 'checkAvailability → 3 slots', atMs: 4000 },
   ],
   transcriptText:
-    'Assistant: Thanks for calling… [interrupted]\nCaller: Hi, I need a cleaning on Tuesday.\nTool: checkAvailability → 3 slots',
+    'Assistant: Thanks for calling… [interrupted]\nCaller: Hi, I need a cleaning on Tuesday.\nTool: ' +
+    'checkAvailability → 3 slots',
   timeline: [
     { atMs: 0, kind: 'state', state: 'connecting' },
     { atMs: 1500, kind: 'bargeIn' },
@@ -150,15 +151,18 @@ for (const variant of variants) {
       await s?.cleanup();
     });
 
-    it('applies each migration exactly once when two instances migrate at the same time, and again is a no-op', async () => {
-      const files = await loadMigrations();
-      const [x, y] = await Promise.all([s.a.applyMigrations(), s.b.applyMigrations()]);
-      expect([...x, ...y].sort()).toEqual(files.map((f) => f.version));
-      expect(await a.applyMigrations()).toEqual([]);
-      await a.migrate();
-      const rows = await a.db.query('select version, name from schema_migrations order by version');
-      expect(rows).toEqual(files.map((f) => ({ version: f.version, name: f.name })));
-    });
+    it(
+      'applies each migration exactly once when two instances migrate at the same time, and again is a ' + 'no-op',
+      async () => {
+        const files = await loadMigrations();
+        const [x, y] = await Promise.all([s.a.applyMigrations(), s.b.applyMigrations()]);
+        expect([...x, ...y].sort()).toEqual(files.map((f) => f.version));
+        expect(await a.applyMigrations()).toEqual([]);
+        await a.migrate();
+        const rows = await a.db.query('select version, name from schema_migrations order by version');
+        expect(rows).toEqual(files.map((f) => ({ version: f.version, name: f.name })));
+      },
+    );
 
     it('seeds the demo merchant with all five tools into an empty store, and only then', async () => {
       const demo = await seedIfEmpty(a);
@@ -508,12 +512,14 @@ for (const variant of variants) {
           );
         expect(
           await asAnon(
-            'select (select count(*) from calls)::int as calls, (select count(*) from merchant_profiles)::int as merchants, (select count(*) from customers)::int as customers',
+            'select (select count(*) from calls)::int as calls, (select count(*) from ' +
+              'merchant_profiles)::int as merchants, (select count(*) from customers)::int as customers',
           ),
         ).toEqual([{ calls: 0, merchants: 0, customers: 0 }]);
         await expect(
           asAnon(
-            "select * from book_appointment('sunny', $1::uuid, now() + interval '400 days', now() + interval '401 days')",
+            "select * from book_appointment('sunny', $1::uuid, now() + interval '400 days', now() + " +
+              "interval '401 days')",
             [cust.id],
           ),
         ).rejects.toThrow(/permission denied for function book_appointment/);
@@ -522,7 +528,8 @@ for (const variant of variants) {
         );
         expect((await a.db.query('select count(*)::int as n from calls'))[0]).toEqual({ n: 4 });
         const [ext] = await a.db.query(
-          "select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'btree_gist'",
+          'select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where ' +
+            "e.extname = 'btree_gist'",
         );
         expect(ext).toEqual({ nspname: 'extensions' });
       });

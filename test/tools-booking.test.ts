@@ -340,7 +340,8 @@ describe.each(storeVariants())('booking tools on $name', (variant) => {
     expect(hidden).toMatchObject({ saved: true, urgency: 'normal', phone: null });
     expect(hidden.message).toContain('no number to call back on');
     const rows = await db.query(
-      'select caller_name, caller_phone, body, urgency, call_sid from messages where merchant_id = $1 order by created_at',
+      'select caller_name, caller_phone, body, urgency, call_sid from messages where merchant_id = $1 order ' +
+        'by created_at',
       [m.id],
     );
     expect(rows).toEqual([

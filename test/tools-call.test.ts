@@ -89,31 +89,34 @@ describe.each(storeVariants())('tools in a call, on $name', (variant) => {
     return body(ev.item.output);
   }
 
-  it("declares the merchant's tools with their schemas and answers lookupCustomer with the caller's bookings", async () => {
-    const m = await addMerchant(store, { tools: ['lookupCustomer', 'checkAvailability', 'createBooking'] });
-    const direct = createToolExecutor({ store, calendarFor: noCalendar, now: () => NOW });
-    await direct(fnCall('createBooking', { date: '2026-03-30', time: '09:00', name: 'Ada' }), {
-      merchant: m,
-      callSid: 'CA-earlier',
-      callerPhone: CALLER,
-    });
-    const { caller, model } = await listening(m);
-    // The merchant's tools, then endCall, which every merchant has (no transfer targets: no transferCall).
-    expect(model.view.tools.map((t) => t.name)).toEqual([
-      'lookupCustomer',
-      'checkAvailability',
-      'createBooking',
-      'endCall',
-    ]);
-    expect(model.view.tools[2]?.parameters).toMatchObject({ type: 'object', required: ['date', 'time'] });
+  it(
+    "declares the merchant's tools with their schemas and answers lookupCustomer with the caller's " + 'bookings',
+    async () => {
+      const m = await addMerchant(store, { tools: ['lookupCustomer', 'checkAvailability', 'createBooking'] });
+      const direct = createToolExecutor({ store, calendarFor: noCalendar, now: () => NOW });
+      await direct(fnCall('createBooking', { date: '2026-03-30', time: '09:00', name: 'Ada' }), {
+        merchant: m,
+        callSid: 'CA-earlier',
+        callerPhone: CALLER,
+      });
+      const { caller, model } = await listening(m);
+      // The merchant's tools, then endCall, which every merchant has (no transfer targets: no transferCall).
+      expect(model.view.tools.map((t) => t.name)).toEqual([
+        'lookupCustomer',
+        'checkAvailability',
+        'createBooking',
+        'endCall',
+      ]);
+      expect(model.view.tools[2]?.parameters).toMatchObject({ type: 'object', required: ['date', 'time'] });
 
-    const out = await roundTrip(model, 'lookupCustomer', {});
-    expect(out).toMatchObject({ found: true, name: 'Ada', phone: CALLER });
-    expect(locals(out, 'upcoming')).toEqual(['Mon 30 Mar 09:00']);
-    // A tool this merchant does not offer is refused, not run.
-    expect(await roundTrip(model, 'takeMessage', { message: 'hi' })).toMatchObject({ error: 'unknown_tool' });
-    await caller.hangUp();
-  });
+      const out = await roundTrip(model, 'lookupCustomer', {});
+      expect(out).toMatchObject({ found: true, name: 'Ada', phone: CALLER });
+      expect(locals(out, 'upcoming')).toEqual(['Mon 30 Mar 09:00']);
+      // A tool this merchant does not offer is refused, not run.
+      expect(await roundTrip(model, 'takeMessage', { message: 'hi' })).toMatchObject({ error: 'unknown_tool' });
+      await caller.hangUp();
+    },
+  );
 
   it('answers checkAvailability with free slots in the merchant zone', async () => {
     const m = await addMerchant(store);

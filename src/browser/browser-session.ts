@@ -128,7 +128,9 @@ export class BrowserSession {
       );
       this.endByRelay({
         code: 1009,
-        reason: `too much sent before the model connected (limit ${maxQueuedMessages} messages / ${maxQueuedBytes >> 20} MiB)`,
+        reason:
+          `too much sent before the model connected (limit ${maxQueuedMessages} messages / ` +
+          `${maxQueuedBytes >> 20} MiB)`,
       });
       return;
     }

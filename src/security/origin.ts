@@ -82,7 +82,8 @@ export function parseAllowedOrigins(value: string | undefined): OriginRule[] {
     if (!rule) {
       throw new ConfigError(
         'ALLOWED_ORIGINS',
-        `entry ${JSON.stringify(entry)} is not an origin like https://example.com, https://example.com:8443 or http://localhost:*`,
+        `entry ${JSON.stringify(entry)} is not an origin like https://example.com, https://example.com:8443 ` +
+          `or http://localhost:*`,
       );
     }
     return rule;

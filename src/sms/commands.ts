@@ -56,7 +56,9 @@ export function parseCommand(body: string, opts: CommandOptions): SmsCommand {
   if (list.written > opts.maxNumbers) {
     return {
       kind: 'refuse',
-      reply: `That's ${list.written} numbers; I can take at most ${opts.maxNumbers} per message, so I didn't do anything. ${nothingDone} Please send fewer numbers.`,
+      reply:
+        `That's ${list.written} numbers; I can take at most ${opts.maxNumbers} per message, so I ` +
+        `didn't do anything. ${nothingDone} Please send fewer numbers.`,
     };
   }
   if (verb === 'call') {

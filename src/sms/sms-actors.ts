@@ -124,7 +124,9 @@ async function createGroup(deps: SmsActorDeps, w: CommandWork): Promise<string> 
     friendlyName: `Group started from ${w.message.conversationSid}`,
     attributes: { startedFrom: w.message.conversationSid, requester: w.message.author },
     members,
-    intro: `Hi everyone! ${w.message.author} started this group text. I'm ${assistant}: mention @ai in a message when you'd like me to answer.`,
+    intro:
+      `Hi everyone! ${w.message.author} started this group text. I'm ${assistant}: mention @ai in a ` +
+      `message when you'd like me to answer.`,
   });
   smsLog.info(
     {
@@ -140,7 +142,11 @@ async function createGroup(deps: SmsActorDeps, w: CommandWork): Promise<string> 
   if (others.length === 0) lines.push("I couldn't add anyone to the new group, so there is no group to join.");
   else
     lines.push(
-      `I started a group text with ${joinList(requester === 'unsupported' ? others : ['you', ...others])}.${group.introPosted ? ' Mention @ai there when you want me.' : " I couldn't post the introduction there, though."}`,
+      `I started a group text with ` +
+        `${joinList(requester === 'unsupported' ? others : ['you', ...others])}.` +
+        (group.introPosted
+          ? ' Mention @ai there when you want me.'
+          : " I couldn't post the introduction there, though."),
     );
   if (group.failed.length > 0) lines.push(`I couldn't add ${joinList(group.failed.map(memberLabel))}.`);
   const skipped = [invalidSentence(w.command.invalid), unsupportedSentence(w.command.unsupported)].filter(

@@ -298,7 +298,8 @@ export class CallRecordWriter implements RecordingSink {
       { callSid: record.callSid, err: describeStoreError(err) },
       'store rejected call record; moved to dead-letter file',
     );
-    const line = `${JSON.stringify({ rejectedAt: new Date().toISOString(), error: describeStoreError(err), record })}\n`;
+    const rejected = { rejectedAt: new Date().toISOString(), error: describeStoreError(err), record };
+    const line = `${JSON.stringify(rejected)}\n`;
     await this.serial(() => appendDurably(this.rejectedFile, line));
   }
 }

@@ -154,7 +154,10 @@ export interface Store {
   listMerchants(): Promise<MerchantRecord[]>;
   /** Deletes the merchant and, by the schema's cascades, its numbers, customers, calls and bookings. False if none. */
   deleteMerchant(id: string): Promise<boolean>;
-  /** Writes only the keys present (a refresh that did not rotate the refresh token keeps it). False if no such merchant. */
+  /**
+   * Writes only the keys present (a refresh that did not rotate the refresh token keeps it). False if
+   * no such merchant.
+   */
   updateGoogleTokens(merchantId: string, tokens: Partial<GoogleTokenSet>): Promise<boolean>;
 
   /** Race-safe: concurrent calls for one number return the same customer. Fills a missing name, keeps a known one. */

@@ -129,7 +129,8 @@ export class SupabaseStore implements Store {
     const first = missing[0];
     const detail = first?.res.error ? `${first.res.error.code ?? ''} ${first.res.error.message}`.trim() : '';
     throw new StoreError(
-      `Supabase schema is not ready (${missing.map((m) => m.t).join(', ')}: ${detail}). Apply supabase/migrations with \`supabase db push\`.`,
+      `Supabase schema is not ready (${missing.map((m) => m.t).join(', ')}: ${detail}). Apply ` +
+        `supabase/migrations with \`supabase db push\`.`,
       first?.res.error?.code ?? '',
       first?.res.status ?? 0,
     );

@@ -12,7 +12,8 @@ import { InvalidArguments, dayDescription, phoneField, phoneFor, textField, time
 export const cancelBooking = defineTool({
   name: 'cancelBooking',
   description:
-    "Cancel the caller's appointment on a given day. Ask which day; if they have more than one that day, ask which time. Confirm with the caller before cancelling.",
+    "Cancel the caller's appointment on a given day. Ask which day; if they have more than one that day, " +
+    'ask which time. Confirm with the caller before cancelling.',
   schema: z.object({
     date: textField('date', {
       max: 40,

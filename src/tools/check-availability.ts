@@ -11,7 +11,8 @@ import { dayDescription, textField, timeDescription } from './validate.js';
 export const checkAvailability = defineTool({
   name: 'checkAvailability',
   description:
-    'Find free appointment times on a day, nearest the time the caller wants. Ask which day (and roughly what time) first. Read back at most three options.',
+    'Find free appointment times on a day, nearest the time the caller wants. Ask which day (and roughly ' +
+    'what time) first. Read back at most three options.',
   schema: z.object({
     day: textField('day', {
       max: 40,

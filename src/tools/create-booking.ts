@@ -14,7 +14,8 @@ import { InvalidArguments, dayDescription, phoneField, phoneFor, textField, time
 export const createBooking = defineTool({
   name: 'createBooking',
   description:
-    "Book an appointment. Use a date and time from checkAvailability and the caller's name (ask for it if you don't know it). Read the booked time back to the caller.",
+    "Book an appointment. Use a date and time from checkAvailability and the caller's name (ask for it if " +
+    "you don't know it). Read the booked time back to the caller.",
   schema: z.object({
     date: textField('date', {
       max: 40,
@@ -35,7 +36,8 @@ export const createBooking = defineTool({
     }).optional(),
   }),
   failure:
-    "I wasn't able to complete the booking. It may or may not have gone through: check with lookupCustomer before booking again.",
+    "I wasn't able to complete the booking. It may or may not have gone through: check with lookupCustomer " +
+    'before booking again.',
   async run(args, env) {
     const { merchant, now } = env;
     const tz = merchant.timeZone;
@@ -130,7 +132,8 @@ function bookedBody(a: Appointment, name: string | null, calendar: string, tz: s
       ? ''
       : calendar === 'not_connected'
         ? ' (The business has no calendar connected; the booking is kept in the appointment book.)'
-        : " (The booking is made, but the business's calendar could not be updated; staff will see it in the appointment book.)";
+        : " (The booking is made, but the business's calendar could not be updated; staff will see it in " +
+          'the appointment book.)';
   return {
     booked: true,
     appointmentId: a.id,

@@ -12,7 +12,8 @@ const MAX_UPCOMING = 5;
 export const lookupCustomer = defineTool({
   name: 'lookupCustomer',
   description:
-    "Look up the caller's customer record: their name and upcoming appointments. It uses the number they are calling from; only when that number is hidden, ask for it and pass it as phone.",
+    "Look up the caller's customer record: their name and upcoming appointments. It uses the number they " +
+    'are calling from; only when that number is hidden, ask for it and pass it as phone.',
   schema: z.object({ phone: phoneField }),
   failure: "I wasn't able to look up the customer record just now.",
   async run(args, env) {

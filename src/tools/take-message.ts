@@ -7,7 +7,8 @@ import { phoneField, phoneFor, textField } from './validate.js';
 export const takeMessage = defineTool({
   name: 'takeMessage',
   description:
-    "Leave a message for the business's staff. Ask for the caller's name and what the message is; ask how urgent only if it is unclear.",
+    "Leave a message for the business's staff. Ask for the caller's name and what the message is; ask how " +
+    'urgent only if it is unclear.',
   schema: z.object({
     message: textField('message', {
       max: 2000,

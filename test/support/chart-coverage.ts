@@ -106,6 +106,9 @@ export class ChartCoverage {
     const r = this.report();
     const missing = r.transitions.uncovered.length ? ` (uncovered: ${r.transitions.uncovered.join(', ')})` : '';
     const missingStates = r.states.uncovered.length ? ` (unvisited: ${r.states.uncovered.join(', ')})` : '';
-    return `${label} coverage: states ${r.states.covered}/${r.states.total}${missingStates}, transitions ${r.transitions.covered}/${r.transitions.total}${missing}`;
+    return (
+      `${label} coverage: states ${r.states.covered}/${r.states.total}${missingStates}, transitions ` +
+      `${r.transitions.covered}/${r.transitions.total}${missing}`
+    );
   }
 }

@@ -53,7 +53,7 @@ export interface CallRedirectOptions {
 type UpdateResult = { status: 200 } | { status: 404 | 400; code: number; message: string };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const unescape = (s: string) =>
+const unescapeXml = (s: string) =>
   s
     .replace(/&quot;/g, '"')
     .replace(/&apos;/g, "'")
@@ -63,7 +63,7 @@ const unescape = (s: string) =>
 
 function attrs(tag: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of tag.matchAll(/([A-Za-z]+)="([^"]*)"/g)) out[m[1] ?? ''] = unescape(m[2] ?? '');
+  for (const m of tag.matchAll(/([A-Za-z]+)="([^"]*)"/g)) out[m[1] ?? ''] = unescapeXml(m[2] ?? '');
   return out;
 }
 
@@ -120,7 +120,7 @@ export class CallRedirects {
     }
     const dialAttrs = attrs(dial[1] ?? '');
     const numberTag = /<Number\b([^>]*)>([^<]*)<\/Number>/.exec(dial[2] ?? '');
-    const number = unescape(numberTag?.[2] ?? '').trim();
+    const number = unescapeXml(numberTag?.[2] ?? '').trim();
     const outcome = this.opts.outcomeFor?.(number) ?? 'no-answer';
     const dialCallSid = `CA${randomBytes(16).toString('hex')}`;
     const attempt: DialAttempt = {
@@ -173,7 +173,7 @@ export class CallRedirects {
       Direction: 'outbound-dial',
     });
     const say = /<Say\b[^>]*>([\s\S]*?)<\/Say>/.exec(body);
-    return say ? unescape(say[1] ?? '') : null;
+    return say ? unescapeXml(say[1] ?? '') : null;
   }
 
   /** A signed callback whose answer (TwiML) the imitation reads. */

@@ -55,7 +55,7 @@ describe('browser relay: bridging', () => {
       const m = model.conns[before]!;
       expect(m.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
       expect(m.headers['sec-websocket-protocol']).toBeUndefined();
-      expect(m.url).toBe('/v1/realtime?model=gpt-realtime');
+      expect(m.url).toBe('/v1/realtime?model=gpt-realtime-2.1'); // OPENAI_REALTIME_MODEL's default
 
       await waitFor(() => c.received.length >= 1, 'session.created downstream');
       expect(c.received[0]).toEqual({ data: Buffer.from(SESSION_CREATED), isBinary: false });

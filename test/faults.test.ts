@@ -90,6 +90,8 @@ const heardApology = (before: number) => (c: SimCaller) => c.heardBytes - before
 describe.concurrent('faults on real sockets', () => {
   it('drops at random points (greeting, mid-answer, tool): a new session, no apology, one record', async () => {
     const h = await harness({
+      // Calls wait in listening for seconds here; a silence re-prompt would be a response the test did not plan.
+      env: { SILENCE_REPROMPT_SECONDS: '120' },
       overrides: {
         runTool: async (call) => {
           await sleep(1500);
@@ -124,7 +126,7 @@ describe.concurrent('faults on real sockets', () => {
                 functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }],
               })
               .catch(() => undefined);
-            await until(() => state().startsWith('session.toolPending'), 3000, 'tool pending');
+            await until(() => state().startsWith('session.toolPending'), 6000, 'tool pending');
           }
           await sleep(p.delayMs);
           const at = state();
@@ -136,7 +138,7 @@ describe.concurrent('faults on real sockets', () => {
               .get(caller.callSid)
               ?.timeline.entries()
               .some((e) => e.kind === 'reconnect') ?? false;
-          await until(reconnected, 5000, `reconnect after a drop in ${at}`);
+          await until(reconnected, 8000, `reconnect after a drop in ${at}`);
           await until(() => state() === 'session.listening', 8000, `listening again after a drop in ${at}`);
           await caller.hangUp();
           const rec = await h.recorder.waitFor(caller.callSid, 3000);

@@ -1,4 +1,4 @@
-import { FrameClock, type TickFn } from '../src/sim/shared/frame-clock.js';
+import { FrameClock, type TickFn } from '../src/sim/clock/frame-clock.js';
 
 // A FrameClock that spreads its subscribers over `phases` inner clocks started periodMs/phases
 // apart. One shared clock would fire every simulated call's frame in the same millisecond, a burst

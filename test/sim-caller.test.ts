@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SimCaller } from '../src/sim/twilio/caller.js';
-import { FrameClock } from '../src/sim/shared/frame-clock.js';
+import { FrameClock } from '../src/sim/clock/frame-clock.js';
 import { silence, speechLike } from '../src/audio/speechlike.js';
 
 type Msg = Record<string, unknown>;

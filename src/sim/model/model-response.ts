@@ -5,7 +5,7 @@
 // Audio is paced by timers (chunkMs of audio every chunkMs/realtimeFactor ms) or, in continuous load
 // mode, by the shared 20 ms frame clock so hundreds of sessions share one timer.
 import { log } from '../../log.js';
-import type { FrameClock } from '../shared/frame-clock.js';
+import type { FrameClock } from '../clock/frame-clock.js';
 import type { Conversation, ConvItem, FunctionCallItem, MessageItem } from './model-conversation.js';
 import type { IdGen } from './model-ids.js';
 import type { Dialect, JsonObject, ServerEvent } from './model-protocol.js';

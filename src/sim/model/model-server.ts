@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { log } from '../../log.js';
-import { sharedFrameClock, type FrameClock } from '../shared/frame-clock.js';
+import { sharedFrameClock, type FrameClock } from '../clock/frame-clock.js';
 import type { AgentOptions } from './model-agent.js';
 import type { Dialect } from './model-protocol.js';
 import { FakeModelSession, type FakeSessionOptions } from './model-session.js';

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
 import { log, type Logger } from '../../log.js';
-import type { FrameClock } from '../shared/frame-clock.js';
+import type { FrameClock } from '../clock/frame-clock.js';
 import { AgentBrain, type AgentOptions, type ResponseRequest } from './model-agent.js';
 import { Conversation, type ConvItem, type TruncateRecord } from './model-conversation.js';
 import { IdGen } from './model-ids.js';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { log } from '../../log.js';
-import { type FrameClock, sharedFrameClock } from '../shared/frame-clock.js';
+import { type FrameClock, sharedFrameClock } from '../clock/frame-clock.js';
 import { Playback, type EchoedMark, type HeardSegment } from './caller-playback.js';
 import { Speech } from './caller-speech.js';
 import { ConditionWaiters } from './condition-waiters.js';

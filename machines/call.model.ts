@@ -1,6 +1,10 @@
 import { and, assign, setup } from 'xstate';
-import type { SnapshotFrom } from 'xstate';
 import type { EndReason } from './call.types.js';
+import type { CallModelContext, CallModelEvent } from './call.model.events.js';
+import { closing, endWith, outputsGo, turn, watchdog, watches } from './call.model.turns.js';
+
+export { callModelEventCases, type CallModelContext, type CallModelEvent } from './call.model.events.js';
+export { serializeModelState, type CallModelSnapshot } from './call.model.serialize.js';
 
 // Abstract test model of `callMachine` (call.machine.ts) for model-based testing with
 // `createTestModel` from 'xstate/graph'. Same state ids and nesting as the chart, plus a leading
@@ -9,153 +13,7 @@ import type { EndReason } from './call.types.js';
 // (one tool, oldest first). The model is written from the spec, not copied from the chart: it says
 // what must happen, the harness checks that the real actor does it.
 
-export interface CallModelContext {
-  /** Twilio AMD said a machine answered (voicemail instead of a conversation). */
-  machine: boolean;
-  greetingInterruptible: boolean;
-  /** From the relay requesting a response (or model.responseCreated) to model.responseDone. */
-  responseActive: boolean;
-  /** A response was requested or created and has produced no audio yet; cleared by its audio, its end or a barge-in. */
-  awaiting: boolean;
-  /**
-   * The response watchdog timer is armed: entering a state that waits for the model to speak arms
-   * it, leaving it or firing disarms it.
-   */
-  watchdog: boolean;
-  /** Tool calls still running in toolPending. */
-  toolsLeft: number;
-  /** A finished tool's output asked for a transfer / a hang-up (cleared when the outputs go back). */
-  transferAsked: boolean;
-  hangUpAsked: boolean;
-  /** Assistant audio has started and the caller has not finished hearing it. */
-  playing: boolean;
-  /** Between the caller's speech started and stopped. */
-  callerSpeaking: boolean;
-  /** Silences re-prompted since the caller last spoke. */
-  silences: number;
-  /** The silence timer is armed (listening arms it; firing, with or without effect, disarms it). */
-  silenceArmed: boolean;
-  /** How the call ends once the goodbye being said is heard. */
-  closing: EndReason | null;
-  /** First cause wins. */
-  endReason: EndReason | null;
-}
-
-export type CallModelEvent =
-  | { type: 'call.start'; machine: boolean; interruptible: boolean }
-  | { type: 'caller.hungUp' }
-  | { type: 'line.closed' }
-  | { type: 'caller.dtmf' }
-  | { type: 'model.ready' }
-  | { type: 'model.closed' }
-  | { type: 'model.error'; fatal: boolean }
-  | { type: 'model.responseCreated' }
-  /** Without tool calls; a cancelled one may still carry a half-written call that must be ignored. */
-  | { type: 'model.responseDone'; status: 'completed' | 'cancelled' }
-  | { type: 'model.responseDoneWithTools'; calls: 1 | 2 }
-  | { type: 'model.audioStarted' }
-  | { type: 'model.speechStarted' }
-  | { type: 'model.speechStopped' }
-  | { type: 'playback.drained' }
-  | { type: 'server.shutdown' }
-  | { type: 'transfer.failed' }
-  /** The oldest running tool finished; its output may ask for a transfer or a hang-up. */
-  | { type: 'tool.done'; directive: 'none' | 'transfer' | 'hangUp' }
-  | { type: 'timer.connectTimeout' }
-  | { type: 'timer.maxCall' }
-  | { type: 'timer.apologyHangup' }
-  | { type: 'timer.bargeInSettle' }
-  | { type: 'timer.wrapUpLimit' }
-  | { type: 'timer.voicemailLimit' }
-  | { type: 'timer.toolFiller' }
-  | { type: 'timer.responseTimeout' }
-  | { type: 'timer.silence' }
-  | { type: 'timer.cutLongAnswer' }
-  | { type: 'timer.transferTimeout' };
-
-/** Payload variants the traversal tries (event types without payload are discovered by itself). */
-export const callModelEventCases: CallModelEvent[] = [
-  { type: 'call.start', machine: false, interruptible: true },
-  { type: 'call.start', machine: false, interruptible: false },
-  // AMD → voicemail: the greeting flag is irrelevant there.
-  { type: 'call.start', machine: true, interruptible: false },
-  { type: 'model.error', fatal: true },
-  { type: 'model.error', fatal: false },
-  { type: 'model.responseDone', status: 'completed' },
-  { type: 'model.responseDone', status: 'cancelled' },
-  { type: 'model.responseDoneWithTools', calls: 1 },
-  { type: 'model.responseDoneWithTools', calls: 2 },
-  { type: 'tool.done', directive: 'none' },
-  { type: 'tool.done', directive: 'transfer' },
-  { type: 'tool.done', directive: 'hangUp' },
-];
-
 const noop = () => {};
-const endWith = (reason: EndReason) => ({ type: 'endWith' as const, params: { reason } });
-
-// States that wait for the model to speak arm the response watchdog on entry; when it fires, a
-// response that is owed and silent means a stalled model. Spread into those states.
-const watches = { entry: 'arm' as const, exit: 'disarm' as const };
-const watchdog = (target: string, then: ReadonlyArray<ReturnType<typeof endWith> | 'endAsClosing'> = []) => ({
-  'timer.responseTimeout': [
-    { guard: 'stalled' as const, target, actions: [...then, 'disarm' as const] },
-    { actions: 'disarm' as const },
-  ],
-});
-
-// Where tool outputs go back (with one response.create): a transfer line, a goodbye, or on with
-// the conversation. `extra` are the conditions of the step that sends them.
-const outputsGo = (extra: ReadonlyArray<'lastToolQuiet' | 'allToolsDone'>) => [
-  {
-    guard: and([...extra, 'transferAsked']),
-    target: '#call.session.transferring',
-    actions: 'outputsSent' as const,
-  },
-  {
-    guard: and([...extra, 'hangUpAsked']),
-    target: '#call.session.ending',
-    actions: [{ type: 'closeAs' as const, params: { reason: 'assistant_ended' as const } }, 'outputsSent' as const],
-  },
-  { guard: and([...extra]), target: '#call.session.listening', actions: 'outputsSent' as const },
-];
-
-// A conversational turn (greeting or answer): produced under the watchdog, a response with tool
-// calls starts the tools, then the caller hears the rest; a response created meanwhile is spoken.
-const turn = {
-  tags: ['audioOut' as const],
-  initial: 'producing' as const,
-  states: {
-    producing: {
-      ...watches,
-      on: {
-        ...watchdog('#call.apologizing', [endWith('model_stalled')]),
-        'model.responseDoneWithTools': { target: '#call.session.toolPending', actions: 'startTools' as const },
-        'model.responseDone': { target: 'draining', actions: 'responseEnded' as const },
-      },
-    },
-    draining: {
-      on: {
-        'playback.drained': { target: '#call.session.listening', actions: 'heard' as const },
-        'model.responseCreated': { target: '#call.session.speaking.producing', actions: 'responseStarted' as const },
-      },
-    },
-  },
-};
-
-// A closing turn (voicemail, goodbye): produced under the watchdog, drained, then the call ends.
-const closing = (reason?: EndReason) => ({
-  producing: {
-    ...watches,
-    on: {
-      ...watchdog('#call.teardown', reason ? [endWith('model_stalled')] : []),
-      'model.responseDone': 'draining',
-      'model.responseDoneWithTools': 'draining',
-    },
-  },
-  draining: {
-    on: { 'playback.drained': { target: '#call.teardown', ...(reason ? { actions: endWith(reason) } : {}) } },
-  },
-});
 
 export const callModel = setup({
   types: {
@@ -481,43 +339,3 @@ export const callModel = setup({
     teardown: { type: 'final' },
   },
 });
-
-export type CallModelSnapshot = SnapshotFrom<typeof callModel>;
-
-/**
- * State identity for the traversal: the value plus only the context that can still change what
- * happens next or what the oracle expects (pitfall 3 in docs/xstate.md), plus the incoming
- * transition so that every transition, including targetless ones, gets its own path.
- */
-export function serializeModelState(
-  snapshot: CallModelSnapshot,
-  event: { type: string } | undefined,
-  prev: CallModelSnapshot | undefined,
-): string {
-  const c = snapshot.context;
-  const relevant = {
-    machine: snapshot.matches('connecting') ? c.machine : undefined,
-    greetingInterruptible:
-      snapshot.matches('connecting') || snapshot.matches({ session: 'greeting' }) ? c.greetingInterruptible : undefined,
-    responseActive:
-      snapshot.matches('session') || snapshot.matches('connecting') || snapshot.matches('wrappingUp')
-        ? c.responseActive
-        : undefined,
-    toolsLeft: snapshot.matches({ session: 'toolPending' }) ? c.toolsLeft : undefined,
-    asked: snapshot.matches({ session: 'toolPending' }) ? [c.transferAsked, c.hangUpAsked] : undefined,
-    awaiting: c.watchdog ? c.awaiting : undefined,
-    // What the silence and wrap-up guards read, only where they read it.
-    playing:
-      snapshot.matches({ session: 'listening' }) || snapshot.matches({ wrappingUp: 'waitingTurn' })
-        ? c.playing
-        : undefined,
-    silence: snapshot.matches({ session: 'listening' })
-      ? [c.callerSpeaking, Math.min(c.silences, 1), c.silenceArmed]
-      : undefined,
-    closing: snapshot.matches({ session: 'ending' }) ? c.closing : undefined,
-    watchdog: c.watchdog,
-    endReason: c.endReason,
-  };
-  const via = event ? ` via ${JSON.stringify(event)} from ${JSON.stringify(prev?.value)}` : '';
-  return JSON.stringify([snapshot.value, relevant]) + via;
-}

@@ -1,4 +1,5 @@
 import type { CallSummary } from '../src/call/recorder.js';
+import { streamOf } from '../src/sim/twilio-rest/call-redirects.js';
 import { loadConfig } from '../src/config.js';
 import { loadEdgeConfig, type EdgeConfig } from '../src/http/edge-config.js';
 import { StaticMerchantDirectory } from '../src/merchants/directory.js';
@@ -122,17 +123,8 @@ export async function startSmsRig(opts: SmsRigOptions = {}): Promise<SmsRig> {
 
 /** `<Parameter name="x" value="y"/>` of a TwiML answer, as the stream's customParameters. */
 export function twimlParameters(xml: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const unescapeXml = (s: string) =>
-    s
-      .replace(/&quot;/g, '"')
-      .replace(/&apos;/g, "'")
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&amp;/g, '&');
-  for (const m of xml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g))
-    out[unescapeXml(m[1] ?? '')] = unescapeXml(m[2] ?? '');
-  return out;
+  // Read the way the Twilio imitation reads a <Connect><Stream> answer.
+  return streamOf(xml)?.params ?? {};
 }
 
 export async function verdict(res: Response): Promise<string> {

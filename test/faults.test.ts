@@ -108,9 +108,15 @@ describe.concurrent('faults on real sockets', () => {
       }),
       { numRuns: 8, seed: SEED },
     );
+    // Every call is dialled before any model socket drops: a replacement session opened while a later
+    // call is still being dialled would be taken for that call's session by the harness.
+    const dialled = [];
+    for (const _ of points) dialled.push(await h.call({ headers: TWILIO_UA }));
     const runs = [];
-    for (const p of points) {
-      const { caller, model } = await h.call({ headers: TWILIO_UA });
+    for (const [i, p] of points.entries()) {
+      const call = dialled[i];
+      if (!call) throw new Error('call not dialled');
+      const { caller, model } = call;
       const state = () => h.states.get(caller.callSid)?.at(-1) ?? '';
       runs.push(
         (async () => {
@@ -369,9 +375,15 @@ describe.concurrent('faults on real sockets', () => {
       }),
       { numRuns: 8, seed: SEED + 1 },
     );
+    // Every call is dialled before any model socket drops: a replacement session opened while a later
+    // call is still being dialled would be taken for that call's session by the harness.
+    const dialled = [];
+    for (const _ of points) dialled.push(await h.call({ headers: TWILIO_UA }));
     const runs = [];
-    for (const p of points) {
-      const { caller, model } = await h.call({ headers: TWILIO_UA });
+    for (const [i, p] of points.entries()) {
+      const call = dialled[i];
+      if (!call) throw new Error('call not dialled');
+      const { caller, model } = call;
       const state = () => h.states.get(caller.callSid)?.at(-1) ?? '';
       runs.push(
         (async () => {

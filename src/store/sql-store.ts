@@ -244,7 +244,7 @@ export class SqlStore implements Store {
   async listMessages(merchantId: string, limit: number): Promise<Message[]> {
     const rows = await this.db.query(
       `select * from messages where merchant_id = $1
-       order by (read_at is null) desc, created_at desc, id limit $2`,
+       order by (read_at is null) desc, created_at desc, seq desc limit $2`,
       [merchantId, limit],
     );
     return rows.map(toMessage);

@@ -344,6 +344,7 @@ export class SupabaseStore implements Store {
       .eq('merchant_id', merchantId)
       .order('read_at', { ascending: false, nullsFirst: true })
       .order('created_at', { ascending: false })
+      .order('seq', { ascending: false })
       .limit(limit)
       .retry(false);
     // Unread first: PostgREST sorts nulls first, but read ones must then go newest first, not by read time.

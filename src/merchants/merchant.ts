@@ -5,6 +5,12 @@ import type { RealtimeOptions } from '../providers/realtime-options.js';
 
 export type ProviderName = 'openai' | 'xai' | 'sim';
 
+/**
+ * How a merchant's calls reach the model: through the relay as a Twilio Media Stream, or over SIP
+ * straight to OpenAI with the relay controlling the call from the side (no audio through it).
+ */
+export type CallTransport = 'media-streams' | 'sip';
+
 export interface BusinessHours {
   /** ISO weekday 1 (Mon) … 7 (Sun) → list of "HH:MM-HH:MM" ranges in the merchant's time zone. */
   [weekday: string]: string[];
@@ -53,6 +59,8 @@ export interface Merchant {
   phoneNumbers: string[];
   /** Overrides the PROVIDER default when set. */
   provider?: ProviderName;
+  /** Absent: media-streams. `sip` needs provider openai (OpenAI answers the SIP call). */
+  transport?: CallTransport;
   voice?: string;
   /** OpenAI session choices (model, reasoning effort, noise reduction, VAD, truncation); OpenAI only. */
   realtime?: RealtimeOptions;

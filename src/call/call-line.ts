@@ -16,8 +16,11 @@ export class CallLine {
     private readonly transfers: TransferLedger | undefined,
   ) {}
 
-  /** Asks the line to dial `name`; `failed` runs if that is impossible or refused. */
-  transfer(name: string, summary: string, failed: () => void): void {
+  /**
+   * Asks the line to dial `name`; `failed` runs if that is impossible or refused, `accepted` with what
+   * the platform could say of it.
+   */
+  transfer(name: string, summary: string, failed: () => void, accepted?: (outcome: string) => void): void {
     const target = this.info.merchant.transferTargets?.find((t) => t.name === name);
     const line = this.line;
     if (!target || !line) {
@@ -26,7 +29,10 @@ export class CallLine {
     }
     this.transfers?.put(this.info.callSid, { target: name, whisper: summary });
     line.transfer({ call: this.info, target, summary }).then(
-      () => this.log.info({ target: name }, 'call redirected to a person'),
+      (result) => {
+        this.log.info({ target: name, outcome: result.outcome }, 'call redirected to a person');
+        if (result.outcome) accepted?.(result.outcome);
+      },
       (err: unknown) => {
         this.log.warn({ target: name, err: err instanceof Error ? err.message : String(err) }, 'transfer refused');
         this.transfers?.take(this.info.callSid);

@@ -295,7 +295,12 @@ export class Call {
       case 'transfer':
         this.timeline.transfer(command.target, 'dialing');
         this.transcript.note('system', `Transfer to ${command.target} requested.`);
-        return this.line.transfer(command.target, command.summary, () => this.send({ type: 'transfer.failed' }));
+        return this.line.transfer(
+          command.target,
+          command.summary,
+          () => this.send({ type: 'transfer.failed' }),
+          (outcome) => this.timeline.transfer(command.target, outcome),
+        );
       case 'transferFailed':
         this.timeline.transfer(command.target, 'failed');
         this.model.addText('system', prompts.transferFailedNote(command.target));

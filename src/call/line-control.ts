@@ -13,9 +13,15 @@ export interface TransferRequest {
   summary: string;
 }
 
+/** What the platform's acceptance of a transfer says (absent: nothing beyond "accepted"). */
+export interface TransferResult {
+  /** For the record: how far the transfer is known to have gone (SIP: `refer_sent`). */
+  outcome?: string;
+}
+
 export interface LineControl {
   /** Resolves once the platform accepted the redirect; rejects (with the reason) if it refused. */
-  transfer(req: TransferRequest): Promise<void>;
+  transfer(req: TransferRequest): Promise<TransferResult>;
   /** Ends the call where closing the audio does not (an outbound call's leg). */
   hangUp(call: CallInfo): Promise<void>;
 }

@@ -27,6 +27,8 @@ export class RelayMetrics {
   readonly demoFallbackCalls: Counter;
   readonly badMessages: Counter<'source'>;
   readonly twilioStalled: Counter;
+  readonly sipAcceptDelay: Histogram;
+  readonly sipCalls: Counter<'outcome'>;
 
   constructor(opts: { defaultMetrics?: boolean; liveCalls?: () => number; outboxDepth?: () => number } = {}) {
     const registers = [this.registry];
@@ -107,6 +109,18 @@ export class RelayMetrics {
       name: 'callrelay_rate_limited_total',
       help: 'Requests refused by a rate limit.',
       labelNames: ['limit'],
+      registers,
+    });
+    this.sipAcceptDelay = new Histogram({
+      name: 'callrelay_sip_accept_seconds',
+      help: "From OpenAI's realtime.call.incoming webhook arriving to the accept request leaving the relay.",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2],
+      registers,
+    });
+    this.sipCalls = new Counter({
+      name: 'callrelay_sip_calls_total',
+      help: 'SIP calls offered by OpenAI, by what the relay did (accepted, rejected_busy, rejected_unknown, …).',
+      labelNames: ['outcome'],
       registers,
     });
     this.demoFallbackCalls = new Counter({

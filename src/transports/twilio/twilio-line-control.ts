@@ -43,6 +43,8 @@ export function twilioLineControl(opts: TwilioLineOptions): LineControl {
   return {
     async transfer(req) {
       await opts.client.calls(req.call.callSid).update({ twiml: transferTwiml(req, opts.publicHost) });
+      // The outcome comes later, from the <Dial action> webhook.
+      return {};
     },
     async hangUp(call) {
       await opts.client.calls(call.callSid).update({ status: 'completed' });

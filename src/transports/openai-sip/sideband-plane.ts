@@ -1,0 +1,88 @@
+import type { CallerSide, DataPlane, PlaneStats, ResponseReader } from '../../call/data-plane.js';
+import type { Truncation } from '../../call/playback.js';
+import type { Logger } from '../../log.js';
+import type { ModelControlEvent } from '../../providers/realtime-connection.js';
+
+// The data plane of a SIP call: there is none in this process. The caller's audio goes between the
+// trunk and OpenAI, so nothing is gated, cleared or truncated here, and OpenAI stops its own playback
+// when the caller talks (interrupt_response, src/providers/sip-session.ts). What the call still needs
+// from a plane it gets from the sideband's events:
+// - the assistant started speaking: the response's first message item;
+// - the caller heard the response: as soon as it ended (OpenAI plays it; the relay cannot know later);
+// - the caller hung up: OpenAI no longer knows the call (src/transports/openai-sip/sideband-link.ts).
+// Ending the call, or giving up on it after the sideband is lost, is a hang-up over OpenAI's REST API.
+
+export class SidebandPlane implements DataPlane {
+  private side: CallerSide | null = null;
+  private responses: ResponseReader | null = null;
+  /** The call is over at OpenAI (hung up, referred, or hung up by us): no REST hang-up is owed. */
+  private over = false;
+  /** Responses whose speech start was reported. */
+  private started = new Set<string>();
+
+  constructor(
+    private readonly hangUp: () => Promise<void>,
+    private readonly log: Logger,
+  ) {}
+
+  attach(side: CallerSide, responses: ResponseReader): void {
+    this.side = side;
+    this.responses = responses;
+  }
+
+  /** Sideband events, before the call reads them. */
+  modelEvent(e: ModelControlEvent): void {
+    if (e.type !== 'assistantItem' || this.started.has(e.responseId)) return;
+    if (this.responses?.isCancelled(e.responseId)) return;
+    this.started.add(e.responseId);
+    this.side?.audioStarted();
+  }
+
+  /** OpenAI ended the call (the caller hung up, or a refer took it away). */
+  callGone(): void {
+    if (this.over) return;
+    this.over = true;
+    this.side?.hungUp();
+  }
+
+  assistantAudio(): void {
+    // Never called: no assistant audio comes over a sideband socket.
+  }
+
+  setGate(): void {
+    // Nothing to gate: OpenAI plays its audio to the caller itself.
+  }
+
+  responseEnded(): void {
+    // After the call has read the response's end (this runs from inside that handling).
+    queueMicrotask(() => this.side?.drained());
+  }
+
+  interrupt(): Truncation[] {
+    return [];
+  }
+
+  playApology(): void {
+    // No audio of ours reaches this caller: without its control channel the call is ended, not left
+    // running with a model that can no longer book, transfer or be recorded.
+    this.endLine('the sideband was lost');
+  }
+
+  finish(): Truncation[] {
+    this.endLine('the call ended');
+    return [];
+  }
+
+  stats(): PlaneStats {
+    const none = { framesIn: 0, framesOut: 0, assistantAudioMs: 0, lateDeltasDropped: 0 };
+    return { ...none, badTwilioMessages: 0, twilioSendRefused: 0 };
+  }
+
+  private endLine(why: string): void {
+    if (this.over) return;
+    this.over = true;
+    this.hangUp().catch((err: unknown) =>
+      this.log.warn({ err: err instanceof Error ? err.message : String(err), why }, 'SIP hang-up over REST failed'),
+    );
+  }
+}

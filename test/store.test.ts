@@ -239,6 +239,27 @@ for (const variant of variants) {
       expect((await a.listMerchants()).map((x) => x.id)).toEqual(['sunny']);
     });
 
+    it('keeps a sip merchant on sip, and a merchant without transport on media-streams (0006)', async () => {
+      const sip = await a.upsertMerchant(merchant({ provider: 'openai', transport: 'sip' }));
+      expect(sip).toMatchObject({ provider: 'openai', transport: 'sip' });
+      expect((await s.b.findMerchantByNumber('+15005550006'))?.transport).toBe('sip');
+      expect(await s.b.getMerchant('sunny')).toEqual(sip);
+      const back = await a.upsertMerchant(merchant());
+      expect(back && 'transport' in back).toBe(false);
+      expect(await a.db.query("select transport from merchants where id = 'sunny'")).toEqual([
+        { transport: 'media-streams' },
+      ]);
+      await expect(a.db.query("update merchants set transport = 'webrtc' where id = 'sunny'")).rejects.toThrow(
+        /merchants_transport_check/,
+      );
+      // The widened provider check: the third provider is storable, anything else still is not.
+      await a.db.query("update merchants set provider = 'openai-live' where id = 'sunny'");
+      await expect(a.db.query("update merchants set provider = 'gemini' where id = 'sunny'")).rejects.toThrow(
+        /merchants_provider_check/,
+      );
+      await a.upsertMerchant(merchant());
+    });
+
     it('keeps Google tokens across a merchant re-upsert and updates only the token fields given', async () => {
       const expiry = at('2030-01-01T10:00:00.000Z');
       expect(

@@ -183,8 +183,38 @@ describe('SupabaseStore REST requests', () => {
         webhook_secret: null,
         recording_notice: null,
         realtime_options: null,
+        transport: 'media-streams',
       },
     });
+  });
+
+  it('round-trips a sip merchant: sent and read back as sip; a media-streams row reads as the default', async () => {
+    reply = (req) => ({ body: [{ ...merchantRow, ...(req.body as { m: object }).m }] });
+    const saved = await store.upsertMerchant({
+      id: 'sunny',
+      name: 'Sunny Side Dental',
+      timeZone: 'America/New_York',
+      phoneNumbers: ['+15005550006'],
+      provider: 'openai',
+      transport: 'sip',
+      instructions: 'Be brief.',
+      greeting: 'Hello',
+      outboundGreeting: 'Hi',
+      voicemailTemplate: 'This is {business}.',
+      greetingInterruptible: true,
+      slotMinutes: 30,
+      businessHours: { '1': ['09:00-17:00'] },
+      tools: ['takeMessage'],
+    });
+    expect(only().body).toMatchObject({ m: { provider: 'openai', transport: 'sip' } });
+    expect(saved).toMatchObject({ id: 'sunny', provider: 'openai', transport: 'sip' });
+
+    seen.length = 0;
+    reply = () => ({ body: [{ ...merchantRow, transport: 'sip' }] });
+    expect((await store.findMerchantByNumber('+15005550006'))?.transport).toBe('sip');
+    reply = () => ({ body: [{ ...merchantRow, transport: 'media-streams' }] });
+    const plain = await store.getMerchant('sunny');
+    expect(plain && 'transport' in plain).toBe(false);
   });
 
   it('books through the book_appointment RPC: a row means booked, an empty array means slot taken', async () => {

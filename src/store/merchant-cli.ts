@@ -60,15 +60,27 @@ async function readMerchantFile(path: string, io: CliIo): Promise<ReturnType<typ
   return result;
 }
 
+// The relay cannot route the number itself: whoever answers the phone number has to send it to OpenAI.
+function sipNote(m: MerchantRecord): string[] {
+  if (m.transport !== 'sip') return [];
+  return [
+    "  sip:      route its numbers to OpenAI's SIP endpoint (Elastic SIP trunk), or leave them on the " +
+      'voice webhook with OPENAI_SIP_URI set (README: SIP)' +
+      (m.provider === undefined ? '; with no provider set, PROVIDER must be openai' : ''),
+  ];
+}
+
 function describe(m: MerchantRecord): string {
   // A stored token was never checked against Google here: it may be made up, expired or revoked.
   const token = m.googleTokens.refreshToken ? ' (token stored, not verified)' : ' (not connected)';
   const calendar = m.googleCalendarId ? `calendar ${m.googleCalendarId}${token}` : 'no calendar';
+  const voice = m.voice ? `, voice ${m.voice}` : '';
   return [
     `${m.id}: ${m.name}`,
     `  numbers:  ${m.phoneNumbers.join(', ') || '(none)'}`,
     `  zone:     ${m.timeZone}, ${m.slotMinutes}-minute slots`,
-    `  provider: ${m.provider ?? '(default)'}${m.voice ? `, voice ${m.voice}` : ''}`,
+    `  provider: ${m.provider ?? '(default)'}${voice}; transport ${m.transport ?? 'media-streams'}`,
+    ...sipNote(m),
     `  tools:    ${m.tools.join(', ') || '(none)'}`,
     `  transfer: ${m.transferTargets?.map((t) => t.name).join(', ') || '(nobody)'}`,
     `  owner:    ${m.ownerNotifications ? `SMS to ${m.ownerNotifications.number}` : 'no SMS'}` +
@@ -97,6 +109,8 @@ export function exampleMerchantFile(): Record<string, unknown> {
     id: 'sunny-side-dental',
     // Not the demo merchant's number, so the example can be added as is next to the seeded demo.
     phoneNumbers: ['+15555550123'],
+    // The default, written out to show the field; sip sends calls to OpenAI over a SIP trunk.
+    transport: 'media-streams',
     businessHours: dayNames(seedMerchant.businessHours),
     googleCalendarId: undefined,
     transferTargets: (seedMerchant.transferTargets ?? []).map((t) => ({ ...t, hours: dayNames(t.hours) })),

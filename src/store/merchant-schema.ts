@@ -8,10 +8,16 @@ import {
   TURN_DETECTIONS,
   type RealtimeOptions,
 } from '../providers/realtime-options.js';
+import type { CallTransport } from '../merchants/merchant.js';
 import type { MerchantInput } from './store.js';
 
 // The merchant file an operator writes (YAML or JSON), validated field by field so a mistake is
 // reported by name before anything reaches the database. Keys are the Merchant type's own names.
+
+export const CALL_TRANSPORTS = ['media-streams', 'sip'] as const satisfies readonly CallTransport[];
+
+/** Providers a sip merchant may name: OpenAI answers SIP calls (sim stands in for it in the no-keys demo). */
+const SIP_PROVIDERS: readonly string[] = ['openai', 'sim'];
 
 export const RECEPTIONIST_TOOLS = [
   'lookupCustomer',
@@ -98,6 +104,7 @@ export const MERCHANT_FILE_FIELDS = [
   'timeZone',
   'phoneNumbers',
   'provider',
+  'transport',
   'voice',
   'realtime',
   'instructions',
@@ -239,6 +246,7 @@ export const merchantFileSchema = z
         .array(e164, { error: required('a list of phone numbers') })
         .min(1, 'must list at least one number'),
       provider: z.enum(['openai', 'xai', 'sim'], { error: 'must be one of openai, xai, sim' }).optional(),
+      transport: oneOf(CALL_TRANSPORTS).optional(),
       voice: nonEmpty('a voice name').optional(),
       realtime: realtimeOptions.optional(),
       instructions: text().default(''),
@@ -273,6 +281,14 @@ export const merchantFileSchema = z
           : 'must be a mapping of fields',
     },
   )
+  .superRefine((f, ctx) => {
+    if (f.transport === 'sip' && f.provider !== undefined && !SIP_PROVIDERS.includes(f.provider))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transport'],
+        message: `sip calls are OpenAI's: provider must be openai (or sim, or left out), not ${f.provider}`,
+      });
+  })
   .transform((f): MerchantInput => {
     const m: MerchantInput = {
       id: f.id,
@@ -291,6 +307,8 @@ export const merchantFileSchema = z
       tools: [...new Set(f.tools)],
     };
     if (f.provider !== undefined) m.provider = f.provider;
+    // media-streams is the default and is stored as such: only sip is carried, as rows read it back.
+    if (f.transport === 'sip') m.transport = f.transport;
     if (f.voice !== undefined) m.voice = f.voice;
     if (f.realtime !== undefined && Object.keys(f.realtime).length > 0) m.realtime = f.realtime;
     if (f.googleCalendarId !== undefined) m.googleCalendarId = f.googleCalendarId;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { realtimeOptions } from './merchant-schema.js';
+import { CALL_TRANSPORTS, realtimeOptions } from './merchant-schema.js';
 import type { CallRecordingInfo, RecordingUpdate } from './call-recording.js';
 import {
   callDirectionSchema,
@@ -65,6 +65,8 @@ const merchantRow = z.object({
   recording_notice: z.string().nullish(),
   // Version 0004.
   realtime_options: realtimeOptions.nullish(),
+  // Version 0006.
+  transport: z.enum(CALL_TRANSPORTS).nullish(),
 });
 
 export function toMerchant(row: unknown): MerchantRecord {
@@ -98,6 +100,8 @@ export function toMerchant(row: unknown): MerchantRecord {
   if (r.webhook_url && r.webhook_secret) m.postCallWebhook = { url: r.webhook_url, secret: r.webhook_secret };
   if (r.recording_notice) m.recording = { notice: r.recording_notice };
   if (r.realtime_options && Object.keys(r.realtime_options).length > 0) m.realtime = r.realtime_options;
+  // The default stays implicit, as in the merchant file: only a sip merchant carries the field.
+  if (r.transport === 'sip') m.transport = r.transport;
   return m;
 }
 
@@ -130,6 +134,7 @@ export function merchantToJson(m: MerchantInput): JsonObject {
     webhook_secret: m.postCallWebhook?.secret ?? null,
     recording_notice: m.recording?.notice ?? null,
     realtime_options: m.realtime ? { ...m.realtime } : null,
+    transport: m.transport ?? 'media-streams',
   };
   if (m.googleCalendarId !== undefined) j.google_calendar_id = m.googleCalendarId;
   Object.assign(j, tokenColumns(m.googleTokens ?? {}));

@@ -127,7 +127,9 @@ export function merchantsPage(ctx: PageContext, merchants: MerchantRecord[], unr
     ctx,
     html`<ul class="merchant-list">${merchants.map(
       (m) => html`<li class="card"><a href="/console/merchants/${encodeURIComponent(m.id)}">${m.name}</a>
-      <span class="muted">${m.id} · ${m.phoneNumbers.join(', ') || 'no number'} · ${m.timeZone}</span>
+      <span class="muted">${m.id} · ${m.phoneNumbers.join(', ') || 'no number'} · ${m.timeZone} · ${
+        m.transport === 'sip' ? 'SIP to OpenAI' : 'Media Streams'
+      }</span>
       <span class="badge">${unread.get(m.id) ?? 0} unread</span>
       <span class="muted">${m.googleTokens.refreshToken ? 'calendar connected' : 'no calendar'}</span></li>`,
     )}</ul>`,

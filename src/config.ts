@@ -20,6 +20,10 @@ export interface Config {
   publicHost: string;
   provider: ProviderName;
   openai: { apiKey?: string; realtimeUrl: string; model: string; voice: string; transcriptionModel: string };
+  /** The SIP path (src/transports/openai-sip): on when the webhook secret and an OpenAI key are set. */
+  sip: { webhookSecret?: string; sipUri?: string; apiBaseUrl?: string };
+  /** 0: no limit. */
+  maxLiveCalls: number;
   xai: { apiKey?: string; realtimeUrl: string; model: string; voice: string };
   maxCallSeconds: number;
   connectTimeoutMs: number;
@@ -53,6 +57,8 @@ export function loadConfig(env: EnvSource = relayEnv()): Config {
     const xaiUrl = r.get('XAI_REALTIME_URL');
     if (provider === 'openai' && !openaiKey) r.problem('OPENAI_API_KEY', 'is required when PROVIDER=openai');
     if (provider === 'xai' && !xaiKey) r.problem('XAI_API_KEY', 'is required when PROVIDER=xai');
+    if (r.isSet('OPENAI_WEBHOOK_SECRET') && !openaiKey)
+      r.problem('OPENAI_WEBHOOK_SECRET', "needs OPENAI_API_KEY: SIP calls are accepted over OpenAI's REST API");
     if (nodeEnv === 'production' && provider === 'sim') {
       r.problem(
         'OPENAI_API_KEY',
@@ -79,6 +85,12 @@ export function loadConfig(env: EnvSource = relayEnv()): Config {
         model: r.get('XAI_REALTIME_MODEL'),
         voice: r.get('XAI_VOICE'),
       },
+      sip: {
+        webhookSecret: r.get('OPENAI_WEBHOOK_SECRET'),
+        sipUri: r.get('OPENAI_SIP_URI'),
+        apiBaseUrl: r.get('OPENAI_BASE_URL'),
+      },
+      maxLiveCalls: r.get('MAX_LIVE_CALLS'),
       maxCallSeconds: r.get('MAX_CALL_SECONDS'),
       connectTimeoutMs: r.get('MODEL_CONNECT_TIMEOUT_MS'),
       responseTimeoutMs: r.get('MODEL_RESPONSE_TIMEOUT_MS'),

@@ -10,6 +10,7 @@ import type { NotifyOwner } from './notify/owner-sms.js';
 import { mountMediaStreams } from './transports/twilio/media-stream-route.js';
 import { mountVoiceWebhook } from './transports/twilio/voice-route.js';
 import { mountTransferRoutes, type TransferMissed } from './transports/twilio/transfer-routes.js';
+import { mountSipCalls } from './transports/openai-sip/sip-calls.js';
 import { TransferLedger } from './call/transfer-ledger.js';
 import type { LineControl } from './call/line-control.js';
 import { callControlSpecs, withCallControl } from './tools/call-control.js';
@@ -76,33 +77,42 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
 
   const transfers = new TransferLedger();
   mountHealth(app, () => ({ draining, calls: calls.size }));
-  mountVoiceWebhook(app, { ...deps, publicHost: config.publicHost, draining: isDraining });
+  mountVoiceWebhook(app, {
+    ...deps,
+    publicHost: config.publicHost,
+    draining: isDraining,
+    sipUri: config.sip.sipUri,
+    busy: () => config.maxLiveCalls > 0 && calls.size >= config.maxLiveCalls,
+  });
   mountTransferRoutes(app, {
     ...deps,
     transfers,
     publicHost: config.publicHost,
     onMissed: (miss) => void tellOwner(deps, miss),
   });
+  // Every merchant's model gets the call-control tools (endCall; transferCall with targets).
+  const toolSpecs = (m: Merchant) => [...(deps.toolSpecs?.(m) ?? []), ...callControlSpecs(m)];
+  // What every call shares, on either path.
+  const callDeps = {
+    recorder: deps.recorder,
+    maxCallMs: config.maxCallSeconds * 1000,
+    connectTimeoutMs: config.connectTimeoutMs,
+    responseTimeoutMs: config.responseTimeoutMs,
+    silenceMs: config.silenceRepromptMs,
+    runTool: withCallControl(deps.runTool),
+    metrics,
+    onState: deps.onCallState,
+  };
   const mediaStreams = mountMediaStreams(app, {
     ...deps,
     calls,
     originAllowed,
     draining: isDraining,
-    // Every merchant's model gets the call-control tools (endCall; transferCall with targets).
-    toolSpecs: (m) => [...(deps.toolSpecs?.(m) ?? []), ...callControlSpecs(m)],
-    call: {
-      recorder: deps.recorder,
-      maxCallMs: config.maxCallSeconds * 1000,
-      connectTimeoutMs: config.connectTimeoutMs,
-      responseTimeoutMs: config.responseTimeoutMs,
-      silenceMs: config.silenceRepromptMs,
-      runTool: withCallControl(deps.runTool),
-      transfers,
-      ...(deps.line ? { line: deps.line } : {}),
-      metrics,
-      onState: deps.onCallState,
-    },
+    toolSpecs,
+    call: { ...callDeps, transfers, ...(deps.line ? { line: deps.line } : {}) },
   });
+  // SIP calls (OPENAI_WEBHOOK_SECRET): the same calls map, limits, tools and record; no audio here.
+  const sipCalls = await mountSipCalls(app, { ...deps, calls, draining: isDraining, toolSpecs, call: callDeps });
   const browserRelay: BrowserRelay | null = edge.encryptionKey
     ? browserRelayRoutes(app, {
         encryptionKey: edge.encryptionKey,
@@ -162,6 +172,7 @@ export async function startServer(deps: ServerDeps): Promise<RelayServer> {
       metricsEndpoint.close();
       browserRelay?.closeAll(1001, 'server closing');
       mediaStreams.closeAll(1001, 'server closing');
+      await sipCalls?.close();
     },
   };
 }

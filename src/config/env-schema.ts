@@ -18,6 +18,7 @@ import {
   region,
   wsUrl,
 } from './env-values.js';
+import { variable, type EnvVar } from './env-var.js';
 
 // Every environment variable the relay reads: its section, a one-line description, how its value is
 // checked and what applies when it is unset. The loaders read through this table (env-reader.ts), and
@@ -25,29 +26,7 @@ import {
 // A schema sees the trimmed value, never a blank one: an empty `NAME=` line means unset.
 // Rules that span variables (required in production, required for SMS) live in the loaders.
 
-export const ENV_SECTIONS = [
-  'Server',
-  'Model provider',
-  'Calls',
-  'Edge',
-  'Operations',
-  'Receptionist tools',
-  'Storage',
-  'Development inspection',
-  'SMS group chats',
-  'Console',
-] as const;
-export type EnvSection = (typeof ENV_SECTIONS)[number];
-
-export interface EnvVar<S extends z.ZodType = z.ZodType> {
-  section: EnvSection;
-  /** One line, as .env.example and the README say it. */
-  description: string;
-  /** Checks the trimmed, non-blank value; its `.default()` (or `.optional()`) says what unset means. */
-  schema: S;
-  /** The default in words, where it is not one plain value (computed, or a feature left off). */
-  unset?: string;
-}
+export { ENV_SECTIONS, type EnvSection, type EnvVar } from './env-var.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -70,10 +49,6 @@ export const DEFAULT_XAI_TEXT_MODEL = 'grok-3-mini';
 export const DEFAULT_MAX_NUMBERS = 5;
 
 // ---- the variables ----------------------------------------------------------------------------------
-
-function variable<S extends z.ZodType>(section: EnvSection, description: string, schema: S, unset?: string): EnvVar<S> {
-  return unset === undefined ? { section, description, schema } : { section, description, schema, unset };
-}
 
 const text = () => z.string();
 
@@ -164,6 +139,11 @@ export const ENV_VARS = {
     'wait for the model session this long (ms, 100..60000) before apologising and hanging up',
     integer(100, 60_000).default(8000),
   ),
+  MAX_LIVE_CALLS: variable(
+    'Calls',
+    'calls at once (0 = no limit); past it a call is refused busy (SIP 486, Twilio <Reject reason="busy">)',
+    integer(0, 100_000).default(0),
+  ),
   MODEL_RESPONSE_TIMEOUT_MS: variable(
     'Calls',
     'a response the model owes that stays silent this long (ms, 1000..120000) ends the call `model_stalled`',
@@ -176,6 +156,19 @@ export const ENV_VARS = {
     integer(2, 120).default(8),
   ),
 
+  // SIP calls
+  OPENAI_WEBHOOK_SECRET: variable(
+    'SIP calls',
+    "secret (whsec_…) of the OpenAI project's webhook to POST /openai/webhook; set, SIP calls are answered",
+    parsed((raw) => (raw.startsWith('whsec_') ? raw : bad('expected the whsec_… secret OpenAI shows'))).optional(),
+    '– (SIP path off)',
+  ),
+  OPENAI_SIP_URI: variable(
+    'SIP calls',
+    'sip:PROJECT_ID@sip.api.openai.com;transport=tls: where the voice webhook sends `transport: sip` merchants',
+    parsed((raw) => (/^sips?:[^\s]+@[^\s]+$/.test(raw) ? raw : bad('expected sip:PROJECT_ID@host…'))).optional(),
+    '– (such merchants stay on Media Streams)',
+  ),
   // Edge
   ENCRYPTION_KEY: variable(
     'Edge',

@@ -13,6 +13,10 @@ export interface VoiceRouteDeps extends TwilioRouteDeps {
   directory: MerchantDirectory;
   publicHost: string;
   draining: () => boolean;
+  /** OPENAI_SIP_URI: where `transport: sip` merchants' calls are sent. */
+  sipUri?: string;
+  /** MAX_LIVE_CALLS reached. */
+  busy?: () => boolean;
 }
 
 export function mountVoiceWebhook(app: uWS.TemplatedApp, deps: VoiceRouteDeps): void {
@@ -25,7 +29,12 @@ export function mountVoiceWebhook(app: uWS.TemplatedApp, deps: VoiceRouteDeps): 
       if (v && !params.has(key)) params.set(key, v);
     }
     if (!params.get('CallSid')) return json(400, { error: 'missing CallSid' });
-    const answer = await answerVoiceWebhook(params, deps.publicHost, deps.directory);
+    if (deps.busy?.()) {
+      // The caller hears a busy signal and may try again; nobody is answered halfway.
+      log.warn({ callSid: params.get('CallSid') }, 'call refused busy: MAX_LIVE_CALLS reached');
+      return twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="busy"/></Response>');
+    }
+    const answer = await answerVoiceWebhook(params, deps.publicHost, deps.directory, deps.sipUri);
     // With TWILIO_AUTH_TOKEN set this request's signature verified: a real caller on a real number
     // that no merchant owns is about to hear the demo business.
     if (answer.fellBack && answer.merchantId === demoMerchant.id && deps.edge.twilioAuthToken !== undefined) {

@@ -13,10 +13,24 @@ export interface VoiceWebhookResult {
   fellBack?: boolean;
 }
 
+/**
+ * Where a `transport: sip` merchant's call goes: OpenAI's SIP endpoint, with what the relay knows as
+ * custom headers (Twilio sends `X-` query parameters of a <Sip> URI as SIP headers), because the INVITE's
+ * To then names OpenAI's project, not the number dialled. src/transports/openai-sip/sip-invite.ts reads them.
+ */
+export function sipTarget(sipUri: string, fields: Record<string, string>): string {
+  const q = Object.entries(fields)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `X-CallRelay-${k}=${encodeURIComponent(v)}`)
+    .join('&');
+  return q ? `${sipUri}${sipUri.includes('?') ? '&' : '?'}${q}` : sipUri;
+}
+
 export async function answerVoiceWebhook(
   params: URLSearchParams,
   publicHost: string,
   directory: MerchantDirectory,
+  sipUri?: string,
 ): Promise<VoiceWebhookResult> {
   const to = params.get('To') ?? '';
   const from = params.get('From') ?? '';
@@ -34,6 +48,21 @@ export async function answerVoiceWebhook(
     vr.say('Sorry, this number is not in service.');
     vr.hangup();
     return { twiml: vr.toString() };
+  }
+  if (merchant.transport === 'sip' && sipUri) {
+    // The audio goes from Twilio to OpenAI; the relay hears of the call from OpenAI's webhook.
+    const fields = {
+      Merchant: merchant.id,
+      Caller: direction === 'outbound' ? to : from,
+      Called: businessNumber,
+      AnsweredBy: params.get('AnsweredBy') ?? '',
+    };
+    vr.dial({ answerOnBridge: true }).sip(sipTarget(sipUri, fields));
+    log.info({ callSid, merchant: merchant.id, direction }, 'voice webhook: sent to OpenAI over SIP');
+    return { twiml: vr.toString(), merchantId: merchant.id, fellBack: named === undefined };
+  }
+  if (merchant.transport === 'sip') {
+    log.warn({ callSid, merchant: merchant.id }, 'merchant is on SIP but OPENAI_SIP_URI is unset: Media Streams used');
   }
   const stream = vr.connect().stream({ url: `wss://${publicHost}/media-stream` });
   const add = (name: string, value: string) => value && stream.parameter({ name, value });

@@ -61,6 +61,11 @@ export class SidebandLink implements ModelLink {
     return this.readyAtFirst ?? this.current.readyAt;
   }
 
+  /** False between a drop and the next attach. */
+  get attached(): boolean {
+    return this.gap === null && !this.closedByUs;
+  }
+
   attach(handlers: LinkHandlers): void {
     this.handlers = handlers;
     this.listen(this.current);

@@ -42,7 +42,12 @@ describe('POST /twilio/voice for a SIP merchant', () => {
       { name: 'From', value: '"Twilio" <sip:+14155550100@twilio.example>;tag=1' },
       ...[...headers].map(([name, value]) => ({ name, value })),
     ]);
-    expect(invite).toEqual({ to: '+15005550006', from: '+14155550100', merchantId: h.merchant.id });
+    expect(invite).toEqual({
+      to: '+15005550006',
+      from: '+14155550100',
+      merchantId: h.merchant.id,
+      direction: 'inbound',
+    });
   });
 
   it('keeps a SIP merchant on Media Streams when OPENAI_SIP_URI is not set', async () => {

@@ -144,8 +144,10 @@ export class SipAnswerer {
         merchant,
         callerPhone: invite.from,
         calledNumber: invite.to,
-        direction: 'inbound',
+        direction: invite.direction ?? 'inbound',
         answeredBy: invite.answeredBy,
+        conversationSid: invite.conversationSid,
+        requester: invite.requester,
       },
       plane,
       {

@@ -8,7 +8,7 @@ import type { RealtimeCallIncomingWebhookEvent } from 'openai/resources/webhooks
 // - `From`: the caller;
 // - `X-CallRelay-*`: what the relay's own voice webhook adds when it sends a call on to OpenAI with
 //   <Dial><Sip> (the To URI then names OpenAI's project, not the number): merchant, caller, number,
-//   and AMD's answer on an outbound call. A trunk that carries no such header gives an inbound call,
+//   direction, AMD's answer and the SMS thread of a call placed by @call. A trunk that carries no such header gives an inbound call,
 //   where no machine answers, so voicemail does not arise.
 
 export interface SipInvite {
@@ -17,6 +17,11 @@ export interface SipInvite {
   from?: string;
   merchantId?: string;
   answeredBy?: string;
+  /** `outbound` only when the relay's voice webhook says so (a call placed by @call). */
+  direction?: 'inbound' | 'outbound';
+  /** The SMS thread of an @call, and who asked: where the outcome is posted back. */
+  conversationSid?: string;
+  requester?: string;
   /** The SIP Call-ID, for logs. */
   sipCallId?: string;
 }
@@ -47,6 +52,12 @@ export function parseInvite(headers: readonly SipHeader[], region?: CountryCode)
   const merchantId = get('X-CallRelay-Merchant');
   const answeredBy = get('X-CallRelay-AnsweredBy');
   const sipCallId = get('Call-ID');
+  const direction = get('X-CallRelay-Direction');
+  const conversationSid = get('X-CallRelay-Conversation');
+  const requester = get('X-CallRelay-Requester');
+  if (direction === 'outbound' || direction === 'inbound') out.direction = direction;
+  if (conversationSid) out.conversationSid = conversationSid;
+  if (requester) out.requester = requester;
   if (to) out.to = to;
   if (from) out.from = from;
   if (merchantId) out.merchantId = merchantId;

@@ -56,6 +56,9 @@ export async function answerVoiceWebhook(
       Caller: direction === 'outbound' ? to : from,
       Called: businessNumber,
       AnsweredBy: params.get('AnsweredBy') ?? '',
+      Direction: direction,
+      Conversation: params.get('conversationSid') ?? '',
+      Requester: params.get('requester') ?? '',
     };
     vr.dial({ answerOnBridge: true }).sip(sipTarget(sipUri, fields));
     log.info({ callSid, merchant: merchant.id, direction }, 'voice webhook: sent to OpenAI over SIP');

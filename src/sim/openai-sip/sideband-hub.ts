@@ -34,8 +34,11 @@ export class SidebandHub implements SessionTransport {
     private readonly onEnd: (code: number, reason: string) => void,
   ) {}
 
+  /** Sideband sockets attached and open now. */
   get attached(): number {
-    return this.sockets.size;
+    let n = 0;
+    for (const ws of this.sockets) if (ws.readyState === ws.OPEN) n++;
+    return n;
   }
 
   get isOpen(): boolean {
@@ -66,16 +69,21 @@ export class SidebandHub implements SessionTransport {
       const t = transcriptOf(text);
       if (t !== undefined) this.heard.push(t);
     }
-    if (this.sockets.size === 0) {
-      this.dropped++;
-      return;
+    let sent = false;
+    for (const ws of this.sockets) {
+      if (ws.readyState !== ws.OPEN) continue;
+      ws.send(text);
+      sent = true;
     }
-    for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(text);
+    if (!sent) this.dropped++;
   }
 
   /** A network drop of every attached sideband (no close frame); the session goes on. */
   dropSidebands(): void {
-    for (const ws of this.sockets) ws.terminate();
+    const dropped = [...this.sockets];
+    this.sockets.clear();
+    for (const ws of dropped) ws.terminate();
+    this.onChange();
   }
 
   /** The session ends itself (expiry, drop()): the call ends with it. */

@@ -34,6 +34,18 @@ describe('OpenAI SIP imitation: call control over REST', () => {
     expect(sim.requests[0]?.body).toEqual(ACCEPT_BODY);
   });
 
+  it('takes an accept made from inside the webhook handler, before the webhook is answered', async () => {
+    const { sim, openai, receiver } = await setup();
+    receiver.answer = async (w) => {
+      const event = await openai.webhooks.unwrap(w.body, w.headers);
+      if (event.type === 'realtime.call.incoming') await openai.realtime.calls.accept(event.data.call_id, ACCEPT_BODY);
+      return 200;
+    };
+    const call = await sim.dial(CALLER);
+    expect(call.webhookStatus).toBe(200);
+    expect(call.state).toBe('accepted');
+  });
+
   it('answers an unknown call with 404 call_id_not_found and a wrong key with 401', async () => {
     const { sim, openai } = await setup();
     const unknown = await apiError(openai.realtime.calls.accept('rtc_u1_nosuchcall', ACCEPT_BODY));

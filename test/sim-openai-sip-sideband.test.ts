@@ -148,4 +148,12 @@ describe('OpenAI SIP imitation: the sideband', () => {
     expect(await sidebandRefusal(s.sim, call.callId)).toBe(404);
     await expect(call.waitFor('accepted')).rejects.toThrow(/ended/);
   });
+
+  it('ends the call when the session reaches its maximum duration (error, then 1001)', async () => {
+    const { call, client } = await answered({ maxSessionMs: 1000 });
+    const error = await client.next('error');
+    expect(at(error, 'error.code')).toBe('session_expired');
+    expect((await client.closed).code).toBe(1001);
+    expect(call.state).toBe('ended');
+  });
 });

@@ -32,7 +32,10 @@ export interface SimSipCall {
   readonly eventsDropped: number;
   /** What the caller heard the assistant say: one transcript per spoken item, as far as it was spoken. */
   readonly heard: readonly string[];
-  /** The caller speaks: resolves when the audio has been "spoken" (at once if the call is over). */
+  /**
+   * The caller speaks: resolves when the audio has been "spoken" (at once if the call is over).
+   * Throws while the call rings: nobody is on the line to hear it.
+   */
   say(text: string): Promise<void>;
   /** DTMF: `input_audio_buffer.dtmf_event_received` on the sideband (SIP only). */
   pressDigit(digit: string): void;

@@ -236,8 +236,9 @@ export class FakeModelSession {
     this.turns.transcript(itemId, text);
   }
 
-  sendRaw(msg: object | string): void {
-    if (this.isOpen) this.transport.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  /** Sends as is: a string or object as a text frame, a Buffer as a binary frame. */
+  sendRaw(msg: object | string | Buffer): void {
+    if (this.isOpen) this.transport.send(typeof msg === 'string' || Buffer.isBuffer(msg) ? msg : JSON.stringify(msg));
   }
 
   /** Caller audio that reaches the model without a client event (SIP: from the trunk), in the input format. */

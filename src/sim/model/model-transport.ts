@@ -14,7 +14,8 @@ export interface TransportHandlers {
 export interface SessionTransport {
   /** The session can still send: the socket is open (SIP: the call is up, attached or not). */
   readonly isOpen: boolean;
-  send(text: string): void;
+  /** Text frames; a Buffer goes as a binary frame. */
+  send(data: string | Buffer): void;
   /** Ends the session with a close frame. */
   close(code: number, reason: string): void;
   /** Ends the session abruptly, without a close frame. */
@@ -30,8 +31,8 @@ export class WsTransport implements SessionTransport {
     return this.ws.readyState === this.ws.OPEN;
   }
 
-  send(text: string): void {
-    this.ws.send(text);
+  send(data: string | Buffer): void {
+    this.ws.send(data);
   }
 
   close(code: number, reason: string): void {

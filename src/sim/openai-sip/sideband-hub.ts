@@ -63,16 +63,25 @@ export class SidebandHub implements SessionTransport {
     this.onChange();
   }
 
-  send(text: string): void {
+  send(data: string | Buffer): void {
+    if (typeof data === 'string') this.sendText(data);
+    else this.forward(data);
+  }
+
+  private sendText(text: string): void {
     if (text.startsWith(AUDIO_DELTA)) return;
     if (text.includes(TRANSCRIPT_DONE)) {
       const t = transcriptOf(text);
       if (t !== undefined) this.heard.push(t);
     }
+    this.forward(text);
+  }
+
+  private forward(data: string | Buffer): void {
     let sent = false;
     for (const ws of this.sockets) {
       if (ws.readyState !== ws.OPEN) continue;
-      ws.send(text);
+      ws.send(data);
       sent = true;
     }
     if (!sent) this.dropped++;

@@ -13,7 +13,8 @@ export type SipOp = 'accept' | 'reject' | 'refer' | 'hangup';
 export const SIP_OPS: readonly SipOp[] = ['accept', 'reject', 'refer', 'hangup'];
 
 const DEFAULT_REJECT_STATUS = 603; // "Defaults to 603 (Decline) when omitted" (CallRejectParams)
-const REFER_SCHEMES = /^(tel:\+?[0-9*#-]+|sips?:[^\s@]+@[^\s]+|sips?:[^\s]+)$/i;
+// Refer-To takes a tel: number or a sip:/sips: URI (CallReferParams: `tel:+14155550123`, `sip:agent@example.com`).
+const REFER_SCHEMES = /^(tel:\+?[0-9*#-]+|sips?:\S+)$/i;
 
 /** Parses a request body: empty is `{}` (reject and hangup may have none), else a JSON object. */
 export function parseBody(text: string): JsonObject {

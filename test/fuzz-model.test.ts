@@ -1,7 +1,6 @@
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { loadEdgeConfig } from '../src/http/edge-config.js';
 import { startHarness, sleep, until, type Harness } from './support/relay-harness.js';
@@ -198,13 +197,8 @@ const events: fc.Arbitrary<MsgGen> = fc.oneof(
   fc.uint8Array({ maxLength: 2000 }).map((b) => () => Buffer.from(b)),
 );
 
-/** Binary frames need the raw socket: FakeModelSession.sendRaw only sends text. */
+/** Text as text frames, a Buffer as a binary frame. */
 function send(session: FakeModelSession, msg: Msg): void {
-  if (Buffer.isBuffer(msg)) {
-    const ws = (session as unknown as { ws: WebSocket }).ws;
-    if (ws.readyState === ws.OPEN) ws.send(msg, { binary: true });
-    return;
-  }
   session.sendRaw(msg);
 }
 

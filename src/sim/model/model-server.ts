@@ -12,6 +12,7 @@ import { sharedFrameClock, type FrameClock } from '../clock/frame-clock.js';
 import type { AgentOptions } from './model-agent.js';
 import type { Dialect } from './model-protocol.js';
 import { FakeModelSession, type FakeSessionOptions } from './model-session.js';
+import { WsTransport } from './model-transport.js';
 
 export { FakeModelSession } from './model-session.js';
 export type { ResponseDecision, ResponseHandler, ResponseRequest } from './model-session.js';
@@ -270,7 +271,7 @@ export class FakeModelServer {
       onAudioAppended: opts.onAudioAppended,
       beforeSendDelta: opts.beforeSendDelta,
     };
-    const session = new FakeModelSession(ws, sessionOpts);
+    const session = new FakeModelSession(new WsTransport(ws), sessionOpts);
     this.sessions.push(session);
     opts.onSession?.(session);
     const waiter = this.pending.shift();

@@ -3,26 +3,19 @@
 // items, responses, truncation, pings, session expiry. Tests drive it through the scripted control API
 // (speechStarted, respond, userTranscript, drop, …); agent mode answers on its own from a script.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RawData, WebSocket } from 'ws';
+import type { RawData } from 'ws';
 import { log, type Logger } from '../../log.js';
 import type { FrameClock } from '../clock/frame-clock.js';
 import { AgentBrain, type AgentOptions, type ResponseRequest } from './model-agent.js';
+import { expiredError, handlingError, readClientFrame } from './model-client-frames.js';
 import { Conversation, type ConvItem, type TruncateRecord } from './model-conversation.js';
 import { IdGen } from './model-ids.js';
 import { ItemEvents } from './model-items.js';
-import {
-  ProtocolError,
-  errorBody,
-  parseClientEvent,
-  type ClientEvent,
-  type Dialect,
-  type ErrorBody,
-  type JsonObject,
-  type ServerEvent,
-} from './model-protocol.js';
+import type { ClientEvent, Dialect, ErrorBody, JsonObject, ServerEvent } from './model-protocol.js';
 import { Responder, type ResponseDecision } from './model-responder.js';
 import type { RespondOptions, RespondResult } from './model-response-shape.js';
 import { SessionConfig, type SessionView } from './model-session-config.js';
+import type { SessionTransport } from './model-transport.js';
 import { InputTurns } from './model-turns.js';
 import { EventWaiters, type EventOf, type WaitableType } from './model-waiters.js';
 
@@ -55,6 +48,10 @@ export interface FakeSessionOptions {
   requestHeaders: IncomingHttpHeaders;
   onAudioAppended: ((bytes: Buffer, session: FakeModelSession) => void) | undefined;
   beforeSendDelta: ((bytes: Buffer, session: FakeModelSession) => void) | undefined;
+  /** Applied before session.created, as a SIP accept's session is (already validated). */
+  initialSession?: JsonObject;
+  /** Agent mode: the caller transcript of a committed turn of `ms`, when the caller's words are known. */
+  callerTranscript?: (ms: number) => string | undefined;
 }
 
 const SCRIPTED_LINE = 'Hello! How can I help you today?';
@@ -88,7 +85,7 @@ export class FakeModelSession {
   private pingTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly transport: SessionTransport,
     private readonly opts: FakeSessionOptions,
   ) {
     this.dialect = opts.dialect;
@@ -97,6 +94,7 @@ export class FakeModelSession {
     this.requestHeaders = opts.requestHeaders;
     const expiresAt = Math.floor((Date.now() + (opts.maxSessionMs > 0 ? opts.maxSessionMs : 3_600_000)) / 1000);
     this.config = new SessionConfig(opts.dialect, opts.model, this.id, expiresAt);
+    if (opts.initialSession) this.config.apply(opts.initialSession, false);
     this.turns = new InputTurns(
       {
         ids: this.ids,
@@ -144,13 +142,15 @@ export class FakeModelSession {
       speak: (text) => void this.responder.play({ text }),
     });
     this.closed = new Promise((resolve) =>
-      ws.once('close', (code, reason) => {
-        this.cleanup();
-        resolve({ code, reason: reason.toString() });
+      transport.bind({
+        message: (data, isBinary) => this.onMessage(data, isBinary),
+        error: (err) => this.log.debug({ err }, 'fake model socket error'),
+        closed: (code, reason) => {
+          this.cleanup();
+          resolve({ code, reason });
+        },
       }),
     );
-    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    ws.on('error', (err) => this.log.debug({ err }, 'fake model socket error'));
     this.refreshVad();
     this.greet();
   }
@@ -158,7 +158,7 @@ export class FakeModelSession {
   // ---- state for tests ---------------------------------------------------------------------------
 
   get isOpen(): boolean {
-    return this.ws.readyState === this.ws.OPEN;
+    return this.transport.isOpen;
   }
   get appendedBytes(): number {
     return this.turns.buffer.appendedBytes;
@@ -236,8 +236,17 @@ export class FakeModelSession {
     this.turns.transcript(itemId, text);
   }
 
-  sendRaw(msg: object | string): void {
-    if (this.isOpen) this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  /** Sends as is: a string or object as a text frame, a Buffer as a binary frame. */
+  sendRaw(msg: object | string | Buffer): void {
+    if (this.isOpen) this.transport.send(typeof msg === 'string' || Buffer.isBuffer(msg) ? msg : JSON.stringify(msg));
+  }
+
+  /** Caller audio that reaches the model without a client event (SIP: from the trunk), in the input format. */
+  appendInput(bytes: Buffer): void {
+    if (!this.sessionUpdated) this.appendsBeforeSessionUpdated++;
+    this.turns.append(bytes);
+    this.opts.onAudioAppended?.(bytes, this);
+    if (this.waiters.wantsAudioProgress) this.waiters.audioProgress(this.turns.buffer.appendedMs);
   }
 
   /** Sends an `error` event (the session stays open, as with the real APIs). */
@@ -247,8 +256,8 @@ export class FakeModelSession {
 
   /** Closes the socket: no code (or 1006) = abruptly, without a close frame; else a close frame. */
   drop(code?: number, reason = ''): void {
-    if (code === undefined || code === 1006) this.ws.terminate();
-    else this.ws.close(code, reason);
+    if (code === undefined || code === 1006) this.transport.terminate();
+    else this.transport.close(code, reason);
   }
 
   // ---- protocol ------------------------------------------------------------------------------------
@@ -270,60 +279,26 @@ export class FakeModelSession {
     }
     if (this.opts.maxSessionMs > 0) {
       this.later(this.opts.maxSessionMs, () => {
-        const mins = this.opts.maxSessionMs / 60_000;
-        const span = mins >= 1 ? `${mins} minutes` : `${this.opts.maxSessionMs / 1000} seconds`;
-        const message = `Your session hit the maximum duration of ${span}.`;
-        this.sendError({
-          type: 'invalid_request_error',
-          code: 'session_expired',
-          message,
-          param: null,
-          event_id: null,
-        });
-        this.ws.close(1001, message);
+        const error = expiredError(this.opts.maxSessionMs);
+        this.sendError(error);
+        this.transport.close(1001, error.message);
       }).unref();
     }
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
-    if (isBinary) {
-      this.sendError({
-        type: 'invalid_request_error',
-        code: 'invalid_event',
-        message: 'Binary frames are not supported; send JSON text frames.',
-        param: null,
-        event_id: null,
-      });
-      return;
-    }
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    const text = buf.toString('utf8');
-    const parsed = parseClientEvent(text, this.dialect);
+    const parsed = readClientFrame(data, isBinary, this.dialect);
     if (!parsed.ok) {
       this.sendError(parsed.error);
       return;
     }
     const ev = parsed.event;
-    if (ev.type === 'input_audio_buffer.append') {
-      this.onAppend(ev.audio);
-      return;
-    }
+    if (ev.type === 'input_audio_buffer.append') return this.appendInput(Buffer.from(ev.audio, 'base64'));
     this.received.push(ev);
     try {
       this.dispatch(ev);
     } catch (err) {
-      if (!(err instanceof ProtocolError))
-        this.log.error({ err, type: ev.type }, 'fake model failed handling a client event');
-      const e =
-        err instanceof ProtocolError
-          ? err
-          : new ProtocolError(
-              'server_error',
-              'The server had an error while processing your request.',
-              null,
-              'server_error',
-            );
-      this.sendError(errorBody(e, ev.event_id ?? null));
+      this.sendError(handlingError(err, ev, this.log));
     }
     this.waiters.notify(ev);
   }
@@ -355,18 +330,11 @@ export class FakeModelSession {
     }
   }
 
-  private onAppend(audio: string): void {
-    if (!this.sessionUpdated) this.appendsBeforeSessionUpdated++;
-    const bytes = Buffer.from(audio, 'base64');
-    this.turns.append(bytes);
-    this.opts.onAudioAppended?.(bytes, this);
-    if (this.waiters.wantsAudioProgress) this.waiters.audioProgress(this.turns.buffer.appendedMs);
-  }
-
   private onCommitted(itemId: string, ms: number, byVad: boolean): void {
     const brain = this.brain;
     if (brain && this.config.view.transcription) {
-      this.later(brain.transcriptDelayMs, () => this.turns.transcript(itemId, brain.callerTranscript(ms)));
+      const text = this.opts.callerTranscript?.(ms) ?? brain.callerTranscript(ms);
+      this.later(brain.transcriptDelayMs, () => this.turns.transcript(itemId, text));
     }
     const td = this.config.view.turnDetection;
     if (byVad && td?.createResponse && this.responder.activeId === undefined)
@@ -391,11 +359,11 @@ export class FakeModelSession {
   // ---- plumbing ------------------------------------------------------------------------------------
 
   private send(ev: ServerEvent): void {
-    if (this.isOpen) this.ws.send(JSON.stringify(ev));
+    if (this.isOpen) this.transport.send(JSON.stringify(ev));
   }
 
   private sendText(json: string): void {
-    if (this.isOpen) this.ws.send(json);
+    if (this.isOpen) this.transport.send(json);
   }
 
   private sendError(body: ErrorBody): void {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { dtmfNote } from '../src/call/prompts.js';
 import type { FakeModelSession } from '../src/sim/model/model-server.js';
 import type { SimSipCall } from '../src/sim/openai-sip/sip-server.js';
 import { MEMORY, openPglite } from '../src/store/pglite-db.js';
@@ -149,4 +150,20 @@ describe('a SIP call', () => {
     expect(turns[0]?.text).toBe(call.heard[0]);
     expect(turns[2]?.text).toBe(call.heard[1]);
   }, 30_000);
+
+  it('hears the caller’s keypad on the sideband and tells the model, as on Media Streams', async () => {
+    h = await startSipHarness();
+    const call = await h.listening();
+    call.pressDigit('4');
+    call.pressDigit('2');
+    const note = await sessionOf(call).waitFor(
+      'conversation.item.create',
+      (e) => e.item.type === 'message' && JSON.stringify(e).includes(dtmfNote('42')),
+      5000,
+    );
+    expect(note.item.type === 'message' && note.item.role).toBe('user');
+    call.hangUp();
+    const rec = await h.recorder.waitFor(call.callId);
+    expect(rec.transcript.map((t) => t.text)).toContain('[keypad: 42]');
+  });
 });

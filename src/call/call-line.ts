@@ -17,10 +17,12 @@ export class CallLine {
   ) {}
 
   /**
-   * Asks the line to dial `name`; `failed` runs if that is impossible or refused, `accepted` with what
-   * the platform could say of it.
+   * Asks the line to dial `name`: `progress` hears `dialing`, then what the platform could say of it
+   * once accepted (SIP: `refer_sent`); `failed` runs if that is impossible or refused.
    */
-  transfer(name: string, summary: string, failed: () => void, accepted?: (outcome: string) => void): void {
+  transfer(name: string, summary: string, on: { failed: () => void; progress: (outcome: string) => void }): void {
+    on.progress('dialing');
+    const failed = on.failed;
     const target = this.info.merchant.transferTargets?.find((t) => t.name === name);
     const line = this.line;
     if (!target || !line) {
@@ -31,7 +33,7 @@ export class CallLine {
     line.transfer({ call: this.info, target, summary }).then(
       (result) => {
         this.log.info({ target: name, outcome: result.outcome }, 'call redirected to a person');
-        if (result.outcome) accepted?.(result.outcome);
+        if (result.outcome) on.progress(result.outcome);
       },
       (err: unknown) => {
         this.log.warn({ target: name, err: err instanceof Error ? err.message : String(err) }, 'transfer refused');

@@ -246,6 +246,7 @@ export class Call {
       case 'audioDone':
       case 'functionCall':
       case 'truncated':
+      case 'dtmf': // a SIP call's keypad: its data plane reports it (src/transports/openai-sip)
       case 'ping':
       case 'ignored':
         return;
@@ -293,14 +294,11 @@ export class Call {
         this.transcript.note('system', 'The caller was silent; the assistant asked if they are still there.');
         return this.requestResponse(prompts.SILENCE_PROMPT);
       case 'transfer':
-        this.timeline.transfer(command.target, 'dialing');
         this.transcript.note('system', `Transfer to ${command.target} requested.`);
-        return this.line.transfer(
-          command.target,
-          command.summary,
-          () => this.send({ type: 'transfer.failed' }),
-          (outcome) => this.timeline.transfer(command.target, outcome),
-        );
+        return this.line.transfer(command.target, command.summary, {
+          failed: () => this.send({ type: 'transfer.failed' }),
+          progress: (outcome) => this.timeline.transfer(command.target, outcome),
+        });
       case 'transferFailed':
         this.timeline.transfer(command.target, 'failed');
         this.model.addText('system', prompts.transferFailedNote(command.target));

@@ -47,6 +47,8 @@ export type ModelEvent =
   | { type: 'assistantTranscript'; responseId: string; itemId: string; text: string }
   | { type: 'assistantTranscriptDelta'; itemId: string; delta: string }
   | { type: 'truncated'; itemId: string; audioEndMs: number }
+  /** A keypad press: only over a SIP call's sideband (Media Streams DTMF comes from Twilio). */
+  | { type: 'dtmf'; digit: string }
   | { type: 'error'; code: string; message: string; severity: ErrorSeverity }
   | { type: 'ping' }
   | { type: 'ignored'; eventType: string }
@@ -253,6 +255,10 @@ export function parseModelEventFull(text: string): ModelEvent {
       const code = e.str('code') || e.str('type') || 'unknown';
       const message = maskNumbers(e.str('message'));
       return { type: 'error', code, message, severity: classifyError(code, message) };
+    }
+    case 'input_audio_buffer.dtmf_event_received': {
+      const digit = view<Of<typeof t>>(raw).str('event');
+      return /^[0-9*#A-D]$/.test(digit) ? { type: 'dtmf', digit } : { type: 'invalid', reason: `${t}: not a key` };
     }
     case 'ping':
       return { type: 'ping' };

@@ -9,6 +9,7 @@ import type { ModelControlEvent } from '../../providers/realtime-connection.js';
 // from a plane it gets from the sideband's events:
 // - the assistant started speaking: the response's first message item;
 // - the caller heard the response: as soon as it ended (OpenAI plays it; the relay cannot know later);
+// - the caller's keypad: `input_audio_buffer.dtmf_event_received`;
 // - the caller hung up: OpenAI no longer knows the call (src/transports/openai-sip/sideband-link.ts).
 // Ending the call, or giving up on it after the sideband is lost, is a hang-up over OpenAI's REST API.
 
@@ -32,6 +33,8 @@ export class SidebandPlane implements DataPlane {
 
   /** Sideband events, before the call reads them. */
   modelEvent(e: ModelControlEvent): void {
+    // The caller's keypad reaches the relay on the sideband (SIP's RFC 4733 events, decoded by OpenAI).
+    if (e.type === 'dtmf') return this.side?.dtmf(e.digit);
     if (e.type !== 'assistantItem' || this.started.has(e.responseId)) return;
     if (this.responses?.isCancelled(e.responseId)) return;
     this.started.add(e.responseId);

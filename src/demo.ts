@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+(process.argv.includes('--sip') ? import('./demo-sip.js').then((m) => m.runSipDemo()) : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

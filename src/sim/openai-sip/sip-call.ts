@@ -18,6 +18,8 @@ export interface SimSipCall {
   readonly state: SimSipCallState;
   /** The application's HTTP answer to the webhook (0: no answer, e.g. connection refused). */
   readonly webhookStatus: number;
+  /** performance.now() when the webhook left (the bench's webhook-to-accept figure). */
+  readonly webhookSentAt: number;
   /** The webhook as sent, for replay tests. */
   readonly webhook: { headers: Record<string, string>; body: string };
   readonly rejectStatus: number | undefined;
@@ -62,6 +64,7 @@ const DTMF = /^[0-9*#A-D]$/;
 export class SipCall implements SimSipCall {
   state: SimSipCallState = 'ringing';
   webhookStatus = 0;
+  webhookSentAt = 0;
   webhook: { headers: Record<string, string>; body: string } = { headers: {}, body: '' };
   rejectStatus: number | undefined;
   referTarget: string | undefined;

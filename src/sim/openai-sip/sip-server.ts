@@ -57,6 +57,8 @@ export interface SimSipRequest {
   callId: string;
   body: unknown;
   status: number;
+  /** performance.now() when the request arrived (the bench's webhook-to-accept figure). */
+  at: number;
 }
 
 const DEFAULT_RING_TIMEOUT_MS = 30_000;
@@ -137,6 +139,7 @@ export class SimOpenAISip {
     this.calls.set(call.callId, call);
     const event = incomingCallEvent(call.callId, o.from, o.to, o.headers);
     call.webhook = signed(this.opts.webhookSecret, JSON.stringify(event));
+    call.webhookSentAt = performance.now();
     call.webhookStatus = await post(this.opts.webhookUrl, call.webhook);
     return call;
   }
@@ -206,6 +209,7 @@ export class SimOpenAISip {
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = performance.now();
     const answer = (status: number, e?: HttpError): void => {
       if (e) res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(e.body));
       else res.writeHead(status).end();
@@ -228,7 +232,7 @@ export class SimOpenAISip {
       } catch {
         // kept as the raw text
       }
-      this.requests.push({ op, callId, body, status });
+      this.requests.push({ op, callId, body, status, at });
     };
     try {
       const key = bearer(req);

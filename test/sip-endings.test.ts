@@ -79,6 +79,17 @@ describe('SIP call endings', () => {
     await onlyOnce(call.callId);
   }, 20_000);
 
+  it('a sideband that never opens: the call is hung up over REST and recorded', async () => {
+    h = await startSipHarness({ sim: { onSession: (_s, call) => call.refuseSideband('forever') } });
+    const call = await h.dial();
+    await call.waitFor('ended', 15_000);
+    expect(call.sidebandsOpened).toBe(0);
+    const rec = await h.recorder.waitFor(call.callId, 12_000);
+    expect(rec.endReason).toBe('model_dropped');
+    expect(h.sip.requests.map((r) => r.op)).toEqual(['accept', 'hangup']);
+    await onlyOnce(call.callId);
+  }, 20_000);
+
   it('at the maximum length the assistant wraps up, then the call is hung up', async () => {
     h = await startSipHarness({ env: { MAX_CALL_SECONDS: '2' } });
     const call = await h.listening();

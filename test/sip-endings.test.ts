@@ -90,6 +90,23 @@ describe('SIP call endings', () => {
     await onlyOnce(call.callId);
   }, 20_000);
 
+  it('leaves the voicemail when the relay’s own headers say a machine answered an outbound call', async () => {
+    h = await startSipHarness();
+    const call = await h.dial({
+      headers: [
+        { name: 'X-CallRelay-Direction', value: 'outbound' },
+        { name: 'X-CallRelay-AnsweredBy', value: 'machine_end_beep' },
+      ],
+    });
+    await call.waitFor('ended', 15_000);
+    const rec = await h.recorder.waitFor(call.callId);
+    expect(rec.endReason).toBe('voicemail_left');
+    expect(rec.direction).toBe('outbound');
+    const asked = call.session?.received.find((e) => e.type === 'response.create');
+    expect(JSON.stringify(asked)).toContain('answering machine');
+    expect(h.sip.requests.map((r) => r.op)).toEqual(['accept', 'hangup']);
+  });
+
   it('at the maximum length the assistant wraps up, then the call is hung up', async () => {
     h = await startSipHarness({ env: { MAX_CALL_SECONDS: '2' } });
     const call = await h.listening();

@@ -131,12 +131,12 @@ say(
 );
 const sipRun = await sip();
 const ok = sipRun.acceptMs.filter(Number.isFinite);
-say(
-  `  SIP:           ${sipRun.cpuPctPerCall.toFixed(3)} % of a core per call, RSS ${Math.round(sipRun.rssKiB / 1024)} MiB`,
-);
+const sipRss = Math.round(sipRun.rssKiB / 1024);
+say(`  SIP:           ${sipRun.cpuPctPerCall.toFixed(3)} % of a core per call, RSS ${sipRss} MiB`);
 say(
   `  SIP CPU per call = ${(sipRun.cpuPctPerCall / media.cpuPctPerCall).toFixed(3)}× a Media Streams call; ` +
-    `webhook sent → accept received: p50 ${percentile(ok, 50).toFixed(1)} ms, p99 ${percentile(ok, 99).toFixed(1)} ms ` +
+    `webhook sent → accept received: p50 ${percentile(ok, 50).toFixed(1)} ms, ` +
+    `p99 ${percentile(ok, 99).toFixed(1)} ms ` +
     `(${ok.length}/${N} calls, both ends at the imitation, loopback)`,
 );
 process.exit(0);

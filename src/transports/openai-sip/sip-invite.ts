@@ -8,8 +8,8 @@ import type { RealtimeCallIncomingWebhookEvent } from 'openai/resources/webhooks
 // - `From`: the caller;
 // - `X-CallRelay-*`: what the relay's own voice webhook adds when it sends a call on to OpenAI with
 //   <Dial><Sip> (the To URI then names OpenAI's project, not the number): merchant, caller, number,
-//   direction, AMD's answer and the SMS thread of a call placed by @call. A trunk that carries no such header gives an inbound call,
-//   where no machine answers, so voicemail does not arise.
+//   direction, AMD's answer and the SMS thread of a call placed by @call. A trunk that carries no such
+//   header gives an inbound call, where no machine answers, so voicemail does not arise.
 
 export interface SipInvite {
   /** E.164 of the number dialled, when the headers name one. */

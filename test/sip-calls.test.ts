@@ -58,7 +58,7 @@ function sessionOf(call: SimSipCall): FakeModelSession {
 }
 
 describe('a SIP call', () => {
-  it('is accepted with the merchant session, greeted over the sideband, recorded when the caller hangs up', async () => {
+  it('is accepted with the merchant session, greeted over the sideband, recorded on hang-up', async () => {
     h = await startSipHarness();
     const call = await h.listening();
     expect(call.webhookStatus).toBe(200);

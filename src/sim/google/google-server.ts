@@ -1,47 +1,28 @@
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { DateTime, IANAZone } from 'luxon';
-import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js';
 import {
-  OWNER,
-  SCOPE,
-  EVENT_ID,
   CODES,
   HttpError,
   googleError,
-  eventId,
-  parseEventTime,
   parseBody,
   readBody,
   send,
   isRecord,
   str,
+  type RecordedRequest,
 } from './google-wire.js';
 import { FakeOAuth } from './google-oauth.js';
+import { GoogleTokens } from './google-tokens.js';
+import { FakeCalendars, type FakeEvent } from './google-calendar.js';
 
 // A local stand-in for the slice of Google that the relay uses: the OAuth2 token endpoint and
 // Calendar v3 freeBusy / events.insert / events.delete. Request and response shapes follow Google's
 // so the real googleapis client runs against it unchanged (rootUrl + tokenUrl pointed here).
+// This module is the server (HTTP, recorded requests, faults, latency); tokens, the consent page and
+// the calendars answer in their own modules.
 
-export interface RecordedRequest {
-  method: string;
-  /** Decoded path, without query. */
-  path: string;
-  query: Record<string, string>;
-  headers: IncomingHttpHeaders;
-  /** JSON body parsed, form body as a record, else the raw text (undefined when empty). */
-  body: unknown;
-}
-
-/** Google's own event schema; the fake always sets id and status. */
-export type FakeEvent = calendar_v3.Schema$Event & { id: string; status: 'confirmed' | 'cancelled'; sequence: number };
+export type { RecordedRequest } from './google-wire.js';
+export type { FakeEvent } from './google-calendar.js';
 
 export interface FakeGoogleOptions {
   /** clientId → clientSecret; when given, the token endpoint rejects other clients. */
@@ -67,12 +48,6 @@ interface Fault extends FaultOptions {
   remaining: number;
 }
 
-interface StoredEvent {
-  ev: FakeEvent;
-  startMs: number;
-  endMs: number;
-}
-
 export class FakeGoogleServer {
   readonly requests: RecordedRequest[] = [];
   delayMs: number;
@@ -83,17 +58,14 @@ export class FakeGoogleServer {
   readonly revokeUrl: string;
   readonly oauth: FakeOAuth;
 
-  private readonly refreshTokens: Set<string>;
-  private readonly accessTokens = new Map<string, number>(); // token → expiry epoch ms
-  private readonly calendars = new Map<string, Map<string, StoredEvent>>();
+  private readonly tokens: GoogleTokens;
+  private readonly calendars: FakeCalendars;
   private readonly faults: Fault[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly summaries = new Map<string, string>();
-  private issued = 0;
 
   private constructor(
     private readonly server: Server,
-    private readonly opts: FakeGoogleOptions,
+    opts: FakeGoogleOptions,
   ) {
     const { port } = server.address() as AddressInfo;
     this.rootUrl = `http://127.0.0.1:${port}/`;
@@ -102,8 +74,8 @@ export class FakeGoogleServer {
     this.revokeUrl = `http://127.0.0.1:${port}/revoke`;
     this.oauth = new FakeOAuth(opts.clients);
     this.delayMs = opts.delayMs ?? 0;
-    this.refreshTokens = new Set(opts.refreshTokens ?? []);
-    for (const id of opts.calendars ?? ['primary']) this.calendars.set(id, new Map());
+    this.tokens = new GoogleTokens(opts, this.oauth);
+    this.calendars = new FakeCalendars(opts.calendars ?? ['primary']);
   }
 
   static async start(opts: FakeGoogleOptions = {}): Promise<FakeGoogleServer> {
@@ -118,53 +90,41 @@ export class FakeGoogleServer {
   }
 
   addRefreshToken(token: string): void {
-    this.refreshTokens.add(token);
+    this.tokens.addRefreshToken(token);
   }
 
   /** Like the user removing the app's access: refreshes now fail with invalid_grant. */
   revokeRefreshToken(token: string): void {
-    this.refreshTokens.delete(token);
+    this.tokens.revokeRefreshToken(token);
   }
 
   /** Every access token issued so far stops working (401), as after expiry on Google's side. */
   expireAccessTokens(): void {
-    this.accessTokens.clear();
+    this.tokens.expireAccessTokens();
   }
 
   /** Mint a valid access token directly, for a client that starts with a stored one. */
-  issueAccessToken(ttlSec = this.opts.accessTokenTtlSec ?? 3599): { accessToken: string; expiryDate: number } {
-    const accessToken = `ya29.fake-${++this.issued}-${randomBytes(6).toString('hex')}`;
-    const expiryDate = Date.now() + ttlSec * 1000;
-    this.accessTokens.set(accessToken, expiryDate);
-    return { accessToken, expiryDate };
+  issueAccessToken(ttlSec?: number): { accessToken: string; expiryDate: number } {
+    return this.tokens.issueAccessToken(ttlSec);
   }
 
   addCalendar(id: string, summary?: string): void {
-    if (!this.calendars.has(id)) this.calendars.set(id, new Map());
-    if (summary !== undefined) this.summaries.set(id, summary);
+    this.calendars.add(id, summary);
   }
 
   /** Whether a refresh token is still accepted (not revoked). */
   hasRefreshToken(token: string): boolean {
-    return this.refreshTokens.has(token);
+    return this.tokens.hasRefreshToken(token);
   }
 
   /** Put an existing appointment in a calendar, as if the merchant had added it. */
   addEvent(calendarId: string, start: Date, end: Date, summary = 'Busy'): FakeEvent {
-    const cal = this.calendars.get(calendarId);
-    if (!cal) throw new Error(`no calendar ${calendarId}`);
-    const ev = this.makeEvent(calendarId, eventId(), {
-      summary,
-      start: { dateTime: start.toISOString() },
-      end: { dateTime: end.toISOString() },
-    });
-    cal.set(ev.id, { ev, startMs: start.getTime(), endMs: end.getTime() });
-    return ev;
+    return this.calendars.addEvent(calendarId, start, end, summary);
   }
 
   /** Events of a calendar, cancelled ones included (status tells). */
   events(calendarId = 'primary'): FakeEvent[] {
-    return [...(this.calendars.get(calendarId)?.values() ?? [])].map((s) => structuredClone(s.ev));
+    return this.calendars.events(calendarId);
   }
 
   /** The next `times` requests whose "METHOD /path" matches get `status` instead of an answer. */
@@ -221,201 +181,14 @@ export class FakeGoogleServer {
 
   private route(req: RecordedRequest, rawPath: string): { status: number; body: unknown } {
     const m = req.method;
-    if (m === 'POST' && req.path === '/token') return { status: 200, body: this.token(req) };
-    if (m === 'POST' && req.path === '/revoke') return { status: 200, body: this.revoke(req) };
+    if (m === 'POST' && req.path === '/token') return { status: 200, body: this.tokens.token(req) };
+    if (m === 'POST' && req.path === '/revoke') return { status: 200, body: this.tokens.revoke(req) };
     if (req.path.startsWith('/calendar/v3/')) {
-      this.authorize(req);
-      if (m === 'POST' && req.path === '/calendar/v3/freeBusy') return { status: 200, body: this.freeBusy(req) };
-      if (m === 'GET' && req.path === '/calendar/v3/users/me/calendarList')
-        return { status: 200, body: this.calendarList() };
-      // Split the raw path so an encoded "/" or "@" inside an id stays inside it.
-      const parts = rawPath.split('/').map((p) => decodeURIComponent(p));
-      if (parts.length === 6 && parts[3] === 'calendars' && parts[5] === 'events' && m === 'POST') {
-        return { status: 200, body: this.insert(parts[4] ?? '', req.body) };
-      }
-      if (parts.length === 7 && parts[3] === 'calendars' && parts[5] === 'events' && m === 'DELETE') {
-        this.remove(parts[4] ?? '', parts[6] ?? '');
-        return { status: 204, body: undefined };
-      }
+      this.tokens.authorize(req);
+      const answer = this.calendars.route(req, rawPath);
+      if (answer) return answer;
     }
     throw googleError(404, 'Not Found', 'notFound');
-  }
-
-  private token(req: RecordedRequest): unknown {
-    const form = isRecord(req.body) ? req.body : {};
-    let clientId = str(form.client_id);
-    let secret = str(form.client_secret);
-    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
-    if (basic?.[1]) [clientId, secret] = Buffer.from(basic[1], 'base64').toString().split(':');
-    const oauth = (status: number, error: string, description: string): HttpError =>
-      new HttpError(status, { error, error_description: description });
-    if (this.opts.clients) {
-      const expected = clientId === undefined ? undefined : this.opts.clients[clientId];
-      if (expected === undefined) throw oauth(401, 'invalid_client', 'The OAuth client was not found.');
-      if (expected !== secret) throw oauth(401, 'invalid_client', 'Unauthorized');
-    }
-    const grant = str(form.grant_type);
-    if (grant === 'authorization_code') {
-      const fields = Object.fromEntries(Object.entries(form).map(([k, v]) => [k, str(v)]));
-      const g = this.oauth.exchange(fields, clientId);
-      const ttlSec = this.opts.accessTokenTtlSec ?? 3599;
-      const { accessToken } = this.issueAccessToken(ttlSec);
-      if (g.refreshToken) this.refreshTokens.add(g.refreshToken);
-      return {
-        access_token: accessToken,
-        expires_in: ttlSec,
-        scope: g.scope,
-        token_type: 'Bearer',
-        ...(g.refreshToken ? { refresh_token: g.refreshToken } : {}),
-      };
-    }
-    if (grant !== 'refresh_token') throw oauth(400, 'unsupported_grant_type', `Invalid grant_type: ${grant ?? ''}`);
-    const rt = str(form.refresh_token);
-    if (!rt || !this.refreshTokens.has(rt)) throw oauth(400, 'invalid_grant', 'Token has been expired or revoked.');
-    const ttl = this.opts.accessTokenTtlSec ?? 3599;
-    const { accessToken } = this.issueAccessToken(ttl);
-    return { access_token: accessToken, expires_in: ttl, scope: SCOPE, token_type: 'Bearer' };
-  }
-
-  /** Google's revocation endpoint: a refresh token (or an access token) stops working at once. */
-  private revoke(req: RecordedRequest): unknown {
-    const form = isRecord(req.body) ? req.body : {};
-    const token = str(form.token) ?? req.query.token ?? '';
-    const known = this.refreshTokens.delete(token) || this.accessTokens.delete(token);
-    if (!known) throw new HttpError(400, { error: 'invalid_token', error_description: 'Token expired or revoked' });
-    this.oauth.revoked.push(token);
-    return {};
-  }
-
-  /** Google names the primary calendar by the owner's address as well as by `primary`. */
-  private calendar(id: string): Map<string, StoredEvent> | undefined {
-    return this.calendars.get(id === OWNER ? 'primary' : id);
-  }
-
-  private calendarList(): unknown {
-    const items = [...this.calendars.keys()].map((id) => ({
-      kind: 'calendar#calendarListEntry',
-      id: id === 'primary' ? OWNER : id,
-      summary: this.summaries.get(id) ?? (id === 'primary' ? OWNER : id),
-      accessRole: 'owner',
-      ...(id === 'primary' ? { primary: true } : {}),
-    }));
-    return { kind: 'calendar#calendarList', items };
-  }
-
-  private authorize(req: RecordedRequest): void {
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    const expiry = m?.[1] ? this.accessTokens.get(m[1]) : undefined;
-    if (expiry === undefined || expiry <= Date.now()) {
-      throw googleError(
-        401,
-        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other ' +
-          'valid authentication credential.',
-        'authError',
-      );
-    }
-  }
-
-  private freeBusy(req: RecordedRequest): unknown {
-    if (!isRecord(req.body)) throw googleError(400, 'Invalid JSON payload received.', 'parseError');
-    const body = req.body;
-    const timeMin = str(body.timeMin);
-    const timeMax = str(body.timeMax);
-    if (!timeMin) throw googleError(400, 'Missing timeMin parameter.', 'required');
-    if (!timeMax) throw googleError(400, 'Missing timeMax parameter.', 'required');
-    const min = Date.parse(timeMin);
-    const max = Date.parse(timeMax);
-    if (Number.isNaN(min) || Number.isNaN(max)) throw googleError(400, 'Bad Request', 'invalid');
-    if (max <= min) throw googleError(400, 'The specified time range is empty.', 'timeRangeEmpty');
-    const zone = str(body.timeZone) ?? 'UTC';
-    if (!IANAZone.isValidZone(zone)) throw googleError(400, 'Invalid time zone', 'invalid');
-    const items = Array.isArray(body.items) ? body.items : [];
-    const calendars: Record<string, unknown> = {};
-    for (const item of items) {
-      const id = isRecord(item) ? str(item.id) : undefined;
-      if (!id) continue;
-      const cal = this.calendar(id);
-      if (!cal) {
-        calendars[id] = { errors: [{ domain: 'global', reason: 'notFound' }], busy: [] };
-        continue;
-      }
-      const spans = [...cal.values()]
-        .filter((s) => s.ev.status === 'confirmed' && s.ev.transparency !== 'transparent')
-        .filter((s) => s.startMs < max && s.endMs > min)
-        .map((s) => [Math.max(s.startMs, min), Math.min(s.endMs, max)] as const)
-        .sort((a, b) => a[0] - b[0]);
-      const merged: Array<[number, number]> = [];
-      for (const [s, e] of spans) {
-        const last = merged[merged.length - 1];
-        if (last && s <= last[1]) last[1] = Math.max(last[1], e);
-        else merged.push([s, e]);
-      }
-      const fmt = (ms: number): string =>
-        DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: true }) ?? new Date(ms).toISOString();
-      calendars[id] = { busy: merged.map(([s, e]) => ({ start: fmt(s), end: fmt(e) })) };
-    }
-    return {
-      kind: 'calendar#freeBusy',
-      timeMin: new Date(min).toISOString(),
-      timeMax: new Date(max).toISOString(),
-      calendars,
-    };
-  }
-
-  private insert(calendarId: string, body: unknown): FakeEvent {
-    const cal = this.calendar(calendarId);
-    if (!cal) throw googleError(404, 'Not Found', 'notFound');
-    if (!isRecord(body)) throw googleError(400, 'Invalid JSON payload received.', 'parseError');
-    const id = str(body.id) ?? eventId();
-    if (!EVENT_ID.test(id)) throw googleError(400, 'Invalid resource id value.', 'invalid');
-    if (cal.has(id)) throw googleError(409, 'The requested identifier already exists.', 'duplicate');
-    const start = parseEventTime(body.start);
-    const end = parseEventTime(body.end);
-    if (!start) throw googleError(400, 'Missing start time.', 'required');
-    if (!end) throw googleError(400, 'Missing end time.', 'required');
-    if (end.ms <= start.ms) throw googleError(400, 'The specified time range is empty.', 'timeRangeEmpty');
-    const extra: Partial<FakeEvent> = { start: start.raw, end: end.raw };
-    for (const k of ['summary', 'description', 'location', 'transparency'] as const) {
-      const v = str(body[k]);
-      if (v !== undefined) extra[k] = v;
-    }
-    if (isRecord(body.extendedProperties)) extra.extendedProperties = body.extendedProperties;
-    const ev = this.makeEvent(calendarId, id, extra);
-    cal.set(id, { ev, startMs: start.ms, endMs: end.ms });
-    return ev;
-  }
-
-  private remove(calendarId: string, id: string): void {
-    const stored = this.calendar(calendarId)?.get(id);
-    if (!stored) throw googleError(404, 'Not Found', 'notFound');
-    if (stored.ev.status === 'cancelled') throw googleError(410, 'Resource has been deleted', 'deleted');
-    // Google keeps deleted events as "cancelled", which is why a second delete says 410, not 404.
-    stored.ev.status = 'cancelled';
-    stored.ev.updated = new Date().toISOString();
-    stored.ev.sequence += 1;
-  }
-
-  private makeEvent(calendarId: string, id: string, fields: Partial<FakeEvent>): FakeEvent {
-    const now = new Date().toISOString();
-    const eid = Buffer.from(`${id} ${calendarId}`).toString('base64url');
-    return {
-      kind: 'calendar#event',
-      etag: `"${Date.now()}000"`,
-      id,
-      status: 'confirmed',
-      htmlLink: `https://www.google.com/calendar/event?eid=${eid}`,
-      created: now,
-      updated: now,
-      start: {},
-      end: {},
-      iCalUID: `${id}@google.com`,
-      sequence: 0,
-      creator: { email: OWNER, self: true },
-      organizer: { email: OWNER, self: true },
-      reminders: { useDefault: true },
-      eventType: 'default',
-      ...fields,
-    };
   }
 
   private takeFault(target: string): { error: HttpError; afterHandling: boolean } | undefined {

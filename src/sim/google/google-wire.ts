@@ -1,9 +1,20 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { DateTime, IANAZone } from 'luxon';
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js';
 
-// Wire-level helpers of the fake Google server: Google's error format, ids, event times, bodies.
+// Wire-level helpers of the fake Google server: the request as recorded, Google's error format, ids,
+// event times, bodies.
+
+export interface RecordedRequest {
+  method: string;
+  /** Decoded path, without query. */
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  /** JSON body parsed, form body as a record, else the raw text (undefined when empty). */
+  body: unknown;
+}
 
 export const OWNER = 'owner@example.com';
 export const SCOPE = 'https://www.googleapis.com/auth/calendar';

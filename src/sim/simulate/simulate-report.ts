@@ -1,8 +1,9 @@
-import type { CallReport } from './simulate-cli.js';
+import type { CallReport } from './simulate-call.js';
 
 // The end-of-run summary of `npm run simulate`: what the caller experienced, per call and overall.
 
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+/** Seconds as every line of the run writes them: 2 decimals and an s. */
+export const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,5 +76,3 @@ export function summarize(calls: CallReport[], wav?: { path: string; seconds: nu
   if (wav) row('heard audio', `${wav.path} (${wav.seconds.toFixed(1)} s${calls.length > 1 ? ', first call' : ''})`);
   return `${lines.join('\n')}\n`;
 }
-
-/** Places the call(s), prints progress, writes the WAV, returns the reports and the summary text. */

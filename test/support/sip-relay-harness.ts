@@ -6,6 +6,7 @@ import { loadEdgeConfig } from '../../src/http/edge-config.js';
 import { demoMerchant } from '../../src/merchants/demo-merchant.js';
 import type { MerchantDirectory } from '../../src/merchants/directory.js';
 import type { Merchant } from '../../src/merchants/merchant.js';
+import { until } from './relay-harness.js';
 import { SimOpenAISip, type SimOpenAISipOptions, type SimSipCall } from '../../src/sim/openai-sip/sip-server.js';
 
 // The real relay taking SIP calls from the OpenAI SIP imitation: signed webhooks in, accept/reject/
@@ -128,12 +129,4 @@ export async function startSipHarness(opts: SipHarnessOptions = {}): Promise<Sip
   return h;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function until(fn: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+export { until };

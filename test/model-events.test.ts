@@ -95,6 +95,29 @@ describe('model server events', () => {
     ).toMatchObject({ severity: 'recoverable' });
   });
 
+  it("classifies xAI's two response races as benign, whatever their code", () => {
+    for (const message of [
+      'no active response found',
+      'Conversation already has an active response',
+      'Cannot create response: conversation already has an active response (resp_9)',
+    ]) {
+      expect(ev({ type: 'error', error: { type: 'invalid_request_error', message } })).toMatchObject({
+        type: 'error',
+        severity: 'benign',
+      });
+    }
+    // OpenAI's own code for the second means the relay asked twice: still worth a warning.
+    expect(
+      ev({
+        type: 'error',
+        error: {
+          code: 'conversation_already_has_active_response',
+          message: 'Conversation already has an active response in progress: resp_1.',
+        },
+      }),
+    ).toMatchObject({ severity: 'recoverable' });
+  });
+
   it('never throws on garbage', () => {
     expect(parseModelEvent('{')).toMatchObject({ type: 'invalid' });
     expect(parseModelEvent('null')).toMatchObject({ type: 'invalid' });

@@ -92,6 +92,13 @@ export function classifyError(code: string, message: string): ErrorSeverity {
   if (BENIGN_CODES.has(code)) return 'benign';
   // Cancel/truncate races are expected around barge-in (xAI may not support truncate at all).
   if (/no active response|truncat|already shorter than/i.test(message)) return 'benign';
+  // xAI's two documented races (protocols notes, from pipecat's and openclaw's xAI providers): a
+  // cancel that finds "no active response found", and a response.create that lands while the
+  // server's own VAD turn "already has an active response". The turn in progress answers the caller
+  // either way. OpenAI's `conversation_already_has_active_response` code stays recoverable: there it
+  // means the relay asked twice, which is worth a warning.
+  if (/already has an active response/i.test(message) && code !== 'conversation_already_has_active_response')
+    return 'benign';
   return 'recoverable';
 }
 

@@ -61,7 +61,7 @@ export function createModelOpener(config: Config, simUrl?: string): ModelOpener 
     // The merchant's model replaces OPENAI_REALTIME_MODEL on OpenAI only (the record names the one used).
     const chosen = base.provider === 'openai' ? merchant.realtime?.model : undefined;
     const endpoint = chosen ? { ...base, model: chosen } : base;
-    const session: SessionSpec = {
+    let session: SessionSpec = {
       instructions: merchant.instructions,
       voice: merchant.voice ?? endpoint.voice,
       tools,
@@ -77,6 +77,10 @@ export function createModelOpener(config: Config, simUrl?: string): ModelOpener 
           model: endpoint.model,
           apiKey: endpoint.apiKey,
           session,
+          // An option refused once is not sent again by the call's later sockets.
+          onSessionRevised: (revised) => {
+            session = revised;
+          },
         }),
     );
     return { connection, endpoint };

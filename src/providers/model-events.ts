@@ -47,7 +47,8 @@ export type ModelEvent =
   | { type: 'assistantTranscript'; responseId: string; itemId: string; text: string }
   | { type: 'assistantTranscriptDelta'; itemId: string; delta: string }
   | { type: 'truncated'; itemId: string; audioEndMs: number }
-  | { type: 'error'; code: string; message: string; severity: ErrorSeverity }
+  /** `param`: the client field the error names (e.g. `session.reasoning.effort`), when it names one. */
+  | { type: 'error'; code: string; message: string; severity: ErrorSeverity; param?: string }
   | { type: 'ping' }
   | { type: 'ignored'; eventType: string }
   | { type: 'invalid'; reason: string };
@@ -259,7 +260,8 @@ export function parseModelEventFull(text: string): ModelEvent {
       const e = view<Of<'error'>['error']>(view<Of<'error'>>(raw).obj('error'));
       const code = e.str('code') || e.str('type') || 'unknown';
       const message = maskNumbers(e.str('message'));
-      return { type: 'error', code, message, severity: classifyError(code, message) };
+      const param = e.str('param');
+      return { type: 'error', code, message, severity: classifyError(code, message), ...(param ? { param } : {}) };
     }
     case 'ping':
       return { type: 'ping' };

@@ -22,7 +22,7 @@ import {
 } from './model-protocol.js';
 import { Responder, type ResponseDecision } from './model-responder.js';
 import type { RespondOptions, RespondResult } from './model-response-shape.js';
-import { SessionConfig, type SessionView } from './model-session-config.js';
+import { SessionConfig, type RefusedFields, type SessionView } from './model-session-config.js';
 import { InputTurns } from './model-turns.js';
 import { EventWaiters, type EventOf, type WaitableType } from './model-waiters.js';
 
@@ -50,6 +50,7 @@ export interface FakeSessionOptions {
   recordAudioBytes: number;
   /** After this the server sends session_expired and closes with 1001 (0 = never). */
   maxSessionMs: number;
+  refuseSessionFields?: RefusedFields;
   agent: AgentOptions;
   clock: FrameClock;
   requestHeaders: IncomingHttpHeaders;
@@ -96,7 +97,7 @@ export class FakeModelSession {
     this.model = opts.model;
     this.requestHeaders = opts.requestHeaders;
     const expiresAt = Math.floor((Date.now() + (opts.maxSessionMs > 0 ? opts.maxSessionMs : 3_600_000)) / 1000);
-    this.config = new SessionConfig(opts.dialect, opts.model, this.id, expiresAt);
+    this.config = new SessionConfig(opts.dialect, opts.model, this.id, expiresAt, opts.refuseSessionFields);
     this.turns = new InputTurns(
       {
         ids: this.ids,

@@ -76,6 +76,7 @@ export const callMachine = setup({
     endAsClosing: assign({ endReason: ({ context }) => context.endReason ?? context.closing ?? 'assistant_ended' }),
     collectCalls: assign({
       pendingCalls: ({ event }) => (event.type === 'model.responseDone' ? event.functionCalls : []),
+      preambled: ({ event }) => event.type === 'model.responseDone' && event.spokeBeforeCalls,
       toolOutputs: [],
       responseActive: false,
       awaitingAudio: false,
@@ -108,6 +109,7 @@ export const callMachine = setup({
     silentAgain: ({ context }) => context.silences >= 1,
     /** No response active and nothing left for the caller to hear. */
     floorFree: ({ context }) => !context.responseActive && !context.playing,
+    preambled: ({ context }) => context.preambled,
   },
   delays: {
     connectTimeout: ({ context }) => context.connectTimeoutMs,
@@ -132,6 +134,7 @@ export const callMachine = setup({
     responseActive: false,
     awaitingAudio: false,
     pendingCalls: [],
+    preambled: false,
     toolOutputs: [],
     playing: false,
     callerSpeaking: false,
@@ -274,7 +277,9 @@ export const callMachine = setup({
           },
           initial: 'working',
           states: {
-            working: { after: { toolFiller: 'filler' } },
+            // The model's own preamble already told the caller it is checking: a filler would say it
+            // twice. Without one (older models, xAI), a slow tool gets the filler.
+            working: { always: { guard: 'preambled', target: 'waiting' }, after: { toolFiller: 'filler' } },
             filler: {
               entry: ['sayFiller', 'markRequested'],
               after: { responseTimeout: stalled('#call.apologizing', 'model_stalled') },

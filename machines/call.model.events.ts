@@ -18,6 +18,8 @@ export interface CallModelContext {
   watchdog: boolean;
   /** Tool calls still running in toolPending. */
   toolsLeft: number;
+  /** The response that started the running tools spoke first (a preamble): no filler. */
+  preambled: boolean;
   /** A finished tool's output asked for a transfer / a hang-up (cleared when the outputs go back). */
   transferAsked: boolean;
   hangUpAsked: boolean;
@@ -46,7 +48,8 @@ export type CallModelEvent =
   | { type: 'model.responseCreated' }
   /** Without tool calls; a cancelled one may still carry a half-written call that must be ignored. */
   | { type: 'model.responseDone'; status: 'completed' | 'cancelled' }
-  | { type: 'model.responseDoneWithTools'; calls: 1 | 2 }
+  /** `spoke`: the response said something before its calls (a preamble), so no filler is owed. */
+  | { type: 'model.responseDoneWithTools'; calls: 1 | 2; spoke: boolean }
   | { type: 'model.audioStarted' }
   | { type: 'model.speechStarted' }
   | { type: 'model.speechStopped' }
@@ -77,8 +80,9 @@ export const callModelEventCases: CallModelEvent[] = [
   { type: 'model.error', fatal: false },
   { type: 'model.responseDone', status: 'completed' },
   { type: 'model.responseDone', status: 'cancelled' },
-  { type: 'model.responseDoneWithTools', calls: 1 },
-  { type: 'model.responseDoneWithTools', calls: 2 },
+  { type: 'model.responseDoneWithTools', calls: 1, spoke: false },
+  { type: 'model.responseDoneWithTools', calls: 2, spoke: false },
+  { type: 'model.responseDoneWithTools', calls: 1, spoke: true },
   { type: 'tool.done', directive: 'none' },
   { type: 'tool.done', directive: 'transfer' },
   { type: 'tool.done', directive: 'hangUp' },

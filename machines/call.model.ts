@@ -53,6 +53,7 @@ export const callModel = setup({
       responseActive: false,
       awaiting: false,
       toolsLeft: ({ event }) => (event.type === 'model.responseDoneWithTools' ? event.calls : 0),
+      preambled: ({ event }) => event.type === 'model.responseDoneWithTools' && event.spoke,
     }),
     // A tool finished: one fewer running, and what its output asked is remembered.
     toolFinished: assign(({ context, event }) => ({
@@ -82,6 +83,7 @@ export const callModel = setup({
       !context.callerSpeaking && !context.responseActive && !context.awaiting && !context.playing,
     silentAgain: ({ context }) => context.silences >= 1,
     floorFree: ({ context }) => !context.responseActive && !context.playing,
+    preambled: ({ context }) => context.preambled,
   },
 }).createMachine({
   id: 'call',
@@ -92,6 +94,7 @@ export const callModel = setup({
     awaiting: false,
     watchdog: false,
     toolsLeft: 0,
+    preambled: false,
     transferAsked: false,
     hangUpAsked: false,
     playing: false,
@@ -227,7 +230,8 @@ export const callModel = setup({
             'model.responseDoneWithTools': [...outputsGo(['allToolsDone']), { actions: 'responseEnded' }],
           },
           states: {
-            working: { on: { 'timer.toolFiller': 'filler' } },
+            // A preamble already told the caller: the filler would say it twice.
+            working: { always: { guard: 'preambled', target: 'waiting' }, on: { 'timer.toolFiller': 'filler' } },
             filler: {
               entry: ['responseStarted', 'arm'],
               exit: 'disarm',

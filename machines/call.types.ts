@@ -77,7 +77,14 @@ export type CallEvent =
   | { type: 'model.closed' }
   | { type: 'model.error'; code: string; fatal: boolean }
   | { type: 'model.responseCreated'; responseId: string }
-  | { type: 'model.responseDone'; responseId: string; status: string; functionCalls: FunctionCall[] }
+  /** `spokeBeforeCalls`: the response said something before its function calls (a preamble). */
+  | {
+      type: 'model.responseDone';
+      responseId: string;
+      status: string;
+      functionCalls: FunctionCall[];
+      spokeBeforeCalls: boolean;
+    }
   /** The first audio delta of a response reached the caller (sent once per response, not per frame). */
   | { type: 'model.audioStarted' }
   | { type: 'model.speechStarted' }
@@ -95,6 +102,8 @@ export interface CallContext extends CallInput {
   /** A response was requested or created and has produced no audio yet (the response watchdog's question). */
   awaitingAudio: boolean;
   pendingCalls: FunctionCall[];
+  /** The response that asked for the running tools already told the caller (a preamble): no filler. */
+  preambled: boolean;
   toolOutputs: ToolOutput[];
   /** Assistant audio of a response has started and the caller has not finished hearing it. */
   playing: boolean;

@@ -230,7 +230,7 @@ describe('response watchdog: a model that accepted the session but stops speakin
     await toListening(h);
     await h.apply({ type: 'model.responseCreated' });
     await h.apply({ type: 'model.audioStarted' });
-    await h.apply({ type: 'model.responseDoneWithTools', calls: 1 });
+    await h.apply({ type: 'model.responseDoneWithTools', calls: 1, spoke: false });
     await h.apply({ type: 'tool.done', directive: 'none' });
     expect(h.callsOf('sendToolOutputs')).toHaveLength(1);
     expect(h.value()).toBe('session.listening');

@@ -39,7 +39,27 @@ describe('model server events', () => {
       status: 'completed',
       reason: undefined,
       functionCalls: [{ callId: 'c1', name: 'lookupCustomer', arguments: '{"phone":"+1"}' }],
+      spokeBeforeCalls: false,
       usage: { inputTokens: 5, outputTokens: 7, totalTokens: 12 },
+    });
+  });
+
+  it('tells a response that spoke before its function call (a preamble) from one that did not', () => {
+    const call = { type: 'function_call', call_id: 'c1', name: 'lookupCustomer', arguments: '{}' };
+    const said = {
+      type: 'message',
+      role: 'assistant',
+      phase: 'commentary',
+      content: [{ type: 'output_audio', transcript: 'Let me look that up.' }],
+    };
+    const done = (output: unknown[]) =>
+      ev({ type: 'response.done', response: { id: 'r', status: 'completed', output } });
+    expect(done([said, call])).toMatchObject({ spokeBeforeCalls: true });
+    expect(done([call])).toMatchObject({ spokeBeforeCalls: false });
+    // Speech after the call is the answer, not a lead-in; an empty message said nothing.
+    expect(done([call, said])).toMatchObject({ spokeBeforeCalls: false });
+    expect(done([{ type: 'message', role: 'assistant', content: [] }, call])).toMatchObject({
+      spokeBeforeCalls: false,
     });
   });
 
@@ -49,6 +69,7 @@ describe('model server events', () => {
       responseId: 'r3',
       status: 'cancelled',
       functionCalls: [],
+      spokeBeforeCalls: false,
     });
     expect(ev({ type: 'response.cancelled', response_id: 'r4' })).toMatchObject({
       type: 'responseDone',

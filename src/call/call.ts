@@ -214,6 +214,7 @@ export class Call {
           responseId: e.responseId,
           status: e.status,
           functionCalls: e.functionCalls,
+          spokeBeforeCalls: e.spokeBeforeCalls,
         });
       }
       case 'speechStarted':

@@ -36,6 +36,8 @@ export type ModelEvent =
       status: string;
       reason?: string;
       functionCalls: FunctionCall[];
+      /** The response spoke before its first function call (a preamble): no filler is needed. */
+      spokeBeforeCalls: boolean;
       usage?: Usage;
     }
   | { type: 'functionCall'; responseId: string; call: FunctionCall }
@@ -106,6 +108,25 @@ export function classifyError(code: string, message: string): ErrorSeverity {
 function parseUsage(v: unknown): Usage | undefined {
   if (!isObj(v)) return undefined;
   return { inputTokens: n(v, 'input_tokens'), outputTokens: n(v, 'output_tokens'), totalTokens: n(v, 'total_tokens') };
+}
+
+/**
+ * Did the response say something to the caller before its first function call? gpt-realtime-2 marks
+ * such a message `phase: "commentary"` (a preamble); older models and xAI may also speak first,
+ * unmarked. The phase is not read (the SDK's item types do not have it yet): what matters for never
+ * speaking twice is that audio came before the call, whatever it is called. An output the provider
+ * leaves empty (xAI has been seen to) counts as silent, so the filler stays.
+ */
+function spokeBeforeCalls(output: unknown): boolean {
+  if (!Array.isArray(output)) return false;
+  for (const item of output) {
+    if (!isObj(item)) continue;
+    if (item.type === 'function_call') return false;
+    const content = item.type === 'message' && item.role === 'assistant' ? item.content : undefined;
+    if (Array.isArray(content) && content.some((c) => isObj(c) && (c.type === 'output_audio' || c.type === 'audio')))
+      return true;
+  }
+  return false;
 }
 
 function functionCallsOf(output: unknown): FunctionCall[] {
@@ -190,6 +211,7 @@ export function parseModelEventFull(text: string): ModelEvent {
         status: r.str('status') || 'completed',
         reason: details.str('reason') || undefined,
         functionCalls: functionCallsOf(r.raw('output')),
+        spokeBeforeCalls: spokeBeforeCalls(r.raw('output')),
         // xAI has been seen putting usage beside the response rather than in it.
         usage: parseUsage(r.raw('usage') ?? raw.usage),
       };
@@ -204,6 +226,7 @@ export function parseModelEventFull(text: string): ModelEvent {
         responseId: s(r, 'id') || s(raw, 'response_id'),
         status: 'cancelled',
         functionCalls: [],
+        spokeBeforeCalls: false,
       };
     }
     case 'response.function_call_arguments.done': {

@@ -239,6 +239,7 @@ export class CallHarness {
           responseId: this.responseId,
           status: event.status,
           functionCalls,
+          spokeBeforeCalls: false,
         });
       }
       case 'model.responseDoneWithTools': {
@@ -248,6 +249,7 @@ export class CallHarness {
           responseId: this.responseId,
           status: 'completed',
           functionCalls: calls,
+          spokeBeforeCalls: event.spoke,
         });
         // Only calls the chart collected get outputs (a response ending while tools run is ignored).
         if (this.actor.getSnapshot().context.pendingCalls[0]?.callId === calls[0]?.callId)
@@ -309,8 +311,8 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
         return { type: 'model.responseDone', status: event.status };
       break;
     case 'model.responseDoneWithTools':
-      if ('calls' in event && (event.calls === 1 || event.calls === 2))
-        return { type: 'model.responseDoneWithTools', calls: event.calls };
+      if ('calls' in event && (event.calls === 1 || event.calls === 2) && 'spoke' in event && bool(event.spoke))
+        return { type: 'model.responseDoneWithTools', calls: event.calls, spoke: event.spoke };
       break;
     case 'tool.done':
       if (

@@ -35,8 +35,13 @@ export const callMachine = setup({
   actions: {
     requestGreeting: emit({ type: 'requestGreeting' }),
     leaveVoicemail: emit({ type: 'leaveVoicemail' }),
-    // Cancel only what the model is still producing (or was asked to produce).
-    interrupt: emit(({ context }) => ({ type: 'interrupt' as const, cancel: context.responseActive })),
+    // Cancel only what the model is still producing (or was asked to produce), and only when the
+    // relay owns barge-in: a model that stops itself has nothing to cancel or truncate.
+    interrupt: emit(({ context }) => ({
+      type: 'interrupt' as const,
+      cancel: context.bargeIn === 'relay' && context.responseActive,
+      truncate: context.bargeIn === 'relay',
+    })),
     sendDtmf: emit((_, params: { digits: string; respond: boolean }) => ({ type: 'sendDtmf' as const, ...params })),
     sendToolOutputs: emit(({ context }) => ({ type: 'sendToolOutputs' as const, outputs: context.toolOutputs })),
     sayFiller: emit({ type: 'sayFiller' }),
@@ -94,7 +99,9 @@ export const callMachine = setup({
   },
   guards: {
     machineAnswered: ({ context }) => MACHINE_ANSWERS.some((a) => a === context.answeredBy),
-    greetingInterruptible: ({ context }) => context.greetingInterruptible,
+    // A model that stops itself may stop any greeting: the relay then only follows.
+    greetingInterruptible: ({ context }) => context.greetingInterruptible || context.bargeIn === 'model',
+    modelStopsItself: ({ context }) => context.bargeIn === 'model',
     hasFunctionCalls: ({ event }) =>
       event.type === 'model.responseDone' && event.status === 'completed' && event.functionCalls.length > 0,
     noActiveResponse: ({ context }) => !context.responseActive,
@@ -361,8 +368,16 @@ export const callMachine = setup({
       },
       states: {
         waitingTurn: {
-          always: { guard: 'floorFree', target: 'producing' },
+          always: [
+            { guard: 'floorFree', target: 'producing' },
+            // Nothing cuts an answer the model owns: it is let finish (the 20 s limit still holds).
+            { guard: 'modelStopsItself', target: 'waitingFloor' },
+          ],
           after: { cutLongAnswer: { target: 'cutting', actions: ['interrupt', 'standDown'] } },
+          on: { 'model.responseDone': { actions: 'responseEnded' } },
+        },
+        waitingFloor: {
+          always: { guard: 'floorFree', target: 'producing' },
           on: { 'model.responseDone': { actions: 'responseEnded' } },
         },
         cutting: {

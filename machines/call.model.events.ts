@@ -1,4 +1,4 @@
-import type { EndReason } from './call.types.js';
+import type { BargeInOwner, EndReason } from './call.types.js';
 
 // The abstract test model's context and events (call.model.ts): what the model tracks of a call and
 // every step a generated path can take, timers and tool completions included.
@@ -7,6 +7,8 @@ export interface CallModelContext {
   /** Twilio AMD said a machine answered (voicemail instead of a conversation). */
   machine: boolean;
   greetingInterruptible: boolean;
+  /** Who stops the assistant when the caller talks over it (the chart's `bargeIn` input). */
+  bargeIn: BargeInOwner;
   /** From the relay requesting a response (or model.responseCreated) to model.responseDone. */
   responseActive: boolean;
   /** A response was requested or created and has produced no audio yet; cleared by its audio, its end or a barge-in. */
@@ -38,7 +40,7 @@ export interface CallModelContext {
 }
 
 export type CallModelEvent =
-  | { type: 'call.start'; machine: boolean; interruptible: boolean }
+  | { type: 'call.start'; machine: boolean; interruptible: boolean; bargeIn: BargeInOwner }
   | { type: 'caller.hungUp' }
   | { type: 'line.closed' }
   | { type: 'caller.dtmf' }
@@ -72,10 +74,12 @@ export type CallModelEvent =
 
 /** Payload variants the traversal tries (event types without payload are discovered by itself). */
 export const callModelEventCases: CallModelEvent[] = [
-  { type: 'call.start', machine: false, interruptible: true },
-  { type: 'call.start', machine: false, interruptible: false },
+  { type: 'call.start', machine: false, interruptible: true, bargeIn: 'relay' },
+  { type: 'call.start', machine: false, interruptible: false, bargeIn: 'relay' },
+  // A model that stops itself (GPT-Live, SIP): the greeting flag cannot hold it to its greeting.
+  { type: 'call.start', machine: false, interruptible: false, bargeIn: 'model' },
   // AMD → voicemail: the greeting flag is irrelevant there.
-  { type: 'call.start', machine: true, interruptible: false },
+  { type: 'call.start', machine: true, interruptible: false, bargeIn: 'relay' },
   { type: 'model.error', fatal: true },
   { type: 'model.error', fatal: false },
   { type: 'model.responseDone', status: 'completed' },

@@ -67,7 +67,9 @@ export const callModel = setup({
   },
   guards: {
     machineAnswered: ({ context }) => context.machine,
-    greetingInterruptible: ({ context }) => context.greetingInterruptible,
+    // A model that stops itself may stop any greeting; the relay follows.
+    greetingInterruptible: ({ context }) => context.greetingInterruptible || context.bargeIn === 'model',
+    modelStopsItself: ({ context }) => context.bargeIn === 'model',
     noActiveResponse: ({ context }) => !context.responseActive,
     // The last running tool finished and no filler is being spoken.
     lastToolQuiet: ({ context }) => context.toolsLeft <= 1 && !context.responseActive,
@@ -90,6 +92,7 @@ export const callModel = setup({
   context: {
     machine: false,
     greetingInterruptible: false,
+    bargeIn: 'relay',
     responseActive: false,
     awaiting: false,
     watchdog: false,
@@ -123,7 +126,11 @@ export const callModel = setup({
       on: {
         'call.start': {
           target: 'connecting',
-          actions: assign(({ event }) => ({ machine: event.machine, greetingInterruptible: event.interruptible })),
+          actions: assign(({ event }) => ({
+            machine: event.machine,
+            greetingInterruptible: event.interruptible,
+            bargeIn: event.bargeIn,
+          })),
         },
       },
     },
@@ -323,9 +330,14 @@ export const callModel = setup({
       states: {
         // The answer in progress may finish and be heard; a long one is cut so the goodbye is heard.
         waitingTurn: {
-          always: { guard: 'floorFree', target: 'producing' },
+          always: [
+            { guard: 'floorFree', target: 'producing' },
+            // The relay cannot cut an answer the model owns: it waits for the floor.
+            { guard: 'modelStopsItself', target: 'waitingFloor' },
+          ],
           on: { 'timer.cutLongAnswer': { target: 'cutting', actions: ['stopPlayback', 'standDown'] } },
         },
+        waitingFloor: { always: { guard: 'floorFree', target: 'producing' } },
         cutting: {
           always: { guard: 'noActiveResponse', target: 'producing' },
           on: {

@@ -67,7 +67,16 @@ export interface CallInput {
   silenceMs: number;
   /** The call's tool runner: the chart decides when tools run, the runner how. */
   tools: ToolRunner;
+  /**
+   * Who stops the assistant when the caller talks over it. `relay`: the chart decides, cancels the
+   * response and truncates what was not heard (OpenAI Realtime and xAI over Media Streams).
+   * `model`: the model stops itself (GPT-Live, a SIP call OpenAI hears directly): the relay only
+   * stops what the caller hears and trims the transcript; it cannot cancel, truncate or cut.
+   */
+  bargeIn: BargeInOwner;
 }
+
+export type BargeInOwner = 'relay' | 'model';
 
 export type CallEvent =
   | { type: 'caller.hungUp' }
@@ -127,8 +136,11 @@ export type CallCommand =
   | { type: 'requestGreeting' }
   /** response.create that speaks the merchant's voicemail template. */
   | { type: 'leaveVoicemail' }
-  /** Stop what the caller hears, trim it to the heard point; `cancel` the response still being produced. */
-  | { type: 'interrupt'; cancel: boolean }
+  /**
+   * Stop what the caller hears and trim the transcript to the heard point; `cancel` the response
+   * still being produced and `truncate` the model's copy of it (both only when the relay owns barge-in).
+   */
+  | { type: 'interrupt'; cancel: boolean; truncate: boolean }
   /** Keypad digits as a user text item; `respond` asks for a response to them. */
   | { type: 'sendDtmf'; digits: string; respond: boolean }
   /** function_call_output items, then one response.create. */

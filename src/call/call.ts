@@ -1,6 +1,13 @@
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { callMachine } from '../../machines/call.machine.js';
-import type { CallCommand, Direction, EndReason, FunctionCall, ToolOutput } from '../../machines/call.types.js';
+import type {
+  BargeInOwner,
+  CallCommand,
+  Direction,
+  EndReason,
+  FunctionCall,
+  ToolOutput,
+} from '../../machines/call.types.js';
 import type { Merchant } from '../merchants/merchant.js';
 import { addUsage, type Usage } from '../providers/model-events.js';
 import type { ModelControlEvent } from '../providers/realtime-connection.js';
@@ -64,6 +71,11 @@ export interface CallDeps {
   inspect?: Observer<InspectionEvent>;
   dtmfGapMs?: number;
   metrics?: RelayMetrics;
+  /**
+   * Who stops the assistant when the caller talks over it (default: the provider's). A data plane
+   * whose audio the model hears directly (SIP) passes `model`: the model stops itself there.
+   */
+  bargeIn?: BargeInOwner;
 }
 
 export class Call {
@@ -113,6 +125,7 @@ export class Call {
         responseTimeoutMs: deps.responseTimeoutMs ?? 10_000,
         silenceMs: deps.silenceMs ?? 8000,
         tools: (call) => this.runTool(call),
+        bargeIn: deps.bargeIn ?? deps.model.endpoint.bargeIn,
       },
       inspect: deps.inspect,
     });
@@ -276,7 +289,7 @@ export class Call {
       case 'leaveVoicemail':
         return this.requestResponse(prompts.voicemailInstructions(merchant));
       case 'interrupt':
-        return this.interrupt(command.cancel);
+        return this.interrupt(command.cancel, command.truncate);
       case 'sendDtmf':
         this.model.addText('user', prompts.dtmfNote(command.digits));
         this.transcript.note('caller', `[keypad: ${command.digits}]`);
@@ -318,7 +331,7 @@ export class Call {
     this.model.createResponse(instructions);
   }
 
-  private interrupt(cancel: boolean): void {
+  private interrupt(cancel: boolean, truncate: boolean): void {
     const truncations = this.plane.interrupt();
     if (this.speechStartedAt) {
       const ms = performance.now() - this.speechStartedAt;
@@ -331,7 +344,7 @@ export class Call {
     if (cancel) this.model.cancelResponse();
     this.responses.interrupt(cancel);
     for (const t of truncations) {
-      this.model.truncate(t.itemId, t.audioEndMs);
+      if (truncate) this.model.truncate(t.itemId, t.audioEndMs);
       this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);
     }
   }

@@ -1,3 +1,4 @@
+import type { BargeInOwner } from '../../machines/call.types.js';
 import type { Config } from '../config.js';
 import type { Merchant, ProviderName } from '../merchants/merchant.js';
 import type { ToolSpec } from '../tools/tool.js';
@@ -11,6 +12,8 @@ import { ReconnectingModelConnection, type ModelLink } from './reconnecting-conn
 export interface ModelEndpoint {
   provider: ProviderName;
   dialect: Dialect;
+  /** Who stops the assistant when the caller talks over it on this provider. */
+  bargeIn: BargeInOwner;
   baseUrl: string;
   apiKey?: string;
   model: string;
@@ -24,6 +27,7 @@ export function endpointFor(provider: ProviderName, config: Config, simUrl?: str
       return {
         provider,
         dialect: openaiDialect,
+        bargeIn: 'relay',
         baseUrl: config.openai.realtimeUrl,
         apiKey: config.openai.apiKey,
         model: config.openai.model,
@@ -34,6 +38,7 @@ export function endpointFor(provider: ProviderName, config: Config, simUrl?: str
       return {
         provider,
         dialect: xaiDialect,
+        bargeIn: 'relay',
         baseUrl: config.xai.realtimeUrl,
         apiKey: config.xai.apiKey,
         model: config.xai.model,
@@ -45,6 +50,7 @@ export function endpointFor(provider: ProviderName, config: Config, simUrl?: str
       return {
         provider,
         dialect: openaiDialect,
+        bargeIn: 'relay',
         baseUrl: simUrl,
         model: 'simulated-agent',
         voice: 'sim',

@@ -2,7 +2,14 @@ import { createActor } from 'xstate';
 import type { Actor, ActorOptions, AnyActorLogic, EventObject, InspectionEvent, StateValue } from 'xstate';
 import { callMachine } from '../../machines/call.machine.js';
 import type { CallMachine } from '../../machines/call.machine.js';
-import type { CallCommand, CallEvent, CallInput, FunctionCall, ToolOutput } from '../../machines/call.types.js';
+import type {
+  BargeInOwner,
+  CallCommand,
+  CallEvent,
+  CallInput,
+  FunctionCall,
+  ToolOutput,
+} from '../../machines/call.types.js';
 import type { CallModelEvent } from '../../machines/call.model.js';
 
 // The system under test for the call chart: the REAL `callMachine`, with recording fakes for its
@@ -26,6 +33,7 @@ export const DELAYS = {
 export interface SutConfig {
   machine: boolean;
   interruptible: boolean;
+  bargeIn: BargeInOwner;
 }
 
 /** xstate's `Clock` (setTimeout/clearTimeout); the interface itself is not exported. */
@@ -114,6 +122,7 @@ export function sutInput(config: SutConfig): Omit<CallInput, 'tools'> {
     connectTimeoutMs: DELAYS.connectTimeout,
     responseTimeoutMs: DELAYS.responseTimeout,
     silenceMs: DELAYS.silence,
+    bargeIn: config.bargeIn,
   };
 }
 
@@ -299,8 +308,20 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
   const bool = (v: unknown): v is boolean => typeof v === 'boolean';
   switch (event.type) {
     case 'call.start':
-      if ('machine' in event && 'interruptible' in event && bool(event.machine) && bool(event.interruptible)) {
-        return { type: 'call.start', machine: event.machine, interruptible: event.interruptible };
+      if (
+        'machine' in event &&
+        'interruptible' in event &&
+        'bargeIn' in event &&
+        bool(event.machine) &&
+        bool(event.interruptible) &&
+        (event.bargeIn === 'relay' || event.bargeIn === 'model')
+      ) {
+        return {
+          type: 'call.start',
+          machine: event.machine,
+          interruptible: event.interruptible,
+          bargeIn: event.bargeIn,
+        };
       }
       break;
     case 'model.error':

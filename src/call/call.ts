@@ -93,7 +93,7 @@ export class Call {
   private readonly line: CallLine;
   private ended = false;
   private warned = new Set<string>();
-  private usage: Required<Usage> = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  private usage: Required<Omit<Usage, 'audioSeconds'>> & Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
   private bargeIns = 0;
   private modelConnectMs: number | null = null;
   private speechStartedAt = 0;
@@ -251,6 +251,8 @@ export class Call {
         else this.log.warn({ code: e.code, detail: e.message, severity: e.severity }, 'model error');
         if (e.severity === 'fatal') this.send({ type: 'model.error', code: e.code, fatal: true });
         return;
+      case 'usage':
+        return addUsage(this.usage, e.usage);
       case 'invalid':
         return this.warnOnce(`model:${e.reason}`, 'invalid message from model; ignored', { reason: e.reason });
       // Read by the connection itself (session set-up, keep-alive) or not needed by a call: the

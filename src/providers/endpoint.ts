@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Merchant, ProviderName } from '../merchants/merchant.js';
 import type { ToolSpec } from '../tools/tool.js';
 import { openaiDialect, xaiDialect, type Dialect, type SessionSpec } from './dialect.js';
+import { LiveConnection } from './live-connection.js';
 import { ModelConnection } from './realtime-connection.js';
 import { ReconnectingModelConnection, type ModelLink } from './reconnecting-connection.js';
 
@@ -11,7 +12,8 @@ import { ReconnectingModelConnection, type ModelLink } from './reconnecting-conn
 
 export interface ModelEndpoint {
   provider: ProviderName;
-  dialect: Dialect;
+  /** The Realtime dialect; null for GPT-Live, which is a protocol of its own (live-connection.ts). */
+  dialect: Dialect | null;
   /** Who stops the assistant when the caller talks over it on this provider. */
   bargeIn: BargeInOwner;
   baseUrl: string;
@@ -33,6 +35,19 @@ export function endpointFor(provider: ProviderName, config: Config, simUrl?: str
         model: config.openai.model,
         voice: config.openai.voice,
         transcription: config.openai.transcriptionModel,
+      };
+    case 'openai-live':
+      return {
+        provider,
+        dialect: null,
+        // GPT-Live decides itself when to stop for the caller; the relay only follows.
+        bargeIn: 'model',
+        baseUrl: config.openai.liveUrl,
+        apiKey: config.openai.apiKey,
+        model: config.openai.liveModel,
+        voice: config.openai.voice,
+        // Live transcribes both sides itself.
+        transcription: null,
       };
     case 'xai':
       return {
@@ -74,11 +89,22 @@ export function createModelOpener(config: Config, simUrl?: string): ModelOpener 
       transcription: endpoint.transcription,
       ...(merchant.realtime ? { options: merchant.realtime } : {}),
     };
+    const dialect = endpoint.dialect;
+    if (dialect === null) {
+      const live = new LiveConnection({
+        url: endpoint.baseUrl,
+        apiKey: endpoint.apiKey,
+        model: endpoint.model,
+        toolsModel: config.openai.liveToolsModel,
+        session,
+      });
+      return { connection: live, endpoint };
+    }
     // Each socket after a drop is opened the same way (src/providers/reconnecting-connection.ts).
     const connection = new ReconnectingModelConnection(
       () =>
         new ModelConnection({
-          dialect: endpoint.dialect,
+          dialect,
           baseUrl: endpoint.baseUrl,
           model: endpoint.model,
           apiKey: endpoint.apiKey,

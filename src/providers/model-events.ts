@@ -11,11 +11,14 @@ export interface Usage {
   inputTokens?: number;
   outputTokens?: number;
   totalTokens?: number;
+  /** GPT-Live bills audio time: the session's cumulative seconds (the latest report, never a sum). */
+  audioSeconds?: number;
 }
 
 /** Adds one response's usage to a call's running total. */
-export function addUsage(total: Required<Usage>, u: Usage | undefined): void {
+export function addUsage(total: Required<Omit<Usage, 'audioSeconds'>> & Usage, u: Usage | undefined): void {
   if (!u) return;
+  if (u.audioSeconds !== undefined) total.audioSeconds = Math.max(total.audioSeconds ?? 0, u.audioSeconds);
   total.inputTokens += u.inputTokens ?? 0;
   total.outputTokens += u.outputTokens ?? 0;
   total.totalTokens += u.totalTokens ?? 0;
@@ -52,6 +55,8 @@ export type ModelEvent =
   /** `param`: the client field the error names (e.g. `session.reasoning.effort`), when it names one. */
   | { type: 'error'; code: string; message: string; severity: ErrorSeverity; param?: string }
   | { type: 'ping' }
+  /** Usage reported outside a response's end (GPT-Live: session audio seconds, delegated tokens). */
+  | { type: 'usage'; usage: Usage }
   | { type: 'ignored'; eventType: string }
   | { type: 'invalid'; reason: string };
 

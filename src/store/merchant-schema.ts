@@ -238,7 +238,9 @@ export const merchantFileSchema = z
       phoneNumbers: z
         .array(e164, { error: required('a list of phone numbers') })
         .min(1, 'must list at least one number'),
-      provider: z.enum(['openai', 'xai', 'sim'], { error: 'must be one of openai, xai, sim' }).optional(),
+      provider: z
+        .enum(['openai', 'openai-live', 'xai', 'sim'], { error: 'must be one of openai, openai-live, xai, sim' })
+        .optional(),
       voice: nonEmpty('a voice name').optional(),
       realtime: realtimeOptions.optional(),
       instructions: text().default(''),

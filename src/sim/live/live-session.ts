@@ -50,6 +50,7 @@ export class FakeLiveSession {
   private readonly vad = new EnergyVad();
   private speaking: { stop: () => void } | null = null;
   private callerTimer: NodeJS.Timeout | null = null;
+  private prompt: NodeJS.Timeout | null = null;
   private seq = 0;
   private readonly startedAt = Date.now();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -161,9 +162,14 @@ export class FakeLiveSession {
       this.brain.noteItem(item);
       return this.later(150, () => this.say(this.brain.decide({ trigger: 'turn' }, this.tools)));
     }
-    // The relay's prompts (greeting, filler, wrap-up): the agent says what they ask for.
+    // The relay's prompts (greeting, filler, wrap-up): the agent says what they ask for. Notes sent
+    // together (a conversation so far, then what to say) make one answer, to the last of them.
     const event = { type: 'response.create' as const, response: { instructions: content } };
-    this.later(100, () => this.say(this.brain.decide({ trigger: 'client', event }, this.tools)));
+    if (this.prompt) clearTimeout(this.prompt);
+    this.prompt = setTimeout(() => {
+      this.prompt = null;
+      this.say(this.brain.decide({ trigger: 'client', event }, this.tools));
+    }, 100);
   }
 
   private itemCreated(item: unknown): void {
@@ -271,13 +277,14 @@ export class FakeLiveSession {
   }
 
   private callerStarted(): void {
-    // Full duplex: the model hears the caller and stops itself.
+    // Full duplex: the model hears the caller and stops itself. Fragments keep coming while they
+    // talk (empty: the simulated words arrive whole at the end of the turn).
     this.speaking?.stop();
     const fragment = () =>
       this.send({
         type: 'session.input_transcript.delta',
         event_id: this.id('event'),
-        delta: '(simulated caller) ',
+        delta: '',
         start_ms: 0,
         end_ms: 0,
       });
@@ -333,6 +340,7 @@ export class FakeLiveSession {
   private cleanup(): void {
     this.speaking?.stop();
     if (this.callerTimer) clearInterval(this.callerTimer);
+    if (this.prompt) clearTimeout(this.prompt);
     for (const t of this.timers) clearTimeout(t);
   }
 }

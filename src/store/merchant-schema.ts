@@ -275,6 +275,15 @@ export const merchantFileSchema = z
           : 'must be a mapping of fields',
     },
   )
+  // Realtime session options exist on OpenAI Realtime only: GPT-Live and xAI have none of them.
+  .superRefine((f, ctx) => {
+    if (f.realtime !== undefined && (f.provider === 'openai-live' || f.provider === 'xai'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['realtime'],
+        message: `applies to provider openai only (this merchant's provider is ${f.provider})`,
+      });
+  })
   .transform((f): MerchantInput => {
     const m: MerchantInput = {
       id: f.id,

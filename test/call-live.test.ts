@@ -27,11 +27,14 @@ const LOOKUP: ToolSpec = {
 
 const RELAY_ONLY = ['response.cancel', 'conversation.item.truncate', 'conversation.item.create', 'session.update'];
 
-async function liveCall(): Promise<{ caller: SimCaller; model: FakeLiveSession; state: () => string }> {
+async function liveCall(
+  env: Record<string, string> = {},
+  params: Record<string, string> = {},
+): Promise<{ caller: SimCaller; model: FakeLiveSession; state: () => string }> {
   // Twice real time: the relay gets ahead of the caller, so Twilio holds audio a barge-in must clear.
   live = await FakeLiveServer.start({ apiKey: 'sk-test', realtimeFactor: 2, agent: { toolCallOnDigits: true } });
   h = await startHarness({
-    env: { PROVIDER: 'openai-live', OPENAI_LIVE_URL: live.url },
+    env: { PROVIDER: 'openai-live', OPENAI_LIVE_URL: live.url, ...env },
     overrides: {
       toolSpecs: () => [LOOKUP],
       runTool: async (call) => ({ callId: call.callId, ok: true, output: '{"found":true,"name":"Ada"}' }),
@@ -39,7 +42,7 @@ async function liveCall(): Promise<{ caller: SimCaller; model: FakeLiveSession; 
   });
   const caller = await SimCaller.connect({
     url: h.url,
-    customParameters: { merchantId: h.merchant.id, callerPhone: '+14155550100', direction: 'inbound' },
+    customParameters: { merchantId: h.merchant.id, callerPhone: '+14155550100', direction: 'inbound', ...params },
   });
   const model = await live.nextSession(5000);
   return { caller, model, state: () => h?.states.get(caller.callSid)?.at(-1) ?? '' };
@@ -100,4 +103,30 @@ describe('GPT-Live (openai-live)', () => {
     expect(model.received.filter((e) => RELAY_ONLY.includes(e.type))).toEqual([]);
     expect(model.errors).toEqual([]);
   }, 60_000);
+
+  it('leaves the voicemail message when a machine answered, then hangs up', async () => {
+    const { caller, model, state } = await liveCall({}, { answeredBy: 'machine_end_beep', direction: 'outbound' });
+    await model.waitFor('session.instructions.append');
+    await until(() => caller.state === 'closed', 15_000, 'the relay to hang up');
+    const rec = await h!.recorder.waitFor(caller.callSid, 5000);
+    expect(rec.endReason).toBe('voicemail_left');
+    expect(caller.heardBytes).toBeGreaterThan(0);
+    expect(h!.states.get(caller.callSid)).toContain('voicemail.producing');
+    expect(state()).toBe('teardown');
+  }, 30_000);
+
+  it("at the maximum length lets the answer in progress finish (it is the model's), then wraps up", async () => {
+    const { caller, model } = await liveCall({ MAX_CALL_SECONDS: '2' });
+    await until(() => caller.state === 'closed', 25_000, 'the call to end');
+    const rec = await h!.recorder.waitFor(caller.callSid, 5000);
+    expect(rec.endReason).toBe('max_duration');
+    const states = h!.states.get(caller.callSid) ?? [];
+    // The greeting still playing at 2 s was neither cut nor cleared: the relay waited for the floor.
+    expect(states).toContain('wrappingUp.waitingFloor');
+    expect(states).not.toContain('wrappingUp.cutting');
+    expect(caller.clearsAt).toEqual([]);
+    expect(model.said[0]?.yielded).toBe(false);
+    const wrap = model.received.filter((e) => e.type === 'session.instructions.append');
+    expect(wrap.some((e) => JSON.stringify(e.raw).includes('maximum length'))).toBe(true);
+  }, 40_000);
 });

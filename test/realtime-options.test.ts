@@ -72,6 +72,19 @@ describe('realtime options', () => {
     }
   });
 
+  it('a GPT-Live merchant is stored and read back (migration 0006)', async () => {
+    const store = new SqlStore(await openPglite(MEMORY));
+    try {
+      await store.migrate();
+      const parsed = parseMerchantFile({ ...file(undefined), provider: 'openai-live' });
+      if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+      expect((await store.upsertMerchant(parsed.merchant)).provider).toBe('openai-live');
+      expect((await store.getMerchant(parsed.merchant.id))?.provider).toBe('openai-live');
+    } finally {
+      await store.close();
+    }
+  });
+
   it("sends the merchant's model, reasoning effort, noise reduction, semantic VAD and truncation", async () => {
     h = await startHarness({
       merchant: {

@@ -17,7 +17,7 @@ export type EndpointChoice = { ok: true; endpoint: RelayEndpoint } | { ok: false
 export type EndpointResolver = (requested: string | undefined) => EndpointChoice;
 
 function isProvider(v: string): v is ProviderName {
-  return v === 'openai' || v === 'xai' || v === 'sim';
+  return v === 'openai' || v === 'openai-live' || v === 'xai' || v === 'sim';
 }
 
 /**
@@ -32,9 +32,9 @@ export function browserEndpointResolver(config: Config, simUrl?: string): Endpoi
         return config.xai.apiKey !== undefined;
       case 'sim':
         return simUrl !== undefined && config.nodeEnv !== 'production';
-      // The browser relay passes Realtime events through as they are; GPT-Live speaks another protocol.
+      // Refused below with its reason: the browser relay passes Realtime events through as they are.
       case 'openai-live':
-        return false;
+        return true;
     }
   };
   return (requested) => {
@@ -47,7 +47,8 @@ export function browserEndpointResolver(config: Config, simUrl?: string): Endpoi
     if (!available(name)) return { ok: false, error: `provider ${name} is not configured on this relay` };
     const endpoint = endpointFor(name, config, simUrl);
     const { dialect } = endpoint;
-    if (dialect === null) return { ok: false, error: `provider ${name} cannot serve browser sessions` };
+    if (dialect === null)
+      return { ok: false, error: `provider ${name} cannot serve browser sessions (they speak the Realtime protocol)` };
     return { ok: true, endpoint: { ...endpoint, dialect } };
   };
 }

@@ -282,6 +282,18 @@ describe('call chart: generated paths on the real actor', () => {
     expect(paths.length).toBeGreaterThan(300);
   });
 
+  it('walks the chart with each owner of barge-in (the relay, and a model that stops itself)', () => {
+    const owners = new Set(
+      paths.map((p) => {
+        const start = p.steps.find((s) => s.event.type === 'call.start')?.event;
+        return start && 'bargeIn' in start ? start.bargeIn : undefined;
+      }),
+    );
+    expect(owners).toEqual(new Set(['relay', 'model']));
+    // The wrap-up state only a model that stops itself reaches.
+    expect(paths.some((p) => p.state.matches({ wrappingUp: 'waitingFloor' }))).toBe(true);
+  });
+
   for (const path of paths) {
     it(path.description, async () => {
       const run = new PathRun();

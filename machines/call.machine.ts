@@ -10,7 +10,16 @@ import {
   type ToolOutput,
 } from './call.types.js';
 
-import { bargeIn, closingTurn, conversationalTurn, directiveOf, endWith, runTool, stalled } from './call.turns.js';
+import {
+  bargeIn,
+  closingTurn,
+  conversationalTurn,
+  directiveOf,
+  endWith,
+  runTool,
+  stalled,
+  takingTheFloor,
+} from './call.turns.js';
 
 // One actor per phone call: the control plane. It decides *when* the assistant may speak, when a
 // barge-in happens, when tools run and how the call ends. Audio frames never come through here:
@@ -355,9 +364,8 @@ export const callMachine = setup({
       states: closingTurn('voicemail_left'),
     },
 
-    // The relay ends the call (maximum length, shutdown). An answer still being said gets a few
-    // seconds to finish; past that it is cut (playback cleared, response cancelled) so that the
-    // goodbye is always heard before the 20 s limit.
+    // The relay ends the call (maximum length, shutdown): the floor first (takingTheFloor), then the
+    // goodbye, heard before the 20 s limit.
     wrappingUp: {
       tags: ['audioOut'],
       initial: 'waitingTurn',
@@ -367,24 +375,7 @@ export const callMachine = setup({
         'model.error': { guard: 'fatalError', target: 'teardown' },
       },
       states: {
-        waitingTurn: {
-          always: [
-            { guard: 'floorFree', target: 'producing' },
-            // Nothing cuts an answer the model owns: it is let finish (the 20 s limit still holds).
-            { guard: 'modelStopsItself', target: 'waitingFloor' },
-          ],
-          after: { cutLongAnswer: { target: 'cutting', actions: ['interrupt', 'standDown'] } },
-          on: { 'model.responseDone': { actions: 'responseEnded' } },
-        },
-        waitingFloor: {
-          always: { guard: 'floorFree', target: 'producing' },
-          on: { 'model.responseDone': { actions: 'responseEnded' } },
-        },
-        cutting: {
-          // The cancelled answer must end before the goodbye is asked for.
-          always: { guard: 'noActiveResponse', target: 'producing' },
-          on: { 'model.responseDone': { target: 'producing', actions: 'responseEnded' } },
-        },
+        ...takingTheFloor,
         // The call is ending anyway: a stalled goodbye is skipped rather than waited out.
         ...closingTurn(),
         producing: {

@@ -1,82 +1,29 @@
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import { callMachine } from '../../machines/call.machine.js';
-import type {
-  BargeInOwner,
-  CallCommand,
-  Direction,
-  EndReason,
-  FunctionCall,
-  ToolOutput,
-} from '../../machines/call.types.js';
-import type { Merchant } from '../merchants/merchant.js';
+import type { CallCommand, EndReason, FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import { addUsage, type Usage } from '../providers/model-events.js';
 import type { ModelControlEvent } from '../providers/realtime-connection.js';
 import type { ModelLink } from '../providers/reconnecting-connection.js';
-import type { ModelEndpoint } from '../providers/endpoint.js';
 import { log, maskPhone, type Logger } from '../log.js';
-import type { RelayMetrics } from '../obs/metrics.js';
 import { runToolSafely } from '../tools/run-safely.js';
-import type { ToolExecutor } from '../tools/tool.js';
 import type { CallerSide, DataPlane } from './data-plane.js';
 import { DtmfBatcher } from './dtmf-batcher.js';
 import * as prompts from './prompts.js';
-import type { CallRecorder, CallStart, CallSummary } from './recorder.js';
+import type { CallStart, CallSummary } from './recorder.js';
 import { ResponseLifecycle } from './response-lifecycle.js';
 import { stateName } from './state-name.js';
 import { Timeline } from './timeline.js';
 import { Transcript } from './transcript.js';
 import { CallLine } from './call-line.js';
-import type { LineControl } from './line-control.js';
 import { assertNever } from '../util/never.js';
-import { joinHalves, type ResumedCall } from './returned-call.js';
-import type { TransferLedger } from './transfer-ledger.js';
+import { joinHalves } from './returned-call.js';
+import type { CallDeps, CallInfo } from './call-deps.js';
 
 // The control plane of one call: its chart actor, the model's control events, the response
 // lifecycle, tools, transcript and record. Audio never comes through here: the data plane (behind
 // `DataPlane`) carries it, and this class cannot tell whether it passes through this process.
 
-export interface CallInfo {
-  callSid: string;
-  /** Twilio's stream id for a Media Streams call. */
-  streamSid: string;
-  merchant: Merchant;
-  callerPhone?: string;
-  calledNumber?: string;
-  direction: Direction;
-  answeredBy?: string;
-  /** Set on calls placed from an SMS thread (@call): where the outcome is posted back. */
-  conversationSid?: string;
-  requester?: string;
-}
-
-export interface CallDeps {
-  model: { connection: ModelLink; endpoint: ModelEndpoint };
-  recorder: CallRecorder;
-  maxCallMs: number;
-  connectTimeoutMs: number;
-  /** Default 10 s (MODEL_RESPONSE_TIMEOUT_MS). */
-  responseTimeoutMs?: number;
-  /** Caller silence before a re-prompt (SILENCE_REPROMPT_SECONDS); default 8 s. */
-  silenceMs?: number;
-  /** Transfers and hang-ups on the line itself; without it a transfer fails and the caller is told. */
-  line?: LineControl;
-  /** Where a transfer's first half waits for its outcome (and for the call to come back). */
-  transfers?: TransferLedger;
-  /** This stream continues a call whose transfer was not answered: its first half. */
-  resumed?: ResumedCall;
-  runTool?: ToolExecutor;
-  onEnded?: (call: Call) => void;
-  /** Called on every state change (demo output, metrics). */
-  onState?: (call: Call, state: string) => void;
-  inspect?: Observer<InspectionEvent>;
-  dtmfGapMs?: number;
-  metrics?: RelayMetrics;
-  /**
-   * Who stops the assistant when the caller talks over it (default: the provider's). A data plane
-   * whose audio the model hears directly (SIP) passes `model`: the model stops itself there.
-   */
-  bargeIn?: BargeInOwner;
-}
+export type { CallDeps, CallInfo } from './call-deps.js';
 
 export class Call {
   readonly actor: Actor<typeof callMachine>;

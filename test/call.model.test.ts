@@ -278,7 +278,7 @@ class PathRun {
 
 describe('call chart: generated paths on the real actor', () => {
   it('generates enough paths to mean something', () => {
-    // 446 with the current model; a broken model (no call.start, filtered events) gives ~0.
+    // 2,690 with the current model; a broken model (no call.start, filtered events) gives ~0.
     expect(paths.length).toBeGreaterThan(300);
   });
 

@@ -10,7 +10,16 @@ import {
   type ToolOutput,
 } from './call.types.js';
 
-import { bargeIn, closingTurn, conversationalTurn, directiveOf, endWith, runTool, stalled } from './call.turns.js';
+import {
+  bargeIn,
+  closingTurn,
+  conversationalTurn,
+  directiveOf,
+  endWith,
+  runTool,
+  stalled,
+  takingTheFloor,
+} from './call.turns.js';
 
 // One actor per phone call: the control plane. It decides *when* the assistant may speak, when a
 // barge-in happens, when tools run and how the call ends. Audio frames never come through here:
@@ -35,8 +44,13 @@ export const callMachine = setup({
   actions: {
     requestGreeting: emit({ type: 'requestGreeting' }),
     leaveVoicemail: emit({ type: 'leaveVoicemail' }),
-    // Cancel only what the model is still producing (or was asked to produce).
-    interrupt: emit(({ context }) => ({ type: 'interrupt' as const, cancel: context.responseActive })),
+    // Cancel only what the model is still producing (or was asked to produce), and only when the
+    // relay owns barge-in: a model that stops itself has nothing to cancel or truncate.
+    interrupt: emit(({ context }) => ({
+      type: 'interrupt' as const,
+      cancel: context.bargeIn === 'relay' && context.responseActive,
+      truncate: context.bargeIn === 'relay',
+    })),
     sendDtmf: emit((_, params: { digits: string; respond: boolean }) => ({ type: 'sendDtmf' as const, ...params })),
     sendToolOutputs: emit(({ context }) => ({ type: 'sendToolOutputs' as const, outputs: context.toolOutputs })),
     sayFiller: emit({ type: 'sayFiller' }),
@@ -76,6 +90,7 @@ export const callMachine = setup({
     endAsClosing: assign({ endReason: ({ context }) => context.endReason ?? context.closing ?? 'assistant_ended' }),
     collectCalls: assign({
       pendingCalls: ({ event }) => (event.type === 'model.responseDone' ? event.functionCalls : []),
+      preambled: ({ event }) => event.type === 'model.responseDone' && event.spokeBeforeCalls,
       toolOutputs: [],
       responseActive: false,
       awaitingAudio: false,
@@ -93,7 +108,9 @@ export const callMachine = setup({
   },
   guards: {
     machineAnswered: ({ context }) => MACHINE_ANSWERS.some((a) => a === context.answeredBy),
-    greetingInterruptible: ({ context }) => context.greetingInterruptible,
+    // A model that stops itself may stop any greeting: the relay then only follows.
+    greetingInterruptible: ({ context }) => context.greetingInterruptible || context.bargeIn === 'model',
+    modelStopsItself: ({ context }) => context.bargeIn === 'model',
     hasFunctionCalls: ({ event }) =>
       event.type === 'model.responseDone' && event.status === 'completed' && event.functionCalls.length > 0,
     noActiveResponse: ({ context }) => !context.responseActive,
@@ -108,6 +125,7 @@ export const callMachine = setup({
     silentAgain: ({ context }) => context.silences >= 1,
     /** No response active and nothing left for the caller to hear. */
     floorFree: ({ context }) => !context.responseActive && !context.playing,
+    preambled: ({ context }) => context.preambled,
   },
   delays: {
     connectTimeout: ({ context }) => context.connectTimeoutMs,
@@ -132,6 +150,7 @@ export const callMachine = setup({
     responseActive: false,
     awaitingAudio: false,
     pendingCalls: [],
+    preambled: false,
     toolOutputs: [],
     playing: false,
     callerSpeaking: false,
@@ -274,7 +293,9 @@ export const callMachine = setup({
           },
           initial: 'working',
           states: {
-            working: { after: { toolFiller: 'filler' } },
+            // The model's own preamble already told the caller it is checking: a filler would say it
+            // twice. Without one (older models, xAI), a slow tool gets the filler.
+            working: { always: { guard: 'preambled', target: 'waiting' }, after: { toolFiller: 'filler' } },
             filler: {
               entry: ['sayFiller', 'markRequested'],
               after: { responseTimeout: stalled('#call.apologizing', 'model_stalled') },
@@ -343,9 +364,8 @@ export const callMachine = setup({
       states: closingTurn('voicemail_left'),
     },
 
-    // The relay ends the call (maximum length, shutdown). An answer still being said gets a few
-    // seconds to finish; past that it is cut (playback cleared, response cancelled) so that the
-    // goodbye is always heard before the 20 s limit.
+    // The relay ends the call (maximum length, shutdown): the floor first (takingTheFloor), then the
+    // goodbye, heard before the 20 s limit.
     wrappingUp: {
       tags: ['audioOut'],
       initial: 'waitingTurn',
@@ -355,16 +375,7 @@ export const callMachine = setup({
         'model.error': { guard: 'fatalError', target: 'teardown' },
       },
       states: {
-        waitingTurn: {
-          always: { guard: 'floorFree', target: 'producing' },
-          after: { cutLongAnswer: { target: 'cutting', actions: ['interrupt', 'standDown'] } },
-          on: { 'model.responseDone': { actions: 'responseEnded' } },
-        },
-        cutting: {
-          // The cancelled answer must end before the goodbye is asked for.
-          always: { guard: 'noActiveResponse', target: 'producing' },
-          on: { 'model.responseDone': { target: 'producing', actions: 'responseEnded' } },
-        },
+        ...takingTheFloor,
         // The call is ending anyway: a stalled goodbye is skipped rather than waited out.
         ...closingTurn(),
         producing: {

@@ -1,4 +1,4 @@
-import type { EndReason } from './call.types.js';
+import type { BargeInOwner, EndReason } from './call.types.js';
 
 // The abstract test model's context and events (call.model.ts): what the model tracks of a call and
 // every step a generated path can take, timers and tool completions included.
@@ -7,6 +7,8 @@ export interface CallModelContext {
   /** Twilio AMD said a machine answered (voicemail instead of a conversation). */
   machine: boolean;
   greetingInterruptible: boolean;
+  /** Who stops the assistant when the caller talks over it (the chart's `bargeIn` input). */
+  bargeIn: BargeInOwner;
   /** From the relay requesting a response (or model.responseCreated) to model.responseDone. */
   responseActive: boolean;
   /** A response was requested or created and has produced no audio yet; cleared by its audio, its end or a barge-in. */
@@ -18,6 +20,8 @@ export interface CallModelContext {
   watchdog: boolean;
   /** Tool calls still running in toolPending. */
   toolsLeft: number;
+  /** The response that started the running tools spoke first (a preamble): no filler. */
+  preambled: boolean;
   /** A finished tool's output asked for a transfer / a hang-up (cleared when the outputs go back). */
   transferAsked: boolean;
   hangUpAsked: boolean;
@@ -36,7 +40,7 @@ export interface CallModelContext {
 }
 
 export type CallModelEvent =
-  | { type: 'call.start'; machine: boolean; interruptible: boolean }
+  | { type: 'call.start'; machine: boolean; interruptible: boolean; bargeIn: BargeInOwner }
   | { type: 'caller.hungUp' }
   | { type: 'line.closed' }
   | { type: 'caller.dtmf' }
@@ -46,7 +50,8 @@ export type CallModelEvent =
   | { type: 'model.responseCreated' }
   /** Without tool calls; a cancelled one may still carry a half-written call that must be ignored. */
   | { type: 'model.responseDone'; status: 'completed' | 'cancelled' }
-  | { type: 'model.responseDoneWithTools'; calls: 1 | 2 }
+  /** `spoke`: the response said something before its calls (a preamble), so no filler is owed. */
+  | { type: 'model.responseDoneWithTools'; calls: 1 | 2; spoke: boolean }
   | { type: 'model.audioStarted' }
   | { type: 'model.speechStarted' }
   | { type: 'model.speechStopped' }
@@ -69,16 +74,19 @@ export type CallModelEvent =
 
 /** Payload variants the traversal tries (event types without payload are discovered by itself). */
 export const callModelEventCases: CallModelEvent[] = [
-  { type: 'call.start', machine: false, interruptible: true },
-  { type: 'call.start', machine: false, interruptible: false },
+  { type: 'call.start', machine: false, interruptible: true, bargeIn: 'relay' },
+  { type: 'call.start', machine: false, interruptible: false, bargeIn: 'relay' },
+  // A model that stops itself (GPT-Live, SIP): the greeting flag cannot hold it to its greeting.
+  { type: 'call.start', machine: false, interruptible: false, bargeIn: 'model' },
   // AMD → voicemail: the greeting flag is irrelevant there.
-  { type: 'call.start', machine: true, interruptible: false },
+  { type: 'call.start', machine: true, interruptible: false, bargeIn: 'relay' },
   { type: 'model.error', fatal: true },
   { type: 'model.error', fatal: false },
   { type: 'model.responseDone', status: 'completed' },
   { type: 'model.responseDone', status: 'cancelled' },
-  { type: 'model.responseDoneWithTools', calls: 1 },
-  { type: 'model.responseDoneWithTools', calls: 2 },
+  { type: 'model.responseDoneWithTools', calls: 1, spoke: false },
+  { type: 'model.responseDoneWithTools', calls: 2, spoke: false },
+  { type: 'model.responseDoneWithTools', calls: 1, spoke: true },
   { type: 'tool.done', directive: 'none' },
   { type: 'tool.done', directive: 'transfer' },
   { type: 'tool.done', directive: 'hangUp' },

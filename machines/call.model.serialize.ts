@@ -19,6 +19,8 @@ export function serializeModelState(
   const c = snapshot.context;
   const relevant = {
     machine: snapshot.matches('connecting') ? c.machine : undefined,
+    // Decides the greeting's barge-in, the interrupt's cancel/truncate and the wrap-up's cut.
+    bargeIn: c.bargeIn,
     greetingInterruptible:
       snapshot.matches('connecting') || snapshot.matches({ session: 'greeting' }) ? c.greetingInterruptible : undefined,
     responseActive:

@@ -53,6 +53,7 @@ export const callModel = setup({
       responseActive: false,
       awaiting: false,
       toolsLeft: ({ event }) => (event.type === 'model.responseDoneWithTools' ? event.calls : 0),
+      preambled: ({ event }) => event.type === 'model.responseDoneWithTools' && event.spoke,
     }),
     // A tool finished: one fewer running, and what its output asked is remembered.
     toolFinished: assign(({ context, event }) => ({
@@ -66,7 +67,9 @@ export const callModel = setup({
   },
   guards: {
     machineAnswered: ({ context }) => context.machine,
-    greetingInterruptible: ({ context }) => context.greetingInterruptible,
+    // A model that stops itself may stop any greeting; the relay follows.
+    greetingInterruptible: ({ context }) => context.greetingInterruptible || context.bargeIn === 'model',
+    modelStopsItself: ({ context }) => context.bargeIn === 'model',
     noActiveResponse: ({ context }) => !context.responseActive,
     // The last running tool finished and no filler is being spoken.
     lastToolQuiet: ({ context }) => context.toolsLeft <= 1 && !context.responseActive,
@@ -82,16 +85,19 @@ export const callModel = setup({
       !context.callerSpeaking && !context.responseActive && !context.awaiting && !context.playing,
     silentAgain: ({ context }) => context.silences >= 1,
     floorFree: ({ context }) => !context.responseActive && !context.playing,
+    preambled: ({ context }) => context.preambled,
   },
 }).createMachine({
   id: 'call',
   context: {
     machine: false,
     greetingInterruptible: false,
+    bargeIn: 'relay',
     responseActive: false,
     awaiting: false,
     watchdog: false,
     toolsLeft: 0,
+    preambled: false,
     transferAsked: false,
     hangUpAsked: false,
     playing: false,
@@ -120,7 +126,11 @@ export const callModel = setup({
       on: {
         'call.start': {
           target: 'connecting',
-          actions: assign(({ event }) => ({ machine: event.machine, greetingInterruptible: event.interruptible })),
+          actions: assign(({ event }) => ({
+            machine: event.machine,
+            greetingInterruptible: event.interruptible,
+            bargeIn: event.bargeIn,
+          })),
         },
       },
     },
@@ -227,7 +237,8 @@ export const callModel = setup({
             'model.responseDoneWithTools': [...outputsGo(['allToolsDone']), { actions: 'responseEnded' }],
           },
           states: {
-            working: { on: { 'timer.toolFiller': 'filler' } },
+            // A preamble already told the caller: the filler would say it twice.
+            working: { always: { guard: 'preambled', target: 'waiting' }, on: { 'timer.toolFiller': 'filler' } },
             filler: {
               entry: ['responseStarted', 'arm'],
               exit: 'disarm',
@@ -319,9 +330,14 @@ export const callModel = setup({
       states: {
         // The answer in progress may finish and be heard; a long one is cut so the goodbye is heard.
         waitingTurn: {
-          always: { guard: 'floorFree', target: 'producing' },
+          always: [
+            { guard: 'floorFree', target: 'producing' },
+            // The relay cannot cut an answer the model owns: it waits for the floor.
+            { guard: 'modelStopsItself', target: 'waitingFloor' },
+          ],
           on: { 'timer.cutLongAnswer': { target: 'cutting', actions: ['stopPlayback', 'standDown'] } },
         },
+        waitingFloor: { always: { guard: 'floorFree', target: 'producing' } },
         cutting: {
           always: { guard: 'noActiveResponse', target: 'producing' },
           on: {

@@ -68,6 +68,31 @@ export const closingTurn = (reason?: EndReason) => ({
   },
 });
 
+/**
+ * Before the goodbye at wrap-up: the answer in progress may finish and be heard; a long one is cut
+ * (played audio cleared, response cancelled) so the goodbye is heard within the limit. An answer the
+ * model owns (bargeIn `model`) cannot be cut: it is let finish (the 20 s limit still holds).
+ */
+export const takingTheFloor = {
+  waitingTurn: {
+    always: [
+      { guard: 'floorFree' as const, target: 'producing' },
+      { guard: 'modelStopsItself' as const, target: 'waitingFloor' },
+    ],
+    after: { cutLongAnswer: { target: 'cutting', actions: ['interrupt' as const, 'standDown' as const] } },
+    on: { 'model.responseDone': { actions: 'responseEnded' as const } },
+  },
+  waitingFloor: {
+    always: { guard: 'floorFree' as const, target: 'producing' },
+    on: { 'model.responseDone': { actions: 'responseEnded' as const } },
+  },
+  cutting: {
+    // The cancelled answer must end before the goodbye is asked for.
+    always: { guard: 'noActiveResponse' as const, target: 'producing' },
+    on: { 'model.responseDone': { target: 'producing', actions: 'responseEnded' as const } },
+  },
+};
+
 /** What the tool outputs ask of the call, if anything (the first directive wins). */
 export const directiveOf = (outputs: ToolOutput[], type: CallDirective['type']) =>
   outputs.find((o) => o.directive?.type === type)?.directive;

@@ -67,7 +67,16 @@ export interface CallInput {
   silenceMs: number;
   /** The call's tool runner: the chart decides when tools run, the runner how. */
   tools: ToolRunner;
+  /**
+   * Who stops the assistant when the caller talks over it. `relay`: the chart decides, cancels the
+   * response and truncates what was not heard (OpenAI Realtime and xAI over Media Streams).
+   * `model`: the model stops itself (GPT-Live, a SIP call OpenAI hears directly): the relay only
+   * stops what the caller hears and trims the transcript; it cannot cancel, truncate or cut.
+   */
+  bargeIn: BargeInOwner;
 }
+
+export type BargeInOwner = 'relay' | 'model';
 
 export type CallEvent =
   | { type: 'caller.hungUp' }
@@ -77,7 +86,14 @@ export type CallEvent =
   | { type: 'model.closed' }
   | { type: 'model.error'; code: string; fatal: boolean }
   | { type: 'model.responseCreated'; responseId: string }
-  | { type: 'model.responseDone'; responseId: string; status: string; functionCalls: FunctionCall[] }
+  /** `spokeBeforeCalls`: the response said something before its function calls (a preamble). */
+  | {
+      type: 'model.responseDone';
+      responseId: string;
+      status: string;
+      functionCalls: FunctionCall[];
+      spokeBeforeCalls: boolean;
+    }
   /** The first audio delta of a response reached the caller (sent once per response, not per frame). */
   | { type: 'model.audioStarted' }
   | { type: 'model.speechStarted' }
@@ -95,6 +111,8 @@ export interface CallContext extends CallInput {
   /** A response was requested or created and has produced no audio yet (the response watchdog's question). */
   awaitingAudio: boolean;
   pendingCalls: FunctionCall[];
+  /** The response that asked for the running tools already told the caller (a preamble): no filler. */
+  preambled: boolean;
   toolOutputs: ToolOutput[];
   /** Assistant audio of a response has started and the caller has not finished hearing it. */
   playing: boolean;
@@ -118,8 +136,11 @@ export type CallCommand =
   | { type: 'requestGreeting' }
   /** response.create that speaks the merchant's voicemail template. */
   | { type: 'leaveVoicemail' }
-  /** Stop what the caller hears, trim it to the heard point; `cancel` the response still being produced. */
-  | { type: 'interrupt'; cancel: boolean }
+  /**
+   * Stop what the caller hears and trim the transcript to the heard point; `cancel` the response
+   * still being produced and `truncate` the model's copy of it (both only when the relay owns barge-in).
+   */
+  | { type: 'interrupt'; cancel: boolean; truncate: boolean }
   /** Keypad digits as a user text item; `respond` asks for a response to them. */
   | { type: 'sendDtmf'; digits: string; respond: boolean }
   /** function_call_output items, then one response.create. */

@@ -19,7 +19,17 @@ export interface Config {
   /** Host (and optional port) Twilio reaches us at; used for the stream URL and signatures. */
   publicHost: string;
   provider: ProviderName;
-  openai: { apiKey?: string; realtimeUrl: string; model: string; voice: string; transcriptionModel: string };
+  openai: {
+    apiKey?: string;
+    realtimeUrl: string;
+    model: string;
+    voice: string;
+    transcriptionModel: string;
+    /** GPT-Live (PROVIDER=openai-live): endpoint, model, and the Responses model its tools run on. */
+    liveUrl: string;
+    liveModel: string;
+    liveToolsModel: string;
+  };
   /** The SIP path (src/transports/openai-sip): on when the webhook secret and an OpenAI key are set. */
   sip: { webhookSecret?: string; sipUri?: string; apiBaseUrl?: string };
   /** 0: no limit. */
@@ -55,7 +65,8 @@ export function loadConfig(env: EnvSource = relayEnv()): Config {
     const provider: ProviderName = r.get('PROVIDER') ?? (openaiKey ? 'openai' : xaiKey ? 'xai' : 'sim');
     const openaiUrl = r.get('OPENAI_REALTIME_URL');
     const xaiUrl = r.get('XAI_REALTIME_URL');
-    if (provider === 'openai' && !openaiKey) r.problem('OPENAI_API_KEY', 'is required when PROVIDER=openai');
+    if ((provider === 'openai' || provider === 'openai-live') && !openaiKey)
+      r.problem('OPENAI_API_KEY', `is required when PROVIDER=${provider}`);
     if (provider === 'xai' && !xaiKey) r.problem('XAI_API_KEY', 'is required when PROVIDER=xai');
     if (r.isSet('OPENAI_WEBHOOK_SECRET') && !openaiKey)
       r.problem('OPENAI_WEBHOOK_SECRET', "needs OPENAI_API_KEY: SIP calls are accepted over OpenAI's REST API");
@@ -78,6 +89,9 @@ export function loadConfig(env: EnvSource = relayEnv()): Config {
         model: r.get('OPENAI_REALTIME_MODEL'),
         voice: r.get('OPENAI_VOICE'),
         transcriptionModel: r.get('OPENAI_TRANSCRIPTION_MODEL'),
+        liveUrl: r.get('OPENAI_LIVE_URL'),
+        liveModel: r.get('OPENAI_LIVE_MODEL'),
+        liveToolsModel: r.get('OPENAI_LIVE_TOOLS_MODEL'),
       },
       xai: {
         apiKey: xaiKey,

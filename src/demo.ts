@@ -4,6 +4,7 @@ import { MemoryCallRecorder } from './call/recorder.js';
 import { demoMerchant } from './merchants/demo-merchant.js';
 import { StaticMerchantDirectory } from './merchants/directory.js';
 import { createTwilioClient } from './sms/twilio-rest.js';
+import { FakeLiveServer } from './sim/live/live-server.js';
 import { FakeTwilioRestServer } from './sim/twilio-rest/twilio-rest-server.js';
 import { SimPhoneCall } from './sim/twilio/phone-call.js';
 import { twilioLineControl } from './transports/twilio/twilio-line-control.js';
@@ -49,7 +50,13 @@ async function main(): Promise<void> {
     ...demoMerchant,
     transferTargets: (demoMerchant.transferTargets ?? []).map((t) => ({ ...t, hours: always })),
   };
-  const relay = await startRelay(loadConfig({ ...relayEnv(), PORT: '0', HOST: '127.0.0.1', PROVIDER: 'sim' }), {
+  // `--provider openai-live`: the same call on the GPT-Live protocol, against a local fake of it.
+  const liveDemo = process.argv.includes('--provider') && process.argv.includes('openai-live');
+  const live = liveDemo ? await FakeLiveServer.start({ apiKey: 'sim-live' }) : null;
+  const provider = live
+    ? { PROVIDER: 'openai-live', OPENAI_API_KEY: 'sim-live', OPENAI_LIVE_URL: live.url }
+    : { PROVIDER: 'sim' };
+  const relay = await startRelay(loadConfig({ ...relayEnv(), PORT: '0', HOST: '127.0.0.1', ...provider }), {
     // The demo keeps its record in memory so it can run next to a relay that holds ./data.
     store: null,
     recorder,
@@ -60,8 +67,9 @@ async function main(): Promise<void> {
       say(`state → ${next}`);
     },
   });
+  const agent = live ? 'SIMULATED GPT-LIVE AGENT' : 'SIMULATED AGENT';
   process.stdout.write(
-    `\ncallrelay demo: simulated caller ⇄ relay (port ${relay.port}) ⇄ SIMULATED AGENT (no API key, not a real AI)\n\n`,
+    `\ncallrelay demo: simulated caller ⇄ relay (port ${relay.port}) ⇄ ${agent} (no API key, not a real AI)\n\n`,
   );
   twilio.reach = (u) => u.replace('https://demo.invalid', `http://127.0.0.1:${relay.port}`);
   const phone = await SimPhoneCall.dial({
@@ -143,6 +151,7 @@ async function main(): Promise<void> {
     if (caller.state !== 'closed') await caller.drop();
     await relay.close();
     await twilio.close();
+    await live?.close();
   }
 }
 

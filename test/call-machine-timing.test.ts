@@ -6,7 +6,7 @@ import { CallHarness, DELAYS } from './support/call-harness.js';
 
 const harnesses: CallHarness[] = [];
 function call(machine = false, interruptible = true): CallHarness {
-  const h = new CallHarness({ machine, interruptible });
+  const h = new CallHarness({ machine, interruptible, bargeIn: 'relay' });
   harnesses.push(h);
   return h;
 }
@@ -95,7 +95,7 @@ describe('call chart timers', () => {
     await h.apply({ type: 'model.responseCreated' });
     await h.apply({ type: 'model.speechStarted' });
     expect(h.value()).toBe('session.bargeIn');
-    expect(h.callsOf('interrupt')).toEqual([{ type: 'interrupt', cancel: true }]);
+    expect(h.callsOf('interrupt')).toEqual([{ type: 'interrupt', cancel: true, truncate: true }]);
     h.clock.advance(DELAYS.bargeInSettle - 1);
     expect(h.value()).toBe('session.bargeIn');
     h.clock.advance(1);
@@ -230,7 +230,7 @@ describe('response watchdog: a model that accepted the session but stops speakin
     await toListening(h);
     await h.apply({ type: 'model.responseCreated' });
     await h.apply({ type: 'model.audioStarted' });
-    await h.apply({ type: 'model.responseDoneWithTools', calls: 1 });
+    await h.apply({ type: 'model.responseDoneWithTools', calls: 1, spoke: false });
     await h.apply({ type: 'tool.done', directive: 'none' });
     expect(h.callsOf('sendToolOutputs')).toHaveLength(1);
     expect(h.value()).toBe('session.listening');

@@ -64,12 +64,22 @@ for (const dialect of ['openai', 'xai'] as const) {
 
 describe('the session cap', () => {
   it('a session that expires (session_expired) continues in a new one seeded with the conversation', async () => {
-    h = await startHarness({ model: { maxSessionMs: 2500 } });
+    h = await startHarness({ model: { maxSessionMs: 3000 } });
     const { caller, model } = await h.call();
     await until(() => state(caller) === 'session.listening', 8000, 'listening');
+    // A caller turn before the cap: both sides of it must reach the next session.
+    model.onResponseCreate(() => ({ text: 'We open at nine tomorrow.', audioMs: 300 }));
+    model.speechStarted();
+    const turn = model.speechStopped();
+    model.userTranscript(turn, 'When do you open tomorrow?');
+    await until(() => h!.states.get(caller.callSid)?.slice(-3).includes('session.speaking.draining') ?? false, 3000);
     const replacement = await h.model.nextSession(5000);
     const seed = await replacement.waitFor('conversation.item.create', undefined, 3000);
     expect(JSON.stringify(seed)).toContain('Hello! How can I help you today?');
+    expect(JSON.stringify(seed)).toContain('Caller: When do you open tomorrow?');
+    expect(JSON.stringify(seed)).toContain('Assistant: We open at nine tomorrow.');
+    // The new session is not asked to greet again, nor to speak at all: the caller speaks next.
+    expect(replacement.received.some((e) => e.type === 'response.create')).toBe(false);
     expect(model.isOpen).toBe(false);
     await until(() => state(caller) === 'session.listening', 3000, 'still listening');
     await caller.hangUp();

@@ -21,6 +21,11 @@ describe('xAI Grok Voice', () => {
       audio: { input: { format: { type: 'audio/pcmu' } }, output: { format: { type: 'audio/pcmu' } } },
     });
     expect(update.session).not.toHaveProperty('type');
+    // Grok Voice 3 reads formats only in the nested shape (the flat ones are ignored: the caller would
+    // hear static), and the model only from the URL.
+    for (const flat of ['input_audio_format', 'output_audio_format', 'model'])
+      expect(update.session).not.toHaveProperty(flat);
+    expect(model.model).toBe('grok-voice-latest');
     expect(model.requestHeaders.authorization).toBe('Bearer xai-test');
     expect(model.requestHeaders.authorization).not.toContain('sk-test');
     await until(() => h!.states.get(caller.callSid)?.at(-1) === 'session.listening', 8000, 'listening');

@@ -49,6 +49,12 @@ function expectedTimers(s: CallModelSnapshot): number[] {
   return sorted([]);
 }
 
+/** A barge-in: only a relay that owns it cancels (what is still produced) and truncates. */
+function interrupt(prev: CallModelSnapshot): ActionCall {
+  const relay = prev.context.bargeIn === 'relay';
+  return { type: 'interrupt', cancel: relay && prev.context.responseActive, truncate: relay };
+}
+
 /** Commands the chart must send to the sockets for this one step, in order. */
 function expectedStepCalls(
   prev: CallModelSnapshot,
@@ -60,11 +66,13 @@ function expectedStepCalls(
   const entered = (state: Parameters<CallModelSnapshot['matches']>[0]) => !prev.matches(state) && next.matches(state);
   switch (event.type) {
     case 'model.speechStarted': {
-      const greetingBargeIn = prev.matches({ session: 'greeting' }) && prev.context.greetingInterruptible;
+      const greetingBargeIn =
+        prev.matches({ session: 'greeting' }) &&
+        (prev.context.greetingInterruptible || prev.context.bargeIn === 'model');
       // Speech over a pre-tool sentence stops playback (the tools keep running); over a goodbye it
       // cancels the hang-up. A transfer line is said in full.
       const stops = (['speaking', 'toolPending', 'ending'] as const).some((s) => prev.matches({ session: s }));
-      if (greetingBargeIn || stops) calls.push({ type: 'interrupt', cancel: prev.context.responseActive });
+      if (greetingBargeIn || stops) calls.push(interrupt(prev));
       break;
     }
     case 'caller.dtmf':
@@ -79,7 +87,7 @@ function expectedStepCalls(
       else if (next.context.silences > prev.context.silences) calls.push({ type: 'promptSilence' });
       break;
     case 'timer.cutLongAnswer':
-      calls.push({ type: 'interrupt', cancel: prev.context.responseActive });
+      calls.push(interrupt(prev));
       break;
     case 'model.responseDone':
     case 'model.responseDoneWithTools':
@@ -142,7 +150,7 @@ class PathRun {
     if (event.type === 'call.start') {
       expect(this.harness, 'call.start happens once').toBeUndefined();
       this.harness = new CallHarness(
-        { machine: event.machine, interruptible: event.interruptible },
+        { machine: event.machine, interruptible: event.interruptible, bargeIn: event.bargeIn },
         { inspect: coverage.inspect },
       );
       this.markVisited(next);
@@ -207,11 +215,13 @@ class PathRun {
       if (prev.matches({ session: 'bargeIn' })) return; // stayed (an event bargeIn ignores)
       const last = this.sut.callsOf('interrupt').at(-1);
       // Interrupting a response still being produced cancels it; a drained one only stops playback.
+      // A model that stops itself is never cancelled or truncated by the relay.
+      const relay = prev.context.bargeIn === 'relay';
       if (prev.matches({ session: { speaking: 'producing' } }))
-        expect(last).toEqual({ type: 'interrupt', cancel: true });
+        expect(last).toEqual({ type: 'interrupt', cancel: relay, truncate: relay });
       else if (prev.matches({ session: { speaking: 'draining' } }))
-        expect(last).toEqual({ type: 'interrupt', cancel: false });
-      else expect(last).toEqual({ type: 'interrupt', cancel: prev.context.responseActive });
+        expect(last).toEqual({ type: 'interrupt', cancel: false, truncate: relay });
+      else expect(last).toEqual(interrupt(prev));
     },
     voicemail: () => {
       expect(this.sut.callsOf('leaveVoicemail')).toHaveLength(1);
@@ -268,8 +278,20 @@ class PathRun {
 
 describe('call chart: generated paths on the real actor', () => {
   it('generates enough paths to mean something', () => {
-    // 446 with the current model; a broken model (no call.start, filtered events) gives ~0.
+    // 2,690 with the current model; a broken model (no call.start, filtered events) gives ~0.
     expect(paths.length).toBeGreaterThan(300);
+  });
+
+  it('walks the chart with each owner of barge-in (the relay, and a model that stops itself)', () => {
+    const owners = new Set(
+      paths.map((p) => {
+        const start = p.steps.find((s) => s.event.type === 'call.start')?.event;
+        return start && 'bargeIn' in start ? start.bargeIn : undefined;
+      }),
+    );
+    expect(owners).toEqual(new Set(['relay', 'model']));
+    // The wrap-up state only a model that stops itself reaches.
+    expect(paths.some((p) => p.state.matches({ wrappingUp: 'waitingFloor' }))).toBe(true);
   });
 
   for (const path of paths) {

@@ -39,7 +39,27 @@ describe('model server events', () => {
       status: 'completed',
       reason: undefined,
       functionCalls: [{ callId: 'c1', name: 'lookupCustomer', arguments: '{"phone":"+1"}' }],
+      spokeBeforeCalls: false,
       usage: { inputTokens: 5, outputTokens: 7, totalTokens: 12 },
+    });
+  });
+
+  it('tells a response that spoke before its function call (a preamble) from one that did not', () => {
+    const call = { type: 'function_call', call_id: 'c1', name: 'lookupCustomer', arguments: '{}' };
+    const said = {
+      type: 'message',
+      role: 'assistant',
+      phase: 'commentary',
+      content: [{ type: 'output_audio', transcript: 'Let me look that up.' }],
+    };
+    const done = (output: unknown[]) =>
+      ev({ type: 'response.done', response: { id: 'r', status: 'completed', output } });
+    expect(done([said, call])).toMatchObject({ spokeBeforeCalls: true });
+    expect(done([call])).toMatchObject({ spokeBeforeCalls: false });
+    // Speech after the call is the answer, not a lead-in; an empty message said nothing.
+    expect(done([call, said])).toMatchObject({ spokeBeforeCalls: false });
+    expect(done([{ type: 'message', role: 'assistant', content: [] }, call])).toMatchObject({
+      spokeBeforeCalls: false,
     });
   });
 
@@ -49,6 +69,7 @@ describe('model server events', () => {
       responseId: 'r3',
       status: 'cancelled',
       functionCalls: [],
+      spokeBeforeCalls: false,
     });
     expect(ev({ type: 'response.cancelled', response_id: 'r4' })).toMatchObject({
       type: 'responseDone',
@@ -92,6 +113,29 @@ describe('model server events', () => {
     ).toMatchObject({ severity: 'fatal' });
     expect(
       ev({ type: 'error', error: { code: 'conversation_already_has_active_response', message: 'x' } }),
+    ).toMatchObject({ severity: 'recoverable' });
+  });
+
+  it("classifies xAI's two response races as benign, whatever their code", () => {
+    for (const message of [
+      'no active response found',
+      'Conversation already has an active response',
+      'Cannot create response: conversation already has an active response (resp_9)',
+    ]) {
+      expect(ev({ type: 'error', error: { type: 'invalid_request_error', message } })).toMatchObject({
+        type: 'error',
+        severity: 'benign',
+      });
+    }
+    // OpenAI's own code for the second means the relay asked twice: still worth a warning.
+    expect(
+      ev({
+        type: 'error',
+        error: {
+          code: 'conversation_already_has_active_response',
+          message: 'Conversation already has an active response in progress: resp_1.',
+        },
+      }),
     ).toMatchObject({ severity: 'recoverable' });
   });
 

@@ -23,6 +23,17 @@ const file = (realtime: unknown) => ({
 });
 
 describe('realtime options', () => {
+  it('are refused for a provider that has none of them (GPT-Live, xAI)', () => {
+    for (const provider of ['openai-live', 'xai']) {
+      const r = parseMerchantFile({ ...file({ reasoningEffort: 'low' }), provider });
+      expect(r.ok ? [] : r.problems).toEqual([
+        `realtime: applies to provider openai only (this merchant's provider is ${provider})`,
+      ]);
+    }
+    expect(parseMerchantFile({ ...file({ reasoningEffort: 'low' }), provider: 'openai' }).ok).toBe(true);
+    expect(parseMerchantFile({ ...file(undefined), provider: 'openai-live' })).toMatchObject({ ok: true });
+  });
+
   it('the merchant file refuses a wrong value and names the valid ones', () => {
     const r = parseMerchantFile(file({ model: 'gpt-5-voice', reasoningEffort: 'max', eagerness: 'low' }));
     expect(r.ok).toBe(false);
@@ -56,6 +67,19 @@ describe('realtime options', () => {
       });
       const { realtime: _gone, ...without } = parsed.merchant;
       expect((await store.upsertMerchant(without)).realtime).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a GPT-Live merchant is stored and read back (migration 0006)', async () => {
+    const store = new SqlStore(await openPglite(MEMORY));
+    try {
+      await store.migrate();
+      const parsed = parseMerchantFile({ ...file(undefined), provider: 'openai-live' });
+      if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+      expect((await store.upsertMerchant(parsed.merchant)).provider).toBe('openai-live');
+      expect((await store.getMerchant(parsed.merchant.id))?.provider).toBe('openai-live');
     } finally {
       await store.close();
     }

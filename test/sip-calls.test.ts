@@ -166,4 +166,21 @@ describe('a SIP call', () => {
     const rec = await h.recorder.waitFor(call.callId);
     expect(rec.transcript.map((t) => t.text)).toContain('[keypad: 42]');
   });
+
+  it('leaves barge-in to OpenAI: the chart counts it, and no cancel or truncate is sent', async () => {
+    h = await startSipHarness({ sim: { mode: 'agent', realtimeFactor: 1 } });
+    const call = await h.dial();
+    await call.waitFor('accepted', 5000);
+    const session = sessionOf(call);
+    await until(() => h?.states.get(call.callId)?.at(-1) === 'session.greeting.producing', 5000, 'greeting');
+    await until(() => session.activeResponseId !== undefined, 5000, 'the greeting being said');
+    await call.say('Sorry, can I just ask something?');
+    await until(() => h?.states.get(call.callId)?.includes('session.bargeIn') ?? false, 10_000, 'the barge-in');
+    call.hangUp();
+    const rec = await h.recorder.waitFor(call.callId);
+    expect(rec.stats.bargeIns).toBeGreaterThanOrEqual(1);
+    expect(
+      session.received.filter((e) => e.type === 'response.cancel' || e.type === 'conversation.item.truncate'),
+    ).toEqual([]);
+  }, 30_000);
 });

@@ -69,10 +69,17 @@ describe.each(storeVariants())('tools in a call, on $name', (variant) => {
   }
 
   /** The model calls `name`; resolves with the function_call_output the relay sends back. */
-  async function roundTrip(model: FakeModelSession, name: string, args: unknown): Promise<OutputBody> {
+  /** `lead`: what the model says before its call (none: a model without preambles). */
+  async function roundTrip(
+    model: FakeModelSession,
+    name: string,
+    args: unknown,
+    lead: string | null = 'One moment.',
+  ): Promise<OutputBody> {
     const callId = `call_${name}_${Date.now()}`;
     const text = typeof args === 'string' ? args : JSON.stringify(args);
-    await model.respond({ text: 'One moment.', audioMs: 200, functionCalls: [{ name, arguments: text, callId }] });
+    const functionCalls = [{ name, arguments: text, callId }];
+    await model.respond(lead === null ? { functionCalls } : { text: lead, audioMs: 200, functionCalls });
     const ev = await model.waitFor(
       'conversation.item.create',
       (e) => e.item.type === 'function_call_output' && e.item.call_id === callId,
@@ -257,7 +264,7 @@ describe.each(storeVariants())('tools in a call, on $name', (variant) => {
     ]);
   });
 
-  it('speaks a filler while a slow tool (2 s) runs, before its output goes back', async () => {
+  it('speaks a filler while a slow tool (2 s) runs after a silent call, before its output goes back', async () => {
     fake = await FakeGoogleServer.start({ refreshTokens: ['rt-slow'], delayMs: 2000 });
     const token = fake.issueAccessToken();
     const google = { clientId: 'cid', clientSecret: 'secret', apiRootUrl: fake.rootUrl, tokenUrl: fake.tokenUrl };
@@ -267,7 +274,7 @@ describe.each(storeVariants())('tools in a call, on $name', (variant) => {
       { tokens: { refreshToken: 'rt-slow', accessToken: token.accessToken, expiresAt: new Date(token.expiryDate) } },
     );
     const { caller, model } = await listening(m, createCalendarFor({ store, google }));
-    const out = await roundTrip(model, 'checkAvailability', { day: 'friday', time: '11:00' });
+    const out = await roundTrip(model, 'checkAvailability', { day: 'friday', time: '11:00' }, null);
     expect(out).toMatchObject({ requested: { local: 'Fri 27 Mar 11:00', free: true } });
     expect(out.message).not.toContain('could not be fully checked'); // the slow calendar was read, not skipped
     const filler = model.received.findIndex(

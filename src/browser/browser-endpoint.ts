@@ -8,14 +8,16 @@ import { endpointFor, type ModelEndpoint } from '../providers/endpoint.js';
 // enable. The model and URL always come from configuration, never from the client.
 
 /** The part of a ModelEndpoint the relay needs to open the upstream socket. */
-export type RelayEndpoint = Pick<ModelEndpoint, 'provider' | 'dialect' | 'baseUrl' | 'apiKey' | 'model'>;
+export type RelayEndpoint = Pick<ModelEndpoint, 'provider' | 'baseUrl' | 'apiKey' | 'model'> & {
+  dialect: NonNullable<ModelEndpoint['dialect']>;
+};
 
 export type EndpointChoice = { ok: true; endpoint: RelayEndpoint } | { ok: false; error: string };
 
 export type EndpointResolver = (requested: string | undefined) => EndpointChoice;
 
 function isProvider(v: string): v is ProviderName {
-  return v === 'openai' || v === 'xai' || v === 'sim';
+  return v === 'openai' || v === 'openai-live' || v === 'xai' || v === 'sim';
 }
 
 /**
@@ -30,6 +32,9 @@ export function browserEndpointResolver(config: Config, simUrl?: string): Endpoi
         return config.xai.apiKey !== undefined;
       case 'sim':
         return simUrl !== undefined && config.nodeEnv !== 'production';
+      // Refused below with its reason: the browser relay passes Realtime events through as they are.
+      case 'openai-live':
+        return true;
     }
   };
   return (requested) => {
@@ -40,6 +45,10 @@ export function browserEndpointResolver(config: Config, simUrl?: string): Endpoi
         error: `unknown provider ${JSON.stringify(name.slice(0, 32))} (expected openai, xai or sim)`,
       };
     if (!available(name)) return { ok: false, error: `provider ${name} is not configured on this relay` };
-    return { ok: true, endpoint: endpointFor(name, config, simUrl) };
+    const endpoint = endpointFor(name, config, simUrl);
+    const { dialect } = endpoint;
+    if (dialect === null)
+      return { ok: false, error: `provider ${name} cannot serve browser sessions (they speak the Realtime protocol)` };
+    return { ok: true, endpoint: { ...endpoint, dialect } };
   };
 }

@@ -1,70 +1,29 @@
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import { callMachine } from '../../machines/call.machine.js';
-import type { CallCommand, Direction, EndReason, FunctionCall, ToolOutput } from '../../machines/call.types.js';
-import type { Merchant } from '../merchants/merchant.js';
+import type { CallCommand, EndReason, FunctionCall, ToolOutput } from '../../machines/call.types.js';
 import { addUsage, type Usage } from '../providers/model-events.js';
 import type { ModelControlEvent } from '../providers/realtime-connection.js';
 import type { ModelLink } from '../providers/reconnecting-connection.js';
-import type { ModelEndpoint } from '../providers/endpoint.js';
 import { log, maskPhone, type Logger } from '../log.js';
-import type { RelayMetrics } from '../obs/metrics.js';
 import { runToolSafely } from '../tools/run-safely.js';
-import type { ToolExecutor } from '../tools/tool.js';
 import type { CallerSide, DataPlane } from './data-plane.js';
 import { DtmfBatcher } from './dtmf-batcher.js';
 import * as prompts from './prompts.js';
-import type { CallRecorder, CallStart, CallSummary } from './recorder.js';
+import type { CallStart, CallSummary } from './recorder.js';
 import { ResponseLifecycle } from './response-lifecycle.js';
 import { stateName } from './state-name.js';
 import { Timeline } from './timeline.js';
 import { Transcript } from './transcript.js';
 import { CallLine } from './call-line.js';
-import type { LineControl } from './line-control.js';
 import { assertNever } from '../util/never.js';
-import { joinHalves, type ResumedCall } from './returned-call.js';
-import type { TransferLedger } from './transfer-ledger.js';
+import { joinHalves } from './returned-call.js';
+import type { CallDeps, CallInfo } from './call-deps.js';
 
 // The control plane of one call: its chart actor, the model's control events, the response
 // lifecycle, tools, transcript and record. Audio never comes through here: the data plane (behind
 // `DataPlane`) carries it, and this class cannot tell whether it passes through this process.
 
-export interface CallInfo {
-  callSid: string;
-  /** Twilio's stream id for a Media Streams call. */
-  streamSid: string;
-  merchant: Merchant;
-  callerPhone?: string;
-  calledNumber?: string;
-  direction: Direction;
-  answeredBy?: string;
-  /** Set on calls placed from an SMS thread (@call): where the outcome is posted back. */
-  conversationSid?: string;
-  requester?: string;
-}
-
-export interface CallDeps {
-  model: { connection: ModelLink; endpoint: ModelEndpoint };
-  recorder: CallRecorder;
-  maxCallMs: number;
-  connectTimeoutMs: number;
-  /** Default 10 s (MODEL_RESPONSE_TIMEOUT_MS). */
-  responseTimeoutMs?: number;
-  /** Caller silence before a re-prompt (SILENCE_REPROMPT_SECONDS); default 8 s. */
-  silenceMs?: number;
-  /** Transfers and hang-ups on the line itself; without it a transfer fails and the caller is told. */
-  line?: LineControl;
-  /** Where a transfer's first half waits for its outcome (and for the call to come back). */
-  transfers?: TransferLedger;
-  /** This stream continues a call whose transfer was not answered: its first half. */
-  resumed?: ResumedCall;
-  runTool?: ToolExecutor;
-  onEnded?: (call: Call) => void;
-  /** Called on every state change (demo output, metrics). */
-  onState?: (call: Call, state: string) => void;
-  inspect?: Observer<InspectionEvent>;
-  dtmfGapMs?: number;
-  metrics?: RelayMetrics;
-}
+export type { CallDeps, CallInfo } from './call-deps.js';
 
 export class Call {
   readonly actor: Actor<typeof callMachine>;
@@ -81,7 +40,7 @@ export class Call {
   private readonly line: CallLine;
   private ended = false;
   private warned = new Set<string>();
-  private usage: Required<Usage> = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  private usage: Required<Omit<Usage, 'audioSeconds'>> & Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
   private bargeIns = 0;
   private modelConnectMs: number | null = null;
   private speechStartedAt = 0;
@@ -113,6 +72,7 @@ export class Call {
         responseTimeoutMs: deps.responseTimeoutMs ?? 10_000,
         silenceMs: deps.silenceMs ?? 8000,
         tools: (call) => this.runTool(call),
+        bargeIn: deps.bargeIn ?? deps.model.endpoint.bargeIn,
       },
       inspect: deps.inspect,
     });
@@ -214,6 +174,7 @@ export class Call {
           responseId: e.responseId,
           status: e.status,
           functionCalls: e.functionCalls,
+          spokeBeforeCalls: e.spokeBeforeCalls,
         });
       }
       case 'speechStarted':
@@ -237,6 +198,8 @@ export class Call {
         else this.log.warn({ code: e.code, detail: e.message, severity: e.severity }, 'model error');
         if (e.severity === 'fatal') this.send({ type: 'model.error', code: e.code, fatal: true });
         return;
+      case 'usage':
+        return addUsage(this.usage, e.usage);
       case 'invalid':
         return this.warnOnce(`model:${e.reason}`, 'invalid message from model; ignored', { reason: e.reason });
       // Read by the connection itself (session set-up, keep-alive) or not needed by a call: the
@@ -276,7 +239,7 @@ export class Call {
       case 'leaveVoicemail':
         return this.requestResponse(prompts.voicemailInstructions(merchant));
       case 'interrupt':
-        return this.interrupt(command.cancel);
+        return this.interrupt(command.cancel, command.truncate);
       case 'sendDtmf':
         this.model.addText('user', prompts.dtmfNote(command.digits));
         this.transcript.note('caller', `[keypad: ${command.digits}]`);
@@ -320,7 +283,7 @@ export class Call {
     this.model.createResponse(instructions);
   }
 
-  private interrupt(cancel: boolean): void {
+  private interrupt(cancel: boolean, truncate: boolean): void {
     const truncations = this.plane.interrupt();
     if (this.speechStartedAt) {
       const ms = performance.now() - this.speechStartedAt;
@@ -333,7 +296,7 @@ export class Call {
     if (cancel) this.model.cancelResponse();
     this.responses.interrupt(cancel);
     for (const t of truncations) {
-      this.model.truncate(t.itemId, t.audioEndMs);
+      if (truncate) this.model.truncate(t.itemId, t.audioEndMs);
       this.transcript.interrupted(t.itemId, t.audioEndMs, t.sentMs);
     }
   }

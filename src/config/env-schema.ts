@@ -31,7 +31,7 @@ export { ENV_SECTIONS, type EnvSection, type EnvVar } from './env-var.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type NodeEnv = 'production' | 'development' | 'test';
-const PROVIDERS = ['openai', 'xai', 'sim'] as const satisfies readonly ProviderName[];
+const PROVIDERS = ['openai', 'openai-live', 'xai', 'sim'] as const satisfies readonly ProviderName[];
 
 /** INSPECT: which statechart inspector runs (development only). */
 export type InspectSwitch = { kind: 'off' } | { kind: 'ws' } | { kind: 'jsonl'; dir: string };
@@ -91,10 +91,11 @@ export const ENV_VARS = {
   // Model provider
   PROVIDER: variable(
     'Model provider',
-    '`openai`, `xai` or `sim` (the local simulated agent, refused in production); merchants may override it',
+    '`openai`, `openai-live` (GPT-Live), `xai` or `sim` (the local simulated agent, refused in production); ' +
+      'merchants may override it',
     z
       .enum(PROVIDERS, {
-        error: (i) => `unknown provider ${JSON.stringify(i.input)} (expected openai, xai or sim)`,
+        error: (i) => `unknown provider ${JSON.stringify(i.input)} (expected openai, openai-live, xai or sim)`,
       })
       .optional(),
     'openai if OPENAI_API_KEY is set, else xai if XAI_API_KEY is set, else sim',
@@ -107,6 +108,17 @@ export const ENV_VARS = {
   ),
   OPENAI_REALTIME_MODEL: variable('Model provider', 'OpenAI realtime model', text().default('gpt-realtime-2.1')),
   OPENAI_VOICE: variable('Model provider', 'OpenAI voice', text().default('marin')),
+  OPENAI_LIVE_URL: variable(
+    'Model provider',
+    'OpenAI GPT-Live endpoint (PROVIDER=openai-live; the key is OPENAI_API_KEY)',
+    wsUrl.default('wss://api.openai.com/v1/live/sessions'),
+  ),
+  OPENAI_LIVE_MODEL: variable('Model provider', 'GPT-Live model', text().default('gpt-live-1')),
+  OPENAI_LIVE_TOOLS_MODEL: variable(
+    'Model provider',
+    'the Responses model GPT-Live delegates tool calls to',
+    text().default('gpt-5.5'),
+  ),
   OPENAI_TRANSCRIPTION_MODEL: variable(
     'Model provider',
     "model that transcribes the caller's speech",

@@ -3,7 +3,8 @@ import type { RealtimeOptions } from '../providers/realtime-options.js';
 // A merchant is the business whose phone line the relay answers. The call core reads only these
 // fields; storage (issue 3) persists them in the `merchants` table.
 
-export type ProviderName = 'openai' | 'xai' | 'sim';
+/** `openai-live`: OpenAI's GPT-Live, a separate full-duplex API (src/providers/live-connection.ts). */
+export type ProviderName = 'openai' | 'openai-live' | 'xai' | 'sim';
 
 /**
  * How a merchant's calls reach the model: through the relay as a Twilio Media Stream, or over SIP

@@ -72,7 +72,8 @@ export function createSummaryWriter(opts: SummaryWriterOptions): SummaryWriter {
   return async (merchant, record, signal) => {
     const provider = merchant.provider ?? opts.defaultProvider;
     if (provider === 'sim') throw new NoSummaryModel('the simulated provider writes no summaries');
-    const { client, model } = clientFor(provider);
+    // A GPT-Live merchant's summary is written by OpenAI's text model, on the same key.
+    const { client, model } = clientFor(provider === 'openai-live' ? 'openai' : provider);
     const completion = await client.chat.completions.create(
       {
         model,

@@ -35,6 +35,10 @@ export interface Dialect {
 /**
  * xAI's session.update: the OpenAI shape minus `type`/`model` (the model is only in the URL), with
  * `voice` and `turn_detection` at the top of the session. No SDK types it, so it is spelled out here.
+ * Checked against Grok Voice 3 (docs.x.ai's Voice Agent guide, its session parameters; summarised in
+ * docs/protocols.md, "xAI Grok Voice: differences from OpenAI"): the formats only in the nested
+ * `audio.{input,output}.format`; the old flat `input_audio_format` fields are silently ignored and the
+ * caller would hear 24 kHz PCM read as mu-law.
  */
 export interface XaiSessionUpdateEvent {
   type: 'session.update';

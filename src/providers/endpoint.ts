@@ -1,7 +1,9 @@
+import type { BargeInOwner } from '../../machines/call.types.js';
 import type { Config } from '../config.js';
 import type { Merchant, ProviderName } from '../merchants/merchant.js';
 import type { ToolSpec } from '../tools/tool.js';
 import { openaiDialect, xaiDialect, type Dialect, type SessionSpec } from './dialect.js';
+import { LiveConnection } from './live-connection.js';
 import { ModelConnection } from './realtime-connection.js';
 import { ReconnectingModelConnection, type ModelLink } from './reconnecting-connection.js';
 
@@ -10,7 +12,10 @@ import { ReconnectingModelConnection, type ModelLink } from './reconnecting-conn
 
 export interface ModelEndpoint {
   provider: ProviderName;
-  dialect: Dialect;
+  /** The Realtime dialect; null for GPT-Live, which is a protocol of its own (live-connection.ts). */
+  dialect: Dialect | null;
+  /** Who stops the assistant when the caller talks over it on this provider. */
+  bargeIn: BargeInOwner;
   baseUrl: string;
   apiKey?: string;
   model: string;
@@ -24,16 +29,31 @@ export function endpointFor(provider: ProviderName, config: Config, simUrl?: str
       return {
         provider,
         dialect: openaiDialect,
+        bargeIn: 'relay',
         baseUrl: config.openai.realtimeUrl,
         apiKey: config.openai.apiKey,
         model: config.openai.model,
         voice: config.openai.voice,
         transcription: config.openai.transcriptionModel,
       };
+    case 'openai-live':
+      return {
+        provider,
+        dialect: null,
+        // GPT-Live decides itself when to stop for the caller; the relay only follows.
+        bargeIn: 'model',
+        baseUrl: config.openai.liveUrl,
+        apiKey: config.openai.apiKey,
+        model: config.openai.liveModel,
+        voice: config.openai.voice,
+        // Live transcribes both sides itself.
+        transcription: null,
+      };
     case 'xai':
       return {
         provider,
         dialect: xaiDialect,
+        bargeIn: 'relay',
         baseUrl: config.xai.realtimeUrl,
         apiKey: config.xai.apiKey,
         model: config.xai.model,
@@ -45,6 +65,7 @@ export function endpointFor(provider: ProviderName, config: Config, simUrl?: str
       return {
         provider,
         dialect: openaiDialect,
+        bargeIn: 'relay',
         baseUrl: simUrl,
         model: 'simulated-agent',
         voice: 'sim',
@@ -61,22 +82,37 @@ export function createModelOpener(config: Config, simUrl?: string): ModelOpener 
     // The merchant's model replaces OPENAI_REALTIME_MODEL on OpenAI only (the record names the one used).
     const chosen = base.provider === 'openai' ? merchant.realtime?.model : undefined;
     const endpoint = chosen ? { ...base, model: chosen } : base;
-    const session: SessionSpec = {
+    let session: SessionSpec = {
       instructions: merchant.instructions,
       voice: merchant.voice ?? endpoint.voice,
       tools,
       transcription: endpoint.transcription,
       ...(merchant.realtime ? { options: merchant.realtime } : {}),
     };
+    const dialect = endpoint.dialect;
+    if (dialect === null) {
+      const live = new LiveConnection({
+        url: endpoint.baseUrl,
+        apiKey: endpoint.apiKey,
+        model: endpoint.model,
+        toolsModel: config.openai.liveToolsModel,
+        session,
+      });
+      return { connection: live, endpoint };
+    }
     // Each socket after a drop is opened the same way (src/providers/reconnecting-connection.ts).
     const connection = new ReconnectingModelConnection(
       () =>
         new ModelConnection({
-          dialect: endpoint.dialect,
+          dialect,
           baseUrl: endpoint.baseUrl,
           model: endpoint.model,
           apiKey: endpoint.apiKey,
           session,
+          // An option refused once is not sent again by the call's later sockets.
+          onSessionRevised: (revised) => {
+            session = revised;
+          },
         }),
     );
     return { connection, endpoint };

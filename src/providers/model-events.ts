@@ -11,11 +11,14 @@ export interface Usage {
   inputTokens?: number;
   outputTokens?: number;
   totalTokens?: number;
+  /** GPT-Live bills audio time: the session's cumulative seconds (the latest report, never a sum). */
+  audioSeconds?: number;
 }
 
 /** Adds one response's usage to a call's running total. */
-export function addUsage(total: Required<Usage>, u: Usage | undefined): void {
+export function addUsage(total: Required<Omit<Usage, 'audioSeconds'>> & Usage, u: Usage | undefined): void {
   if (!u) return;
+  if (u.audioSeconds !== undefined) total.audioSeconds = Math.max(total.audioSeconds ?? 0, u.audioSeconds);
   total.inputTokens += u.inputTokens ?? 0;
   total.outputTokens += u.outputTokens ?? 0;
   total.totalTokens += u.totalTokens ?? 0;
@@ -36,6 +39,8 @@ export type ModelEvent =
       status: string;
       reason?: string;
       functionCalls: FunctionCall[];
+      /** The response spoke before its first function call (a preamble): no filler is needed. */
+      spokeBeforeCalls: boolean;
       usage?: Usage;
     }
   | { type: 'functionCall'; responseId: string; call: FunctionCall }
@@ -49,8 +54,11 @@ export type ModelEvent =
   | { type: 'truncated'; itemId: string; audioEndMs: number }
   /** A keypad press: only over a SIP call's sideband (Media Streams DTMF comes from Twilio). */
   | { type: 'dtmf'; digit: string }
-  | { type: 'error'; code: string; message: string; severity: ErrorSeverity }
+  /** `param`: the client field the error names (e.g. `session.reasoning.effort`), when it names one. */
+  | { type: 'error'; code: string; message: string; severity: ErrorSeverity; param?: string }
   | { type: 'ping' }
+  /** Usage reported outside a response's end (GPT-Live: session audio seconds, delegated tokens). */
+  | { type: 'usage'; usage: Usage }
   | { type: 'ignored'; eventType: string }
   | { type: 'invalid'; reason: string };
 
@@ -94,12 +102,38 @@ export function classifyError(code: string, message: string): ErrorSeverity {
   if (BENIGN_CODES.has(code)) return 'benign';
   // Cancel/truncate races are expected around barge-in (xAI may not support truncate at all).
   if (/no active response|truncat|already shorter than/i.test(message)) return 'benign';
+  // xAI's two documented races (protocols notes, from pipecat's and openclaw's xAI providers): a
+  // cancel that finds "no active response found", and a response.create that lands while the
+  // server's own VAD turn "already has an active response". The turn in progress answers the caller
+  // either way. OpenAI's `conversation_already_has_active_response` code stays recoverable: there it
+  // means the relay asked twice, which is worth a warning.
+  if (/already has an active response/i.test(message) && code !== 'conversation_already_has_active_response')
+    return 'benign';
   return 'recoverable';
 }
 
 function parseUsage(v: unknown): Usage | undefined {
   if (!isObj(v)) return undefined;
   return { inputTokens: n(v, 'input_tokens'), outputTokens: n(v, 'output_tokens'), totalTokens: n(v, 'total_tokens') };
+}
+
+/**
+ * Did the response say something to the caller before its first function call? gpt-realtime-2 marks
+ * such a message `phase: "commentary"` (a preamble); older models and xAI may also speak first,
+ * unmarked. The phase is not read (the SDK's item types do not have it yet): what matters for never
+ * speaking twice is that audio came before the call, whatever it is called. An output the provider
+ * leaves empty (xAI has been seen to) counts as silent, so the filler stays.
+ */
+function spokeBeforeCalls(output: unknown): boolean {
+  if (!Array.isArray(output)) return false;
+  for (const item of output) {
+    if (!isObj(item)) continue;
+    if (item.type === 'function_call') return false;
+    const content = item.type === 'message' && item.role === 'assistant' ? item.content : undefined;
+    if (Array.isArray(content) && content.some((c) => isObj(c) && (c.type === 'output_audio' || c.type === 'audio')))
+      return true;
+  }
+  return false;
 }
 
 function functionCallsOf(output: unknown): FunctionCall[] {
@@ -184,6 +218,7 @@ export function parseModelEventFull(text: string): ModelEvent {
         status: r.str('status') || 'completed',
         reason: details.str('reason') || undefined,
         functionCalls: functionCallsOf(r.raw('output')),
+        spokeBeforeCalls: spokeBeforeCalls(r.raw('output')),
         // xAI has been seen putting usage beside the response rather than in it.
         usage: parseUsage(r.raw('usage') ?? raw.usage),
       };
@@ -198,6 +233,7 @@ export function parseModelEventFull(text: string): ModelEvent {
         responseId: s(r, 'id') || s(raw, 'response_id'),
         status: 'cancelled',
         functionCalls: [],
+        spokeBeforeCalls: false,
       };
     }
     case 'response.function_call_arguments.done': {
@@ -254,7 +290,8 @@ export function parseModelEventFull(text: string): ModelEvent {
       const e = view<Of<'error'>['error']>(view<Of<'error'>>(raw).obj('error'));
       const code = e.str('code') || e.str('type') || 'unknown';
       const message = maskNumbers(e.str('message'));
-      return { type: 'error', code, message, severity: classifyError(code, message) };
+      const param = e.str('param');
+      return { type: 'error', code, message, severity: classifyError(code, message), ...(param ? { param } : {}) };
     }
     case 'input_audio_buffer.dtmf_event_received': {
       const digit = view<Of<typeof t>>(raw).str('event');

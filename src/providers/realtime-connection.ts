@@ -8,6 +8,7 @@ import { log as rootLog, type Logger } from '../log.js';
 import type { Dialect, OutboundSessionUpdate, SessionSpec } from './dialect.js';
 import { parseModelEvent, type ModelEvent } from './model-events.js';
 import { startHeartbeat } from './heartbeat.js';
+import { rejectedOption, withoutOption } from './rejected-option.js';
 
 // One outbound socket to the model (OpenAI GA or xAI), opened as soon as a call is known. Audio
 // appended before the session is configured is held (bounded) and flushed in order once
@@ -47,6 +48,11 @@ export interface ModelConnectionOptions {
   maxBufferedBytes?: number;
   /** Where the drop decision is logged (default: the root logger with the provider). */
   log?: Logger;
+  /**
+   * The session was sent again without an option the provider refused (rejected-option.ts): the
+   * next socket of the same call starts from this one, so the refusal is met and logged once.
+   */
+  onSessionRevised?: (session: SessionSpec) => void;
 }
 
 /** Every model event but audio: what the call's control plane reads. */
@@ -84,9 +90,12 @@ export class ModelConnection {
   private readonly log: Logger;
   openedAt = Date.now();
   readyAt: number | null = null;
+  /** What session.update carries: the options given, less any the provider refused. */
+  private session: SessionSpec;
 
   constructor(private readonly opts: ModelConnectionOptions) {
     this.provider = opts.dialect.name;
+    this.session = opts.session;
     this.maxPendingBytes = (opts.maxPendingAudioMs ?? 10_000) * 8;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024;
     this.log = opts.log ?? rootLog.child({ component: 'model-connection', provider: opts.dialect.name });
@@ -216,10 +225,28 @@ export class ModelConnection {
   }
 
   private sendSessionUpdate(): void {
-    this.send(this.opts.dialect.sessionUpdate(this.opts.session, this.opts.model));
+    this.send(this.opts.dialect.sessionUpdate(this.session, this.opts.model));
+  }
+
+  /**
+   * A session.update refused over one merchant option: sent again without it, so the call goes on
+   * with the provider's default. The error is passed on as benign (it was dealt with here).
+   */
+  private dropRefusedOption(e: Extract<ModelEvent, { type: 'error' }>): ModelEvent {
+    const refused = this.ready ? undefined : rejectedOption(this.session, e.code, e.param);
+    if (!refused) return e;
+    this.log.warn(
+      { field: refused.field, option: refused.option, code: e.code, detail: e.message },
+      'the provider refused a session option; continuing with its default',
+    );
+    this.session = withoutOption(this.session, refused.option);
+    this.opts.onSessionRevised?.(this.session);
+    this.sendSessionUpdate();
+    return { ...e, severity: 'benign' };
   }
 
   private handle(e: ModelEvent): void {
+    if (e.type === 'error') e = this.dropRefusedOption(e);
     if (e.type === 'conversationCreated' && this.opts.dialect.updateOn === 'conversationCreated')
       this.sendSessionUpdate();
     if (e.type === 'sessionUpdated' && !this.ready) {

@@ -267,6 +267,7 @@ export class ReconnectingModelConnection implements ModelLink {
         status: 'incomplete',
         reason: 'reconnect',
         functionCalls: [],
+        spokeBeforeCalls: false,
       });
     }
     this.attempt();

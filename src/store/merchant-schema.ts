@@ -245,7 +245,9 @@ export const merchantFileSchema = z
       phoneNumbers: z
         .array(e164, { error: required('a list of phone numbers') })
         .min(1, 'must list at least one number'),
-      provider: z.enum(['openai', 'xai', 'sim'], { error: 'must be one of openai, xai, sim' }).optional(),
+      provider: z
+        .enum(['openai', 'openai-live', 'xai', 'sim'], { error: 'must be one of openai, openai-live, xai, sim' })
+        .optional(),
       transport: oneOf(CALL_TRANSPORTS).optional(),
       voice: nonEmpty('a voice name').optional(),
       realtime: realtimeOptions.optional(),
@@ -287,6 +289,13 @@ export const merchantFileSchema = z
         code: 'custom',
         path: ['transport'],
         message: `sip calls are OpenAI's: provider must be openai (or sim, or left out), not ${f.provider}`,
+      });
+    // Realtime session options exist on OpenAI Realtime only: GPT-Live and xAI have none of them.
+    if (f.realtime !== undefined && (f.provider === 'openai-live' || f.provider === 'xai'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['realtime'],
+        message: `applies to provider openai only (this merchant's provider is ${f.provider})`,
       });
   })
   .transform((f): MerchantInput => {

@@ -32,7 +32,7 @@ const merchantRow = z.object({
   id: z.string(),
   business_name: z.string(),
   time_zone: z.string(),
-  provider: z.enum(['openai', 'xai', 'sim']).nullable(),
+  provider: z.enum(['openai', 'openai-live', 'xai', 'sim']).nullable(),
   voice: z.string().nullable(),
   instructions: z.string(),
   greeting: z.string(),

@@ -2,7 +2,14 @@ import { createActor } from 'xstate';
 import type { Actor, ActorOptions, AnyActorLogic, EventObject, InspectionEvent, StateValue } from 'xstate';
 import { callMachine } from '../../machines/call.machine.js';
 import type { CallMachine } from '../../machines/call.machine.js';
-import type { CallCommand, CallEvent, CallInput, FunctionCall, ToolOutput } from '../../machines/call.types.js';
+import type {
+  BargeInOwner,
+  CallCommand,
+  CallEvent,
+  CallInput,
+  FunctionCall,
+  ToolOutput,
+} from '../../machines/call.types.js';
 import type { CallModelEvent } from '../../machines/call.model.js';
 
 // The system under test for the call chart: the REAL `callMachine`, with recording fakes for its
@@ -26,6 +33,7 @@ export const DELAYS = {
 export interface SutConfig {
   machine: boolean;
   interruptible: boolean;
+  bargeIn: BargeInOwner;
 }
 
 /** xstate's `Clock` (setTimeout/clearTimeout); the interface itself is not exported. */
@@ -114,6 +122,7 @@ export function sutInput(config: SutConfig): Omit<CallInput, 'tools'> {
     connectTimeoutMs: DELAYS.connectTimeout,
     responseTimeoutMs: DELAYS.responseTimeout,
     silenceMs: DELAYS.silence,
+    bargeIn: config.bargeIn,
   };
 }
 
@@ -239,6 +248,7 @@ export class CallHarness {
           responseId: this.responseId,
           status: event.status,
           functionCalls,
+          spokeBeforeCalls: false,
         });
       }
       case 'model.responseDoneWithTools': {
@@ -248,6 +258,7 @@ export class CallHarness {
           responseId: this.responseId,
           status: 'completed',
           functionCalls: calls,
+          spokeBeforeCalls: event.spoke,
         });
         // Only calls the chart collected get outputs (a response ending while tools run is ignored).
         if (this.actor.getSnapshot().context.pendingCalls[0]?.callId === calls[0]?.callId)
@@ -297,8 +308,20 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
   const bool = (v: unknown): v is boolean => typeof v === 'boolean';
   switch (event.type) {
     case 'call.start':
-      if ('machine' in event && 'interruptible' in event && bool(event.machine) && bool(event.interruptible)) {
-        return { type: 'call.start', machine: event.machine, interruptible: event.interruptible };
+      if (
+        'machine' in event &&
+        'interruptible' in event &&
+        'bargeIn' in event &&
+        bool(event.machine) &&
+        bool(event.interruptible) &&
+        (event.bargeIn === 'relay' || event.bargeIn === 'model')
+      ) {
+        return {
+          type: 'call.start',
+          machine: event.machine,
+          interruptible: event.interruptible,
+          bargeIn: event.bargeIn,
+        };
       }
       break;
     case 'model.error':
@@ -309,8 +332,8 @@ export function parseModelEvent(event: EventObject): CallModelEvent {
         return { type: 'model.responseDone', status: event.status };
       break;
     case 'model.responseDoneWithTools':
-      if ('calls' in event && (event.calls === 1 || event.calls === 2))
-        return { type: 'model.responseDoneWithTools', calls: event.calls };
+      if ('calls' in event && (event.calls === 1 || event.calls === 2) && 'spoke' in event && bool(event.spoke))
+        return { type: 'model.responseDoneWithTools', calls: event.calls, spoke: event.spoke };
       break;
     case 'tool.done':
       if (

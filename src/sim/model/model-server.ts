@@ -11,6 +11,7 @@ import { log } from '../../log.js';
 import { sharedFrameClock, type FrameClock } from '../clock/frame-clock.js';
 import type { AgentOptions } from './model-agent.js';
 import type { Dialect } from './model-protocol.js';
+import type { RefusedFields } from './model-session-config.js';
 import { FakeModelSession, type FakeSessionOptions } from './model-session.js';
 import { WsTransport } from './model-transport.js';
 
@@ -48,6 +49,8 @@ export interface FakeModelServerOptions {
   recordAudioBytes?: number;
   /** Session lifetime before session_expired + close 1001 (default 60 min; 0 = unlimited). */
   maxSessionMs?: number;
+  /** session.update fields refused with this error code (e.g. `{'session.reasoning.effort': 'unknown_parameter'}`). */
+  refuseSessionFields?: RefusedFields;
   /** Model when the URL has no ?model= (default gpt-realtime / grok-voice-latest). */
   defaultModel?: string;
   /** Frame clock for continuous streams (default: the process-wide 20 ms clock). */
@@ -265,6 +268,7 @@ export class FakeModelServer {
       realtimeFactor: opts.realtimeFactor ?? 4,
       recordAudioBytes: opts.recordAudioBytes ?? (mode === 'agent' ? 0 : 4 * 1024 * 1024),
       maxSessionMs: opts.maxSessionMs ?? 3_600_000,
+      refuseSessionFields: opts.refuseSessionFields,
       agent: opts.agent ?? {},
       clock: opts.clock ?? sharedFrameClock(20),
       requestHeaders: req.headers,

@@ -8,6 +8,7 @@ import {
   isJsonObject,
   missing,
   rejectUnknown,
+  unknownParam,
   wrongType,
   type Dialect,
   type Json,
@@ -320,6 +321,22 @@ function child(o: Json | undefined, key: string): Json | undefined {
   return isJsonObject(o) ? o[key] : undefined;
 }
 
+/**
+ * Session fields this fake refuses as an account or model without them would (e.g.
+ * `session.reasoning.effort` → `unknown_parameter`): the path a real error's `param` names.
+ */
+export type RefusedFields = Readonly<Partial<Record<string, 'unknown_parameter' | 'invalid_value'>>>;
+
+function refuse(patch: JsonObject, refused: RefusedFields): void {
+  for (const [param, code] of Object.entries(refused)) {
+    let at: Json | undefined = patch;
+    for (const key of param.split('.').slice(1)) at = isJsonObject(at) ? at[key] : undefined;
+    if (at === undefined || code === undefined) continue;
+    if (code === 'unknown_parameter') throw unknownParam(param);
+    throw new ProtocolError('invalid_value', `Invalid value for '${param}': not supported here.`, param);
+  }
+}
+
 export class SessionConfig {
   private session: JsonObject;
   private cachedView: SessionView;
@@ -329,6 +346,7 @@ export class SessionConfig {
     model: string,
     sessionId: string,
     expiresAt: number,
+    private readonly refused: RefusedFields = {},
   ) {
     this.session = defaultSession(dialect, sessionId, model, expiresAt);
     this.cachedView = this.computeView();
@@ -345,6 +363,7 @@ export class SessionConfig {
 
   /** Validates and merges a session.update; throws ProtocolError and changes nothing when invalid. */
   apply(patch: JsonObject, assistantAudioPresent: boolean): void {
+    refuse(patch, this.refused);
     if (this.dialect === 'openai') validateGa(patch, this.session, assistantAudioPresent);
     else validateXai(patch);
     const next = merge(this.session, patch);

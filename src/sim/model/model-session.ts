@@ -14,7 +14,7 @@ import { ItemEvents } from './model-items.js';
 import type { ClientEvent, Dialect, ErrorBody, JsonObject, ServerEvent } from './model-protocol.js';
 import { Responder, type ResponseDecision } from './model-responder.js';
 import type { RespondOptions, RespondResult } from './model-response-shape.js';
-import { SessionConfig, type SessionView } from './model-session-config.js';
+import { SessionConfig, type RefusedFields, type SessionView } from './model-session-config.js';
 import type { SessionTransport } from './model-transport.js';
 import { InputTurns } from './model-turns.js';
 import { EventWaiters, type EventOf, type WaitableType } from './model-waiters.js';
@@ -43,6 +43,7 @@ export interface FakeSessionOptions {
   recordAudioBytes: number;
   /** After this the server sends session_expired and closes with 1001 (0 = never). */
   maxSessionMs: number;
+  refuseSessionFields?: RefusedFields;
   agent: AgentOptions;
   clock: FrameClock;
   requestHeaders: IncomingHttpHeaders;
@@ -93,7 +94,7 @@ export class FakeModelSession {
     this.model = opts.model;
     this.requestHeaders = opts.requestHeaders;
     const expiresAt = Math.floor((Date.now() + (opts.maxSessionMs > 0 ? opts.maxSessionMs : 3_600_000)) / 1000);
-    this.config = new SessionConfig(opts.dialect, opts.model, this.id, expiresAt);
+    this.config = new SessionConfig(opts.dialect, opts.model, this.id, expiresAt, opts.refuseSessionFields);
     if (opts.initialSession) this.config.apply(opts.initialSession, false);
     this.turns = new InputTurns(
       {

@@ -35,7 +35,7 @@ export interface SipAnswerDeps {
   /** OpenAI's model and keys for the sideband (OPENAI_REALTIME_URL / OPENAI_API_KEY / model / voice). */
   endpoint: ModelEndpoint;
   toolSpecs: (m: Merchant) => ToolSpec[];
-  call: Omit<CallDeps, 'model' | 'inspect' | 'onEnded' | 'line' | 'transfers' | 'resumed'>;
+  call: Omit<CallDeps, 'model' | 'inspect' | 'onEnded' | 'line' | 'transfers' | 'resumed' | 'bargeIn'>;
   calls: Map<string, Call>;
   draining: () => boolean;
   /** 0: no limit. */
@@ -153,6 +153,9 @@ export class SipAnswerer {
       {
         ...deps.call,
         model: { connection: link, endpoint },
+        // OpenAI hears the caller and stops its own playback (interrupt_response): the chart asks for no
+        // cancel or truncate, and lets any greeting be stopped.
+        bargeIn: 'model',
         line: new SipLineControl(deps.api),
         onEnded: (c) => deps.calls.delete(c.info.callSid),
       },

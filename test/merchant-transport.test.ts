@@ -11,7 +11,7 @@ import { SqlStore } from '../src/store/sql-store.js';
 
 // A merchant's transport (media-streams, the default, or sip: straight to OpenAI over a SIP trunk) as
 // an operator meets it: in the merchant file, in what `npm run merchant` prints, in the console's list.
-// Storage round trips are in store.test.ts and supabase-store.test.ts.
+// Storage round trips are in store-merchants.test.ts and supabase-merchants.test.ts.
 
 let dir: string;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { SqlStore } from '../../src/store/sql-store.js';
 import type { GoogleTokenSet, Store } from '../../src/store/store.js';
 
 // Shared by the tool tests: the SQL stores they run against (embedded PGlite always, the Postgres
-// server in a throwaway schema when DATABASE_URL is set, as in store.test.ts), test merchants, and
+// server in a throwaway schema when DATABASE_URL is set, as in the store-*.test.ts files), test merchants, and
 // small helpers to call the executor and read its answers.
 
 export interface OpenedStore {

@@ -14,7 +14,9 @@ afterEach(async () => {
 });
 
 const state = (c: SimCaller) => h?.states.get(c.callSid)?.at(-1) ?? '';
-const seeds = (s: FakeModelSession) => s.received.filter((e) => e.type === 'conversation.item.create');
+/** System messages the relay wrote into a session: the seed of a fresh one, never a resumed one's. */
+const seeds = (s: FakeModelSession) =>
+  s.received.filter((e) => e.type === 'conversation.item.create' && JSON.stringify(e).includes('"role":"system"'));
 
 /** One caller turn answered by `session`: the caller asks, the model answers, the caller hears it. */
 async function turn(caller: SimCaller, session: FakeModelSession, asked: string, answer: string): Promise<void> {
@@ -84,6 +86,64 @@ describe('xAI session resumption after a dropped model socket', () => {
     const rec = await h.recorder.waitFor(caller.callSid, 3000);
     expect(rec.timeline.filter((e) => e.kind === 'reconnect')).toEqual([
       expect.objectContaining({ ok: true, resumed: true }),
+    ]);
+  }, 20_000);
+
+  it("a tool that finishes after the drop: its output reaches the resumed session as the call's output", async () => {
+    h = await startHarness({
+      dialect: 'xai',
+      overrides: {
+        runTool: async (call) => {
+          await sleep(600);
+          return { callId: call.callId, ok: true, output: '{"found":true,"name":"Ada"}' };
+        },
+      },
+    });
+    const { caller, model } = await h.call();
+    await until(() => state(caller) === 'session.listening', 8000, 'listening');
+    void model
+      .respond({ text: 'Let me check.', audioMs: 200, functionCalls: [{ name: 'lookupCustomer', arguments: '{}' }] })
+      .catch(() => undefined);
+    await until(() => state(caller).startsWith('session.toolPending'), 3000, 'tool pending');
+    const next = h.model.nextSession(3000);
+    model.drop();
+    const resumed = await next;
+    // The resumed conversation still holds the function call, so its call_id is answered as such.
+    const output = await resumed.waitFor('conversation.item.create', (e) => JSON.stringify(e).includes('Ada'), 4000);
+    expect(output.item).toMatchObject({ type: 'function_call_output' });
+    expect(seeds(resumed)).toEqual([]);
+    expect(resumed.errors).toEqual([]);
+    await resumed.waitFor('response.create', undefined, 3000);
+    await until(() => state(caller) === 'session.listening', 8000, 'listening again');
+  }, 20_000);
+
+  it('refused by an error naming the resumption: falls back to a fresh session seeded with the conversation', async () => {
+    h = await startHarness({
+      dialect: 'xai',
+      model: {
+        // The first resumed socket answers with an error about the conversation before its session is ready.
+        onSession: (s) => {
+          if (h?.model.resumption.asked.length === 1 && h.model.sessions.length === 2)
+            s.error('conversation_not_found', 'Session resumption failed: conversation not found');
+        },
+      },
+    });
+    const { caller, model } = await h.call();
+    await until(() => state(caller) === 'session.listening', 8000, 'listening');
+    await turn(caller, model, 'When do you open tomorrow?', 'We open at nine tomorrow.');
+    const next = h.model.nextSession(3000);
+    model.drop();
+    const refusing = await next;
+    const fresh = await h.model.nextSession(3000);
+    expect(refusing.isOpen).toBe(false);
+    const seed = await fresh.waitFor('conversation.item.create', undefined, 3000);
+    expect(JSON.stringify(seed)).toContain('Caller: When do you open tomorrow?');
+    await turn(caller, fresh, 'Do you take cards?', 'Yes, we take cards.');
+    await caller.hangUp();
+    const rec = await h.recorder.waitFor(caller.callSid, 3000);
+    expect(rec.endReason).toBe('caller_hung_up');
+    expect(rec.timeline.filter((e) => e.kind === 'reconnect')).toEqual([
+      expect.objectContaining({ ok: true, resumed: false, attempts: 2 }),
     ]);
   }, 20_000);
 

@@ -117,7 +117,7 @@ describe('xAI session resumption after a dropped model socket', () => {
     await until(() => state(caller) === 'session.listening', 8000, 'listening again');
   }, 20_000);
 
-  it('refused by an error naming the resumption: falls back to a fresh session seeded with the conversation', async () => {
+  it('refused by an error naming the resumption: falls back to a fresh session seeded with it', async () => {
     h = await startHarness({
       dialect: 'xai',
       model: {

@@ -1,5 +1,6 @@
 import { log as rootLog, type Logger } from '../log.js';
 import type { ModelControlEvent, ModelConnection, ModelHandlers } from './realtime-connection.js';
+import { finishInstructions, seedText } from './reconnect-text.js';
 import { namesResumption, stopResuming } from './resume-refusal.js';
 
 // A model connection that survives its socket dropping. It owns successive ModelConnections and
@@ -94,6 +95,8 @@ export class ReconnectingModelConnection implements ModelLink {
   private openItem = '';
   /** response.create sent (or owed) that no response.created answered yet. */
   private pendingCreates: (string | undefined)[] = [];
+  /** Responses the drop ended for the call: anything a resumed conversation still says of them is dropped. */
+  private readonly gone = new Set<string>();
   /** What the cut-off response had said, to be finished by the next session. */
   private cutOff: string | null = null;
   /** Control writes made while no session was up, replayed in order once one is. */
@@ -179,7 +182,7 @@ export class ReconnectingModelConnection implements ModelLink {
   private listen(conn: ModelConnection): void {
     conn.attach({
       onAudio: (responseId, itemId, delta) => {
-        if (conn === this.current) this.handlers?.onAudio(responseId, itemId, delta);
+        if (conn === this.current && !this.gone.has(responseId)) this.handlers?.onAudio(responseId, itemId, delta);
       },
       onEvent: (e) => {
         if (conn === this.current) this.onEvent(conn, e);
@@ -191,6 +194,7 @@ export class ReconnectingModelConnection implements ModelLink {
   }
 
   private onEvent(conn: ModelConnection, e: ModelControlEvent): void {
+    if ('responseId' in e && this.gone.has(e.responseId)) return;
     switch (e.type) {
       case 'conversationCreated':
         if (this.gap?.mode === 'resume' && e.conversationId !== this.conversationId)
@@ -273,7 +277,8 @@ export class ReconnectingModelConnection implements ModelLink {
     );
     deadline.unref();
     const mode = this.conversationId && this.current.canResume ? 'resume' : 'fresh';
-    this.gap = { since: Date.now(), attempts: 0, code, reason, deadline, mode, resumeFailures: 0 };
+    const cut = this.openResponse !== '';
+    this.gap = { since: Date.now(), attempts: 0, code, reason, deadline, mode, resumeFailures: 0, cut };
     if (this.openResponse) {
       // The call must not wait for the end of a response whose socket is gone.
       const text = this.openItem ? (this.partial.get(this.openItem) ?? '') : '';
@@ -281,6 +286,7 @@ export class ReconnectingModelConnection implements ModelLink {
       if (text) this.note('Assistant (cut off)', text);
       const responseId = this.openResponse;
       this.openResponse = '';
+      this.gone.add(responseId);
       this.handlers?.onEvent({
         type: 'responseDone',
         responseId,
@@ -331,6 +337,10 @@ export class ReconnectingModelConnection implements ModelLink {
     if (!resumed) {
       this.generation++;
       if (this.notes.length > 0) conn.addText('system', seedText(this.notes));
+    } else if (gap.cut) {
+      // pydantic-ai reports (unconfirmed) that xAI carries a cut-off response on over the resumed
+      // socket. Cancelled, so the caller never hears it twice; with none active the error is benign.
+      conn.cancelResponse();
     }
     for (const op of this.queued.splice(0)) op(conn);
     for (const instructions of this.pendingCreates) conn.createResponse(instructions);
@@ -383,18 +393,6 @@ interface Gap {
   /** resume: the next socket asks for the dropped conversation; fresh: a new session, seeded. */
   mode: 'resume' | 'fresh';
   resumeFailures: number;
-}
-
-function seedText(notes: string[]): string {
-  return [
-    'The connection was briefly lost; this is a new session of the same phone call, already in progress.',
-    'Do not greet the caller again or mention the interruption unless they ask. The conversation so far:',
-    ...notes,
-  ].join('\n');
-}
-
-function finishInstructions(cutOff: string): string {
-  return cutOff
-    ? `Your last answer was cut off after: "${cutOff}". Finish it briefly without repeating what was already said.`
-    : 'Your last answer was cut off before the caller heard it. Give it now, briefly.';
+  /** A response was cut off by the drop. */
+  cut: boolean;
 }

@@ -92,8 +92,6 @@ export class ModelConnection {
   private readonly log: Logger;
   openedAt = Date.now();
   readyAt: number | null = null;
-  /** This socket asked to resume a conversation (its conversation.created says whether it did). */
-  readonly resuming: boolean;
   /** What session.update carries: the options given, less any the provider refused. */
   private session: SessionSpec;
 
@@ -106,7 +104,6 @@ export class ModelConnection {
     const { resumeUrl } = opts.dialect;
     const resumeId = opts.resumeConversationId;
     const url = resumeId && resumeUrl ? resumeUrl(opts.baseUrl, opts.model, resumeId) : undefined;
-    this.resuming = url !== undefined;
     this.ws = new WebSocket(url ?? opts.dialect.url(opts.baseUrl, opts.model), {
       headers: opts.dialect.headers(opts.apiKey),
       perMessageDeflate: false,

@@ -31,6 +31,8 @@ for (const dialect of ['openai', 'xai'] as const) {
   describe(`a dropped model socket (${dialect})`, () => {
     it('mid-response: a new session seeded with the conversation finishes the answer; no apology', async () => {
       h = await startHarness({ dialect });
+      // xAI resumes the conversation instead (call-xai-resume.test.ts); refused, it seeds as OpenAI does.
+      if (dialect === 'xai') h.model.refuseResumption('fresh');
       const { caller, model } = await h.call();
       await until(() => state(caller) === 'session.listening', 8000, 'listening');
       const long = 'Our opening hours are nine to five on weekdays and ten to two on Saturdays, closed Sundays.';

@@ -107,7 +107,7 @@ export class Call {
       onAudio: plane.assistantAudio.bind(plane),
       onEvent: (e) => this.onModelEvent(e),
       onClose: (code, reason) => this.onModelClose(code, reason),
-      onReconnect: (r) => this.timeline.reconnect(r.gapMs, r.attempts, r.ok),
+      onReconnect: (r) => this.timeline.reconnect(r.gapMs, r.attempts, r.ok, r.resumed),
     });
   }
 

@@ -9,8 +9,11 @@ export type TimelineEntry =
   | { atMs: number; kind: 'heard' }
   /** A transfer: dialing (the redirect was asked for), answered, failed, or how the dial went (no-answer…). */
   | { atMs: number; kind: 'transfer'; target: string; outcome: string }
-  /** The model socket dropped and was replaced (ok) or could not be within the bound (not ok). */
-  | { atMs: number; kind: 'reconnect'; gapMs: number; attempts: number; ok: boolean }
+  /**
+   * The model socket dropped and was replaced (ok) or could not be within the bound (not ok);
+   * `resumed`: the same conversation went on (xAI resumption), else a new session was seeded with it.
+   */
+  | { atMs: number; kind: 'reconnect'; gapMs: number; attempts: number; ok: boolean; resumed: boolean }
   | { atMs: number; kind: 'end'; reason: string };
 
 /** About two hours of a busy call; past it, only the end is still added. */
@@ -43,9 +46,9 @@ export class Timeline {
   }
 
   /** Entered when the gap ends; placed at its start. */
-  reconnect(gapMs: number, attempts: number, ok: boolean): void {
+  reconnect(gapMs: number, attempts: number, ok: boolean, resumed: boolean): void {
     const ms = Math.round(gapMs);
-    this.add({ atMs: Math.max(0, this.at() - ms), kind: 'reconnect', gapMs: ms, attempts, ok });
+    this.add({ atMs: Math.max(0, this.at() - ms), kind: 'reconnect', gapMs: ms, attempts, ok, resumed });
   }
 
   heard(): void {

@@ -30,6 +30,11 @@ export interface Dialect {
   sessionUpdate(spec: SessionSpec, model: string): OutboundSessionUpdate;
   /** OpenAI accepts session.update right away; xAI wants it after conversation.created. */
   updateOn: 'open' | 'conversationCreated';
+  /**
+   * Where a dropped session's conversation is resumed (xAI only; OpenAI keeps no conversation
+   * across sockets): the new socket continues it, nothing has to be seeded.
+   */
+  resumeUrl?: (base: string, model: string, conversationId: string) => string;
 }
 
 /**
@@ -51,6 +56,8 @@ export interface XaiSessionUpdateEvent {
       output: { format: { type: 'audio/pcmu' } };
     };
     tools: RealtimeFunctionTool[];
+    /** Keeps the conversation at xAI after a drop, to be resumed by its id (resumeUrl below). */
+    resumption: { enabled: true };
   };
 }
 
@@ -140,9 +147,24 @@ export const openaiDialect: Dialect = {
   }),
 };
 
+// xAI session resumption. Sources (xAI's own page was not at hand, so the weaker ones are named):
+// pydantic-ai's xAI realtime provider and its recorded live exchange (a cassette of a real
+// grok-voice-latest session dropped and resumed, 2026-07), and its issue #6622 quoting docs.x.ai's
+// voice-agent page. Followed: `session.resumption.enabled = true` in every session.update (the resumed
+// session's too); reconnect to the same URL plus `conversation_id=<conversation.created's id>`; a
+// resumed socket announces the same id in its conversation.created and replays earlier items as
+// conversation.item.added before session.updated (ignored here). What a refusal looks like is
+// documented nowhere; see reconnecting-connection.ts for what the relay takes as one.
+function resumeUrl(base: string, model: string, conversationId: string): string {
+  const u = new URL(withModel(base, model));
+  u.searchParams.set('conversation_id', conversationId);
+  return u.toString();
+}
+
 export const xaiDialect: Dialect = {
   name: 'xai',
   url: withModel,
+  resumeUrl,
   headers: bearer,
   updateOn: 'conversationCreated',
   sessionUpdate: (spec) => ({
@@ -159,6 +181,7 @@ export const xaiDialect: Dialect = {
         output: { format: { type: 'audio/pcmu' } },
       },
       tools: functionTools(spec.tools),
+      resumption: { enabled: true },
     },
   }),
 };

@@ -100,15 +100,17 @@ export function createModelOpener(config: Config, simUrl?: string): ModelOpener 
       });
       return { connection: live, endpoint };
     }
-    // Each socket after a drop is opened the same way (src/providers/reconnecting-connection.ts).
+    // Each socket after a drop is opened the same way (src/providers/reconnecting-connection.ts), on
+    // xAI first as a resumption of the dropped session's conversation.
     const connection = new ReconnectingModelConnection(
-      () =>
+      (resumeConversationId) =>
         new ModelConnection({
           dialect,
           baseUrl: endpoint.baseUrl,
           model: endpoint.model,
           apiKey: endpoint.apiKey,
           session,
+          ...(resumeConversationId ? { resumeConversationId } : {}),
           // An option refused once is not sent again by the call's later sockets.
           onSessionRevised: (revised) => {
             session = revised;

@@ -27,7 +27,8 @@ export function addUsage(total: Required<Omit<Usage, 'audioSeconds'>> & Usage, u
 export type ErrorSeverity = 'benign' | 'recoverable' | 'fatal';
 
 export type ModelEvent =
-  | { type: 'conversationCreated' }
+  /** `conversationId`: what xAI resumes a dropped session by (empty when the server sent none). */
+  | { type: 'conversationCreated'; conversationId: string }
   | { type: 'sessionCreated'; expiresAt?: number }
   | { type: 'sessionUpdated' }
   | { type: 'audio'; responseId: string; itemId: string; delta: string }
@@ -196,8 +197,12 @@ export function parseModelEventFull(text: string): ModelEvent {
       const ev = view<Of<'response.output_audio.done'>>(raw);
       return { type: 'audioDone', responseId: ev.str('response_id'), itemId: ev.str('item_id') };
     }
-    case 'conversation.created':
-      return { type: 'conversationCreated' };
+    case 'conversation.created': {
+      const conversation = view<Of<'conversation.created'>['conversation']>(
+        view<Of<'conversation.created'>>(raw).obj('conversation'),
+      );
+      return { type: 'conversationCreated', conversationId: conversation.str('id') };
+    }
     case 'session.created': {
       // expires_at is on the session object the server sends, not on the request type the SDK reuses.
       const sess = view<Of<'session.created'>>(raw).obj('session');

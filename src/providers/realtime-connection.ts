@@ -36,6 +36,8 @@ export interface ModelConnectionOptions {
   model: string;
   apiKey?: string;
   session: SessionSpec;
+  /** Resume this conversation instead of starting one (only where the dialect has a resumeUrl). */
+  resumeConversationId?: string;
   /** Keep-alive ping (heartbeat.ts); a half-open socket is terminated and the call hears the apology. */
   pingIntervalMs?: number;
   /** How much caller audio to hold while the session is being set up (ms of mu-law). */
@@ -99,7 +101,10 @@ export class ModelConnection {
     this.maxPendingBytes = (opts.maxPendingAudioMs ?? 10_000) * 8;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024;
     this.log = opts.log ?? rootLog.child({ component: 'model-connection', provider: opts.dialect.name });
-    this.ws = new WebSocket(opts.dialect.url(opts.baseUrl, opts.model), {
+    const { resumeUrl } = opts.dialect;
+    const resumeId = opts.resumeConversationId;
+    const url = resumeId && resumeUrl ? resumeUrl(opts.baseUrl, opts.model, resumeId) : undefined;
+    this.ws = new WebSocket(url ?? opts.dialect.url(opts.baseUrl, opts.model), {
       headers: opts.dialect.headers(opts.apiKey),
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
@@ -137,6 +142,11 @@ export class ModelConnection {
     this.handlers = handlers;
     for (const e of this.early.splice(0)) this.deliver(handlers, e);
     if (this.earlyClose) handlers.onClose(this.earlyClose.code, this.earlyClose.reason);
+  }
+
+  /** The provider keeps a dropped session's conversation to be resumed (xAI). */
+  get canResume(): boolean {
+    return this.opts.dialect.resumeUrl !== undefined;
   }
 
   get isOpen(): boolean {

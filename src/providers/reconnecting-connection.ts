@@ -1,17 +1,21 @@
 import { log as rootLog, type Logger } from '../log.js';
 import type { ModelControlEvent, ModelConnection, ModelHandlers } from './realtime-connection.js';
+import { finishInstructions, seedText } from './reconnect-text.js';
+import { namesResumption, stopResuming } from './resume-refusal.js';
 
 // A model connection that survives its socket dropping. It owns successive ModelConnections and
 // shows a call the same surface as one: when the socket closes without the relay asking, it opens a
-// new one at once, seeds the new session with the conversation so far as text, and carries on. The
-// caller hears a pause, nothing else. Only if no new session is ready within `windowMs` (or the
-// endpoint refuses us outright: 401/403/404) does the call hear of the close, and apologise.
+// new one at once, seeds the new session with the conversation so far as text, and carries on. On xAI
+// the new socket first resumes the dropped conversation (dialect.ts): nothing is seeded then, and a
+// refused resumption (resume-refusal.ts) falls back to a seeded fresh session. The caller hears a
+// pause. Only if no session is ready within `windowMs` (or the endpoint refuses us outright:
+// 401/403/404) does the call hear of the close, and apologise.
 //
 // What a new session cannot know is handled here, not in the call:
 // - a response cut off by the drop is ended for the call (status `incomplete`) and, unless the call
-//   already asked for another, the new session is asked to finish it briefly;
+//   already asked for another, the new session is asked to finish it briefly (a resumed one too);
 // - response.create requests the old session never answered are sent again;
-// - tool outputs for calls the old session made become text (the new session has no such call_id);
+// - tool outputs for calls made before a fresh session become text (it has no such call_id);
 // - cancel and truncate while no session is up have nothing to act on and are dropped.
 // Before the first session is ready a drop is passed on as it is: the chart's connect timeout and
 // apology already cover a model that cannot be reached at all.
@@ -34,6 +38,8 @@ export interface ModelLink {
 
 export interface ReconnectReport {
   ok: boolean;
+  /** The same conversation continued (xAI resumption, a SIP sideband attached again), nothing seeded. */
+  resumed: boolean;
   /** From the drop to the new session being ready (or to giving up). */
   gapMs: number;
   attempts: number;
@@ -76,8 +82,9 @@ export class ReconnectingModelConnection implements ModelLink {
   private readyAtFirst: number | null = null;
   private droppedBefore = 0;
   /** Set while no session is up after a drop. */
-  private gap: { since: number; attempts: number; code: number; reason: string; deadline: NodeJS.Timeout } | null =
-    null;
+  private gap: Gap | null = null;
+  /** The conversation the provider keeps for us (xAI's conversation.created), resumed after a drop. */
+  private conversationId = '';
   private retry: NodeJS.Timeout | null = null;
   /** Session generation: tool call ids belong to the session that made them. */
   private generation = 0;
@@ -88,6 +95,8 @@ export class ReconnectingModelConnection implements ModelLink {
   private openItem = '';
   /** response.create sent (or owed) that no response.created answered yet. */
   private pendingCreates: (string | undefined)[] = [];
+  /** Responses the drop ended for the call: anything a resumed conversation still says of them is dropped. */
+  private readonly gone = new Set<string>();
   /** What the cut-off response had said, to be finished by the next session. */
   private cutOff: string | null = null;
   /** Control writes made while no session was up, replayed in order once one is. */
@@ -95,7 +104,7 @@ export class ReconnectingModelConnection implements ModelLink {
   private readonly log: Logger;
 
   constructor(
-    private readonly open: () => ModelConnection,
+    private readonly open: (resumeConversationId?: string) => ModelConnection,
     private readonly policy: ReconnectPolicy = DEFAULT_RECONNECT,
     log?: Logger,
   ) {
@@ -149,13 +158,11 @@ export class ReconnectingModelConnection implements ModelLink {
   sendFunctionOutput(callId: string, output: string): void {
     const call = this.callNames.get(callId);
     this.note(`Tool ${call?.name ?? 'result'}`, output);
-    if (!this.gap && (!call || call.generation === this.generation)) {
-      this.current.sendFunctionOutput(callId, output);
-      return;
-    }
-    // The call was made in a session that is gone: the new one gets the result as text.
-    const text = `Result of the ${call?.name ?? 'tool'} call made before the reconnect: ${output}`;
-    this.write((c) => c.addText('system', text));
+    // Decided when written: a resumed conversation still knows the call_id, a fresh session does not.
+    this.write((c) => {
+      if (!call || call.generation === this.generation) return c.sendFunctionOutput(callId, output);
+      c.addText('system', `Result of the ${call.name} call made before the reconnect: ${output}`);
+    });
   }
 
   close(code = 1000, reason = 'call ended'): void {
@@ -175,7 +182,7 @@ export class ReconnectingModelConnection implements ModelLink {
   private listen(conn: ModelConnection): void {
     conn.attach({
       onAudio: (responseId, itemId, delta) => {
-        if (conn === this.current) this.handlers?.onAudio(responseId, itemId, delta);
+        if (conn === this.current && !this.gone.has(responseId)) this.handlers?.onAudio(responseId, itemId, delta);
       },
       onEvent: (e) => {
         if (conn === this.current) this.onEvent(conn, e);
@@ -187,7 +194,14 @@ export class ReconnectingModelConnection implements ModelLink {
   }
 
   private onEvent(conn: ModelConnection, e: ModelControlEvent): void {
+    if ('responseId' in e && this.gone.has(e.responseId)) return;
     switch (e.type) {
+      case 'conversationCreated':
+        if (this.gap?.mode === 'resume' && e.conversationId !== this.conversationId)
+          // A new, empty conversation: this socket is the fresh session, to be seeded once ready.
+          this.refused(`conversation.created named ${e.conversationId || 'no id'}`);
+        if (e.conversationId) this.conversationId = e.conversationId;
+        break;
       case 'sessionUpdated':
         if (!this.everReady) {
           this.everReady = true;
@@ -215,6 +229,11 @@ export class ReconnectingModelConnection implements ModelLink {
         this.note('Caller', e.text);
         break;
       case 'error':
+        if (this.gap?.mode === 'resume' && namesResumption(e)) {
+          this.refused(`${e.code}: ${e.message}`);
+          this.attempt();
+          return;
+        }
         // The session cap (OpenAI: 60 minutes) is not the call's end: the next session carries on.
         if (e.code === 'session_expired' && this.everReady && !this.gap && !this.closedByUs) {
           this.log.info({ detail: e.message }, 'model session expired; continuing in a new one');
@@ -239,6 +258,10 @@ export class ReconnectingModelConnection implements ModelLink {
     if (this.closedByUs || !this.everReady) return this.handlers?.onClose(code, reason);
     if (this.gap) {
       // An attempt failed before its session was ready.
+      if (this.gap.mode === 'resume' && stopResuming(code, ++this.gap.resumeFailures)) {
+        this.refused(`${code} ${reason}`);
+        return this.attempt();
+      }
       if (PERMANENT.has(code)) return this.giveUp(code, reason);
       return this.scheduleAttempt();
     }
@@ -253,7 +276,9 @@ export class ReconnectingModelConnection implements ModelLink {
       this.policy.windowMs,
     );
     deadline.unref();
-    this.gap = { since: Date.now(), attempts: 0, code, reason, deadline };
+    const mode = this.conversationId && this.current.canResume ? 'resume' : 'fresh';
+    const cut = this.openResponse !== '';
+    this.gap = { since: Date.now(), attempts: 0, code, reason, deadline, mode, resumeFailures: 0, cut };
     if (this.openResponse) {
       // The call must not wait for the end of a response whose socket is gone.
       const text = this.openItem ? (this.partial.get(this.openItem) ?? '') : '';
@@ -261,6 +286,7 @@ export class ReconnectingModelConnection implements ModelLink {
       if (text) this.note('Assistant (cut off)', text);
       const responseId = this.openResponse;
       this.openResponse = '';
+      this.gone.add(responseId);
       this.handlers?.onEvent({
         type: 'responseDone',
         responseId,
@@ -288,19 +314,34 @@ export class ReconnectingModelConnection implements ModelLink {
     gap.attempts++;
     this.droppedBefore += this.current.droppedAudioBytes;
     this.current.close(1000, 'replaced');
-    this.current = this.open();
+    this.current = this.open(gap.mode === 'resume' ? this.conversationId : undefined);
     this.listen(this.current);
   }
 
-  /** A replacement session is ready: seed it, replay what waited, and carry on. */
+  /** The provider would not resume the conversation: from now on this gap opens fresh sessions. */
+  private refused(why: string): void {
+    const gap = this.gap;
+    if (gap?.mode !== 'resume') return;
+    gap.mode = 'fresh';
+    this.log.warn({ conversationId: this.conversationId, why }, 'resumption refused; seeding a fresh session');
+  }
+
+  /** A replacement session is ready: seed it unless it resumed, replay what waited, and carry on. */
   private resumed(conn: ModelConnection): void {
     const gap = this.gap;
     if (!gap) return;
     this.clearTimers();
     this.gap = null;
-    this.generation++;
     this.reconnects++;
-    if (this.notes.length > 0) conn.addText('system', seedText(this.notes));
+    const resumed = gap.mode === 'resume';
+    if (!resumed) {
+      this.generation++;
+      if (this.notes.length > 0) conn.addText('system', seedText(this.notes));
+    } else if (gap.cut) {
+      // pydantic-ai reports (unconfirmed) that xAI carries a cut-off response on over the resumed
+      // socket. Cancelled, so the caller never hears it twice; with none active the error is benign.
+      conn.cancelResponse();
+    }
     for (const op of this.queued.splice(0)) op(conn);
     for (const instructions of this.pendingCreates) conn.createResponse(instructions);
     if (this.cutOff !== null && this.pendingCreates.length === 0) {
@@ -310,8 +351,9 @@ export class ReconnectingModelConnection implements ModelLink {
     }
     this.cutOff = null;
     const gapMs = Date.now() - gap.since;
-    this.log.info({ gapMs, attempts: gap.attempts }, 'model session replaced after a drop');
-    this.handlers?.onReconnect?.({ ok: true, gapMs, attempts: gap.attempts, code: gap.code, reason: gap.reason });
+    this.log.info({ gapMs, attempts: gap.attempts, resumed }, 'model session replaced after a drop');
+    const report = { ok: true, resumed, gapMs, attempts: gap.attempts, code: gap.code, reason: gap.reason };
+    this.handlers?.onReconnect?.(report);
   }
 
   private giveUp(code: number, reason: string): void {
@@ -323,7 +365,7 @@ export class ReconnectingModelConnection implements ModelLink {
     this.current.close(1000, 'reconnect abandoned');
     const gapMs = Date.now() - gap.since;
     this.log.error({ gapMs, attempts: gap.attempts, code, reason }, 'model reconnect failed');
-    this.handlers?.onReconnect?.({ ok: false, gapMs, attempts: gap.attempts, code, reason });
+    this.handlers?.onReconnect?.({ ok: false, resumed: false, gapMs, attempts: gap.attempts, code, reason });
     this.handlers?.onClose(code, reason);
   }
 
@@ -342,16 +384,15 @@ export class ReconnectingModelConnection implements ModelLink {
   }
 }
 
-function seedText(notes: string[]): string {
-  return [
-    'The connection was briefly lost; this is a new session of the same phone call, already in progress.',
-    'Do not greet the caller again or mention the interruption unless they ask. The conversation so far:',
-    ...notes,
-  ].join('\n');
-}
-
-function finishInstructions(cutOff: string): string {
-  return cutOff
-    ? `Your last answer was cut off after: "${cutOff}". Finish it briefly without repeating what was already said.`
-    : 'Your last answer was cut off before the caller heard it. Give it now, briefly.';
+interface Gap {
+  since: number;
+  attempts: number;
+  code: number;
+  reason: string;
+  deadline: NodeJS.Timeout;
+  /** resume: the next socket asks for the dropped conversation; fresh: a new session, seeded. */
+  mode: 'resume' | 'fresh';
+  resumeFailures: number;
+  /** A response was cut off by the drop. */
+  cut: boolean;
 }

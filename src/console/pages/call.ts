@@ -43,6 +43,8 @@ function describeEntry(e: CallRecord['timeline'][number]): string {
       return `tool ${String(e.name)} (${String(e.ms)} ms${e.ok === false ? ', failed' : ''})`;
     case 'heard':
       return 'caller heard the whole answer';
+    case 'reconnect':
+      return reconnectLine(e);
     case 'transfer':
       return `transfer to ${String(e.target)}${e.outcome ? ` (${String(e.outcome)})` : ''}`;
     case 'end':
@@ -50,6 +52,13 @@ function describeEntry(e: CallRecord['timeline'][number]): string {
     default:
       return e.kind;
   }
+}
+
+/** Records from before resumption existed carry no `resumed`: they were all seeded sessions. */
+function reconnectLine(e: CallRecord['timeline'][number]): string {
+  if (e.ok === false) return `model reconnect failed after ${String(e.gapMs)} ms`;
+  const how = e.resumed === true ? 'conversation resumed' : 'new session seeded with the conversation';
+  return `model reconnected after ${String(e.gapMs)} ms (${how})`;
 }
 
 /** The recording, when the merchant records calls: its state, length, and Twilio's media link. */

@@ -2,7 +2,7 @@
 // double for the relay's integration tests, the no-API-key demo agent, and the model side of the load
 // generator. It accepts `ws://HOST:PORT/v1/realtime?model=…` upgrades the way the real endpoints do
 // (Bearer auth → HTTP 401 when wrong; GA refuses the dead beta header) and runs one FakeModelSession
-// per connection.
+// per connection. xAI sessions can be resumed by their conversation id (model-resumption.ts).
 import { STATUS_CODES, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -11,6 +11,7 @@ import { log } from '../../log.js';
 import { sharedFrameClock, type FrameClock } from '../clock/frame-clock.js';
 import type { AgentOptions } from './model-agent.js';
 import type { Dialect } from './model-protocol.js';
+import { ConversationKeeper, type KeptConversation, type ResumeRefusal } from './model-resumption.js';
 import type { RefusedFields } from './model-session-config.js';
 import { FakeModelSession, type FakeSessionOptions } from './model-session.js';
 import { WsTransport } from './model-transport.js';
@@ -51,6 +52,8 @@ export interface FakeModelServerOptions {
   maxSessionMs?: number;
   /** session.update fields refused with this error code (e.g. `{'session.reasoning.effort': 'unknown_parameter'}`). */
   refuseSessionFields?: RefusedFields;
+  /** xAI: how long a closed session's conversation can be resumed (default 30 min, pydantic-ai's figure). */
+  resumptionKeepMs?: number;
   /** Model when the URL has no ?model= (default gpt-realtime / grok-voice-latest). */
   defaultModel?: string;
   /** Frame clock for continuous streams (default: the process-wide 20 ms clock). */
@@ -103,6 +106,8 @@ export class FakeModelServer {
   private handedOut = 0;
   private pending: ((s: FakeModelSession) => void)[] = [];
   private closing = false;
+  /** xAI conversations kept after their socket closed, and the resumptions asked for. */
+  readonly resumption: ConversationKeeper;
 
   private constructor(
     readonly port: number,
@@ -113,6 +118,7 @@ export class FakeModelServer {
     private readonly opts: FakeModelServerOptions,
   ) {
     this.url = `ws://${host}:${port}${PATH}`;
+    this.resumption = new ConversationKeeper(opts.resumptionKeepMs ?? 30 * 60_000);
   }
 
   static async start(opts: FakeModelServerOptions): Promise<FakeModelServer> {
@@ -155,6 +161,11 @@ export class FakeModelServer {
   /** From now on every upgrade is answered with this HTTP status (null: accept again). */
   refuseUpgrades(status: number | null): void {
     this.refusing = status;
+  }
+
+  /** From now on every xAI resumption is refused: HTTP 404, or a fresh conversation (null: resume again). */
+  refuseResumption(how: ResumeRefusal | null): void {
+    this.resumption.refuse(how);
   }
 
   /** The next session not yet returned by nextSession (already connected ones count), in order. */
@@ -226,10 +237,19 @@ export class FakeModelServer {
       });
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, url));
+    const resumeId = this.dialect === 'xai' ? url.searchParams.get('conversation_id') : null;
+    const outcome = resumeId ? this.resumption.take(resumeId) : undefined;
+    if (outcome?.kind === 'notFound') {
+      this.rejectedUpgrades++;
+      const message = `Conversation ${resumeId} not found or expired`;
+      rejectUpgrade(socket, 404, { error: { message, type: 'invalid_request_error', code: 'not_found', param: null } });
+      return;
+    }
+    const resume = outcome?.kind === 'resume' ? outcome.kept : undefined;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, url, resume));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, url: URL): void {
+  private accept(ws: WebSocket, req: IncomingMessage, url: URL, resume?: KeptConversation): void {
     const { opts } = this;
     const beta = req.headers['openai-beta'];
     if (this.dialect === 'openai' && typeof beta === 'string' && beta.includes('realtime=v1')) {
@@ -274,9 +294,14 @@ export class FakeModelServer {
       requestHeaders: req.headers,
       onAudioAppended: opts.onAudioAppended,
       beforeSendDelta: opts.beforeSendDelta,
+      ...(resume ? { resume } : {}),
     };
     const session = new FakeModelSession(new WsTransport(ws), sessionOpts);
     this.sessions.push(session);
+    void session.closed.then(() => {
+      const kept = session.resumable;
+      if (kept) this.resumption.keep(kept);
+    });
     opts.onSession?.(session);
     const waiter = this.pending.shift();
     if (waiter) {

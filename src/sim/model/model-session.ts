@@ -16,6 +16,7 @@ import { Responder, type ResponseDecision } from './model-responder.js';
 import type { RespondOptions, RespondResult } from './model-response-shape.js';
 import { SessionConfig, type RefusedFields, type SessionView } from './model-session-config.js';
 import type { SessionTransport } from './model-transport.js';
+import { replayItems, resumptionEnabled, type KeptConversation } from './model-resumption.js';
 import { InputTurns } from './model-turns.js';
 import { EventWaiters, type EventOf, type WaitableType } from './model-waiters.js';
 
@@ -53,6 +54,7 @@ export interface FakeSessionOptions {
   initialSession?: JsonObject;
   /** Agent mode: the caller transcript of a committed turn of `ms`, when the caller's words are known. */
   callerTranscript?: (ms: number) => string | undefined;
+  resume?: KeptConversation; // xAI: the kept conversation this socket resumes
 }
 
 const SCRIPTED_LINE = 'Hello! How can I help you today?';
@@ -72,7 +74,7 @@ export class FakeModelSession {
   appendsBeforeSessionUpdated = 0;
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  private readonly conversation = new Conversation();
+  private readonly conversation: Conversation;
   private readonly config: SessionConfig;
   private readonly turns: InputTurns;
   private readonly itemEvents: ItemEvents;
@@ -93,6 +95,7 @@ export class FakeModelSession {
     this.mode = opts.mode;
     this.model = opts.model;
     this.requestHeaders = opts.requestHeaders;
+    this.conversation = opts.resume?.conversation ?? new Conversation();
     const expiresAt = Math.floor((Date.now() + (opts.maxSessionMs > 0 ? opts.maxSessionMs : 3_600_000)) / 1000);
     this.config = new SessionConfig(opts.dialect, opts.model, this.id, expiresAt, opts.refuseSessionFields);
     if (opts.initialSession) this.config.apply(opts.initialSession, false);
@@ -121,7 +124,7 @@ export class FakeModelSession {
         ids: this.ids,
         dialect: this.dialect,
         conversation: this.conversation,
-        conversationId: this.ids.next('conv'),
+        conversationId: opts.resume?.conversationId ?? this.ids.next('conv'),
         view: () => this.config.view,
         send: (ev) => this.send(ev),
         sendText: (json) => this.sendText(json),
@@ -194,6 +197,11 @@ export class FakeModelSession {
   }
   get activeResponseId(): string | undefined {
     return this.responder.activeId;
+  }
+  /** This session's conversation, when its session.update enabled resumption (xAI); else undefined. */
+  get resumable(): KeptConversation | undefined {
+    if (this.dialect !== 'xai' || !resumptionEnabled(this.config.value)) return undefined;
+    return { conversationId: this.responder.conversationId, conversation: this.conversation };
   }
 
   waitFor<T extends WaitableType>(
@@ -273,6 +281,7 @@ export class FakeModelSession {
     // xAI announces the conversation first; GA leads with the session.
     if (this.dialect === 'xai') this.send(conversation);
     this.send(session);
+    if (this.opts.resume) replayItems(this.opts.resume, this.ids, (ev) => this.send(ev));
     if (this.dialect === 'openai') this.send(conversation);
     if (this.dialect === 'xai' && this.opts.pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.sendText('{"type":"ping"}'), this.opts.pingIntervalMs);
@@ -381,7 +390,6 @@ export class FakeModelSession {
     this.timers.add(t);
     return t;
   }
-
   private cleanup(): void {
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const t of this.timers) clearTimeout(t);

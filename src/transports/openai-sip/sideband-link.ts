@@ -166,7 +166,8 @@ export class SidebandLink implements ModelLink {
     const gapMs = Date.now() - gap.since;
     this.log.info({ gapMs, attempts: gap.attempts }, 'sideband attached again; the call goes on');
     for (const op of this.queued.splice(0)) op(conn);
-    this.handlers?.onReconnect?.({ ok: true, gapMs, attempts: gap.attempts, code: gap.code, reason: gap.reason });
+    const report = { ok: true, resumed: true, gapMs, attempts: gap.attempts, code: gap.code, reason: gap.reason };
+    this.handlers?.onReconnect?.(report);
   }
 
   private giveUp(code: number, reason: string): void {
@@ -177,7 +178,7 @@ export class SidebandLink implements ModelLink {
     this.closedByUs = true;
     this.current.close();
     if (gap) {
-      const report = { ok: false, gapMs: Date.now() - gap.since, attempts: gap.attempts, code, reason };
+      const report = { ok: false, resumed: false, gapMs: Date.now() - gap.since, attempts: gap.attempts, code, reason };
       this.handlers?.onReconnect?.(report);
     }
     this.log.warn({ code, reason }, 'sideband lost for good');

@@ -135,10 +135,10 @@ function tableRows(results: LevelResult[]): string[] {
   const rows = [
     '| relay | calls | relay CPU (% core) | CPU per call (% core) | ratio to pass-through | ratio to uWS floor | ' +
       'RSS/call (KiB) | ' +
-      'retained heap/call (KiB) | uplink p50 / p99 (ms) | downlink p50 / p99 (ms) | frames lost (up / down) | ' +
-      'frames delivered | barge-ins (clears) | generator CPU (timer lag p99) | ' +
+      'retained heap/call (KiB) | uplink p50 / p99 (ms) | downlink p50 / p99 (ms) | generator timer lag p99 (ms) | ' +
+      'frames lost (up / down) | frames delivered | barge-ins (clears) | generator CPU (% core, per call) | ' +
       'other processes on relay / generator core |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
     const ratio = r.kind === 'passthrough' ? '1×' : `${f(ratioAt(results, r.calls, r.kind), 2)}×`;
@@ -151,9 +151,9 @@ function tableRows(results: LevelResult[]): string[] {
     rows.push(
       `| ${relayName(r)} | ${r.calls}${live} | ${f(r.relayCpuPct)} | ${perCall} | ${ratio} | ${toFloor} | ` +
         `${f(r.rssPerCallKiB, 0)} | ${f(r.retainedHeapPerCallKiB, 0)} | ${pair(r.up.p50, r.up.p99)} | ` +
-        `${pair(r.down.p50, r.down.p99)} | ${r.up.lost} / ${r.down.lost} | ${f(r.deliveredPct, 0)}% | ` +
-        `${r.interruptions} (${r.clears}) | ` +
-        `${f(r.generatorCpuPct, 0)}% (${f(r.generatorLagP99Ms)} ms) | ` +
+        `${pair(r.down.p50, r.down.p99)} | ${f(r.generatorLagP99Ms)} | ${r.up.lost} / ${r.down.lost} | ` +
+        `${f(r.deliveredPct, 0)}% | ${r.interruptions} (${r.clears}) | ` +
+        `${f(r.generatorCpuPct, 0)} (${f(r.generatorCpuPct / Math.max(1, r.live), 3)}) | ` +
         `${f(r.foreignPct.relayCore, 0)}% / ${f(r.foreignPct.generatorCore, 0)}% |`,
     );
   }
@@ -255,7 +255,9 @@ function targets(results: LevelResult[], driven: LevelResult[]): string[] {
       `${head} (${drivenCr.map((r) => r.calls).join(', ')}): ` +
         (bad.length === 0
           ? mark(true)
-          : `${mark(false)} (${bad.map((r) => `${r.calls}: ${relayLimit(r) ?? ''}`).join('; ')})`),
+          : `${mark(false)} (${bad
+              .map((r) => `${r.calls}: ${relayLimit(r) ?? ''}; generator timer lag p99 ${f(r.generatorLagP99Ms)} ms`)
+              .join('; ')})`),
     );
   }
   const steady = cr.filter((r) => r.calls >= 200);
@@ -305,6 +307,10 @@ export function renderReport(
     `**${headline(results)}**`,
     '',
     ...tableRows(results),
+    '',
+    "Latency is measured by the generator, so it holds the generator's own delays too: read it against the " +
+      "generator's timer lag p99 in the next column. When the two are close, the delay is the generator's " +
+      "(or the machine's: see the last column), not the relay's.",
     '',
     `Stepping: ${
       stopped

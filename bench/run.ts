@@ -4,10 +4,11 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { runBargeIn, type BargeInResult } from './barge-in.js';
 import { BaselineError, prepareBaseline, type Baseline } from './baseline.js';
+import { capacitySvg } from './capacity-plot.js';
 import { summarizeProfile, renderSummary } from './cpu-profile.js';
 import { runLevel, type LevelResult } from './load-level.js';
 import { coreCount, pin } from './proc-stats.js';
-import { RESULTS_DIR, entryFor, prepareEntries, type RelayKind } from './relay-child.js';
+import { RESULTS_DIR, ROOT, entryFor, prepareEntries, type RelayKind } from './relay-child.js';
 import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './report.js';
 
 // `npm run bench`: N concurrent simulated calls at real pace through the real relay and through a
@@ -15,7 +16,7 @@ import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './re
 // bar or this load generator saturates. See bench/README.md for what is measured and how.
 //
 //   npm run bench -- [--levels 100,200,400,800] [--seconds 10] [--warmup 3] [--barge-in 40] [--interrupt-every 5]
-//                    [--profile] [--tsx] [--no-pin] [--baseline <git-rev>]
+//                    [--profile] [--tsx] [--no-pin] [--baseline <git-rev>] [--all-levels] [--plot <file.svg>]
 
 const MAX_LEVELS = 8;
 const MAX_CALLS = 5000;
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
       tsx: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       baseline: { type: 'string' },
+      'all-levels': { type: 'boolean', default: false },
+      plot: { type: 'string', default: join('docs', 'bench-capacity.svg') },
     },
   });
   const levels = intList(values.levels);
@@ -147,7 +150,9 @@ async function main(): Promise<void> {
   let stopped: string | null = null;
   for (const calls of levels) {
     // The headline level runs even past a limit reached below it; above it, the first limit stops.
-    if (stopped && !(calls <= TARGETS.headlineCalls && levels.includes(TARGETS.headlineCalls))) break;
+    // --all-levels (the capacity curve): every level runs, past limits too, within the time budget.
+    const headlineLeft = calls <= TARGETS.headlineCalls && levels.includes(TARGETS.headlineCalls);
+    if (stopped && !headlineLeft && !values['all-levels']) break;
     // Each relay measured adds to a level's time: the budget scales with how many there are.
     if (calls > TARGETS.headlineCalls && performance.now() - runStart > (SOFT_BUDGET_MS * kinds.length) / 2) {
       skippedForTime.push(calls);
@@ -207,6 +212,14 @@ async function main(): Promise<void> {
   const jsonPath = join(RESULTS_DIR, 'latest.json');
   writeFileSync(mdPath, md);
   writeFileSync(jsonPath, `${JSON.stringify({ meta, stopped, results, barge }, null, 2)}\n`);
+  if (results.length > 0 && values.plot !== '') {
+    const plotPath = join(ROOT, values.plot);
+    const caption =
+      `One run, ${startedAt}, Node ${process.version}, ${cores} cores, load average ${loadAvg} at start; ` +
+      `${canPin ? 'relay on core 0, generator on core 1' : 'not pinned'}; see the table for the other processes.`;
+    writeFileSync(plotPath, capacitySvg(results, caption));
+    say(`bench: capacity plot written to ${plotPath}`);
+  }
   process.stdout.write(`${md}\n`);
   say(
     `bench: report written to ${mdPath} (raw figures: ${jsonPath})${profileDir ? `; profiles in ${profileDir}` : ''}`,

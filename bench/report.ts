@@ -1,5 +1,6 @@
 import type { BargeInResult } from './barge-in.js';
 import type { LevelResult } from './load-level.js';
+import type { ToolPhaseResult } from './tool-phase.js';
 import type { RelayKind } from './relay-child.js';
 
 // Judging and printing a benchmark run: when to stop stepping N up, and the Markdown report (the
@@ -34,7 +35,7 @@ export const CONTENDED_PCT = 15;
 export const FULL_PACE_PCT = 98;
 /** Below this, scaling to full pace is a guess (bursty delivery batches work): the headline says so. */
 export const RELIABLE_PACE_PCT = 80;
-export const TARGETS = { p99Ms: 20, cpuRatio: 1.0, rssPerCallKiB: 100, headlineCalls: 200 };
+export const TARGETS = { p99Ms: 20, cpuRatio: 1.0, rssPerCallKiB: 100, headlineCalls: 200, toolP99Ms: 2 };
 
 /** Other processes took a noticeable share of a pinned core during the window, or null. */
 export function contended(r: LevelResult): string | null {
@@ -290,11 +291,28 @@ function bargeInRows(barge: BargeInResult[]): string[] {
   return rows;
 }
 
+function toolRows(t: ToolPhaseResult | null): string[] {
+  if (!t) return [];
+  const met = t.p99 <= TARGETS.toolP99Ms ? 'met' : '**not met**';
+  return [
+    '',
+    '### Tool round trip under load (callrelay)',
+    '',
+    `${t.live} calls streaming, each answering a turn with a function call every 5 s (a 5 ms tool): ` +
+      `${t.asked} asked in ${f(t.windowSeconds)} s, ${t.measured} measured. The relay's own time from reading ` +
+      'the response that asks for the tool to the output written to the model socket, minus the tool: ' +
+      `**p50 ${f(t.p50, 2)} / p99 ${f(t.p99, 2)} / max ${f(t.max, 2)} ms** ` +
+      `(target p99 ≤ ${TARGETS.toolP99Ms} ms: ${met}). Generator timer lag p99 ${f(t.generatorLagP99Ms)} ms; ` +
+      `other processes took ${f(t.foreignRelayCorePct, 0)}% of the relay's core.`,
+  ];
+}
+
 export function renderReport(
   results: LevelResult[],
   barge: BargeInResult[],
   meta: RunMeta,
   stopped: string | null,
+  tools: ToolPhaseResult | null = null,
 ): string {
   const driven = results.filter((r) => generatorSaturated(r) === null);
   const pinned =
@@ -328,6 +346,7 @@ export function renderReport(
     ...targets(results, driven),
     ...baselineRows(results),
     ...bargeInRows(barge),
+    ...toolRows(tools),
     '',
     `Run: ${meta.seconds} s window after ${meta.warmupSeconds} s warm-up per level, 50 frames/s each way per call, ` +
       `${pinned}; ${meta.cores} cores (load average ${meta.loadAvg} at start); Node ${meta.node}; ` +

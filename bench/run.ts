@@ -7,6 +7,7 @@ import { BaselineError, prepareBaseline, type Baseline } from './baseline.js';
 import { capacitySvg } from './capacity-plot.js';
 import { summarizeProfile, renderSummary } from './cpu-profile.js';
 import { runLevel, type LevelResult } from './load-level.js';
+import { runToolPhase, type ToolPhaseResult } from './tool-phase.js';
 import { coreCount, pin } from './proc-stats.js';
 import { RESULTS_DIR, ROOT, entryFor, prepareEntries, type RelayKind } from './relay-child.js';
 import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './report.js';
@@ -17,6 +18,7 @@ import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './re
 //
 //   npm run bench -- [--levels 100,200,400,800] [--seconds 10] [--warmup 3] [--barge-in 40] [--interrupt-every 5]
 //                    [--profile] [--tsx] [--no-pin] [--baseline <git-rev>] [--all-levels] [--plot <file.svg>]
+//                    [--tool-calls 200]
 
 const MAX_LEVELS = 8;
 const MAX_CALLS = 5000;
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
       'no-pin': { type: 'boolean', default: false },
       baseline: { type: 'string' },
       'all-levels': { type: 'boolean', default: false },
+      'tool-calls': { type: 'string', default: '200' },
       plot: { type: 'string', default: join('docs', 'bench-capacity.svg') },
     },
   });
@@ -84,6 +87,7 @@ async function main(): Promise<void> {
   const warmupSeconds = bounded('warmup', values.warmup, 0, 30);
   const bargeInCalls = Math.floor(bounded('barge-in', values['barge-in'], 0, 200));
   const interruptEverySeconds = bounded('interrupt-every', values['interrupt-every'], 0, 60);
+  const toolCalls = Math.floor(bounded('tool-calls', values['tool-calls'], 0, MAX_CALLS));
 
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
@@ -102,7 +106,8 @@ async function main(): Promise<void> {
     : ['callrelay', 'uwsfloor', 'passthrough'];
 
   // A hard ceiling on the whole run, whatever hangs: exiting kills the children (relay-child.ts).
-  const budgetMs = (levels.length * kinds.length * (seconds + warmupSeconds + 45) + 60 * kinds.length) * 1000;
+  const budgetMs =
+    (levels.length * kinds.length * (seconds + warmupSeconds + 45) + 60 * kinds.length + seconds + 60) * 1000;
   setTimeout(() => {
     say(`bench: still running after ${Math.round(budgetMs / 1000)} s; giving up`);
     process.exit(3);
@@ -183,6 +188,12 @@ async function main(): Promise<void> {
     }
   }
 
+  let tools: ToolPhaseResult | null = null;
+  if (toolCalls > 0) {
+    say(`bench: tool round trips, callrelay, ${toolCalls} calls (${seconds} s)…`);
+    tools = await runToolPhase({ calls: toolCalls, seconds, entries, relayCore });
+  }
+
   const meta: RunMeta = {
     startedAt,
     node: process.version,
@@ -199,7 +210,7 @@ async function main(): Promise<void> {
     loadAvg,
     baseline: baseline ? { rev: baseline.rev, label: baseline.label, dir: baseline.dir } : null,
   };
-  let md = renderReport(results, barge, meta, stopped);
+  let md = renderReport(results, barge, meta, stopped, tools);
   if (profileDir) {
     const files = readdirSync(profileDir)
       .filter((f) => f.endsWith('.cpuprofile'))
@@ -211,7 +222,7 @@ async function main(): Promise<void> {
   const mdPath = join(RESULTS_DIR, 'latest.md');
   const jsonPath = join(RESULTS_DIR, 'latest.json');
   writeFileSync(mdPath, md);
-  writeFileSync(jsonPath, `${JSON.stringify({ meta, stopped, results, barge }, null, 2)}\n`);
+  writeFileSync(jsonPath, `${JSON.stringify({ meta, stopped, results, barge, tools }, null, 2)}\n`);
   if (results.length > 0 && values.plot !== '') {
     const plotPath = join(ROOT, values.plot);
     const caption =

@@ -82,7 +82,8 @@ export class LeanSession {
     });
   }
 
-  speechStopped(): void {
+  /** The caller stopped: their turn is committed and answered, with audio or (`tool`) a function call. */
+  speechStopped(tool?: string): void {
     if (!this.open) return;
     this.endResponse('cancelled', 'turn_detected');
     const item = this.userItem || this.id('item');
@@ -98,7 +99,24 @@ export class LeanSession {
       previous_item_id: null,
       item_id: item,
     });
-    this.startResponse();
+    if (tool) this.askTool(tool);
+    else this.startResponse();
+  }
+
+  /** A response that only calls `name`: the relay runs it, sends its output and asks for the answer. */
+  private askTool(name: string): void {
+    const id = this.id('resp');
+    const call = { id: this.id('item'), type: 'function_call', call_id: this.id('call'), name, arguments: '{}' };
+    const at = { event_id: this.id('event'), response_id: id, output_index: 0 };
+    const created = { id, status: 'in_progress', output: [] };
+    this.send({ type: 'response.created', event_id: this.id('event'), response: created });
+    this.send({ type: 'response.output_item.added', ...at, item: { ...call, status: 'in_progress', arguments: '' } });
+    const args = { item_id: call.id, call_id: call.call_id, name, arguments: '{}' };
+    this.send({ type: 'response.function_call_arguments.done', ...at, ...args });
+    const done = { ...call, status: 'completed' };
+    this.send({ type: 'response.output_item.done', ...at, item: done });
+    const response = { id, status: 'completed', status_details: null, output: [done], usage: null };
+    this.send({ type: 'response.done', event_id: this.id('event'), response });
   }
 
   onMessage(buf: Buffer, now: number): void {

@@ -115,9 +115,9 @@ export class LeanRig {
   /**
    * A barge-in on every live call every `everyMs`, calls spread evenly over the period: the model's
    * VAD says the caller started talking, and `speechMs` later that they stopped, which commits their
-   * turn and starts the next response. Returns the stop.
+   * turn and starts the next response (a call of `tool` when given). Returns the stop.
    */
-  interrupt(everyMs: number, speechMs: number): { stop: () => void; sent: () => number } {
+  interrupt(everyMs: number, speechMs: number, tool?: string): { stop: () => void; sent: () => number } {
     const sessions = this.model.sessions.filter((s) => s.open);
     const t0 = performance.now();
     let sent = 0;
@@ -131,7 +131,7 @@ export class LeanRig {
         s.speechStarted();
         const t = setTimeout(() => {
           pending.delete(t);
-          s.speechStopped();
+          s.speechStopped(tool);
         }, speechMs);
         pending.add(t);
       }

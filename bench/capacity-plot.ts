@@ -1,9 +1,12 @@
 import type { LevelResult } from './load-level.js';
 import type { RelayKind } from './relay-child.js';
+import { FULL_PACE_PCT, generatorSaturated } from './report.js';
 
 // The capacity curve as an SVG (written by hand: three small line charts need no library): CPU per
 // call, p99 latency (the worse way) and RSS per call against concurrent calls, one line per relay
-// measured in the run, so callrelay reads against the no-logic references level by level.
+// measured in the run, so callrelay reads against the no-logic references level by level. A hollow
+// point is a level the generator could not drive (saturated, or under 98% of the frames delivered):
+// its figures measure the generator and the machine more than the relay.
 
 const W = 300;
 const H = 230;
@@ -94,9 +97,12 @@ function panel(p: Panel, data: Map<RelayKind, LevelResult[]>, maxCalls: number, 
     const color = COLORS[kind];
     const width = kind === 'callrelay' ? 2.5 : 1.5;
     out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="${width}"/>`);
-    for (const pt of pts) {
-      const [cx, cy] = pt.split(',');
-      out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${color}"/>`);
+    for (const r of list) {
+      const v = p.value(r);
+      if (!Number.isFinite(v)) continue;
+      const weak = generatorSaturated(r) !== null || r.deliveredPct < FULL_PACE_PCT;
+      const fill = weak ? `fill="#fff" stroke="${color}" stroke-width="1.5"` : `fill="${color}"`;
+      out.push(`<circle cx="${sx(r.calls)}" cy="${sy(v)}" r="3" ${fill}/>`);
     }
     // A value above the axis is clipped to it: say so at the point.
     for (const r of list) {
@@ -136,7 +142,8 @@ export function capacitySvg(results: LevelResult[], caption: string): string {
     panels,
     labels.join(''),
     legend,
-    `<text x="10" y="${height - 6}" class="cap">${esc(caption)}</text>`,
+    `<text x="10" y="${height - 6}" class="cap">${esc(caption)} Hollow points: the generator could not ` +
+      'keep pace.</text>',
     '</svg>',
     '',
   ].join('\n');

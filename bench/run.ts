@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { runBargeIn, type BargeInResult } from './barge-in.js';
@@ -223,18 +223,23 @@ async function main(): Promise<void> {
   const jsonPath = join(RESULTS_DIR, 'latest.json');
   writeFileSync(mdPath, md);
   writeFileSync(jsonPath, `${JSON.stringify({ meta, stopped, results, barge, tools }, null, 2)}\n`);
-  if (results.length > 0 && values.plot !== '') {
-    const plotPath = join(ROOT, values.plot);
-    const caption =
-      `One run, ${startedAt}, Node ${process.version}, ${cores} cores, load average ${loadAvg} at start; ` +
-      `${canPin ? 'relay on core 0, generator on core 1' : 'not pinned'}; see the table for the other processes.`;
-    writeFileSync(plotPath, capacitySvg(results, caption));
-    say(`bench: capacity plot written to ${plotPath}`);
-  }
   process.stdout.write(`${md}\n`);
   say(
     `bench: report written to ${mdPath} (raw figures: ${jsonPath})${profileDir ? `; profiles in ${profileDir}` : ''}`,
   );
+  // After the report, so a plot that cannot be written loses nothing else.
+  if (results.length > 0 && values.plot !== '') {
+    const plotPath = resolve(ROOT, values.plot);
+    const caption =
+      `One run, ${startedAt}, Node ${process.version}, ${cores} cores, load average ${loadAvg} at start; ` +
+      `${canPin ? 'relay on core 0, generator on core 1' : 'not pinned'}; see the table for the other processes.`;
+    try {
+      writeFileSync(plotPath, capacitySvg(results, caption));
+      say(`bench: capacity plot written to ${plotPath}`);
+    } catch (err) {
+      say(`bench: could not write the plot to ${plotPath}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 }
 
 main().then(

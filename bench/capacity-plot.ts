@@ -113,6 +113,20 @@ function panel(p: Panel, data: Map<RelayKind, LevelResult[]>, maxCalls: number, 
   return out.join('');
 }
 
+/** Words into lines of at most `max` characters (about 5.5 px each at the caption's 10 px). */
+function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
 /** The SVG document for a run's level results; `caption` says when and where it was measured. */
 export function capacitySvg(results: LevelResult[], caption: string): string {
   const data = series(results);
@@ -130,7 +144,8 @@ export function capacitySvg(results: LevelResult[], caption: string): string {
     })
     .join('');
   const width = W * PANELS.length;
-  const height = H + 44;
+  const notes = wrap(`${caption} Hollow points: the generator could not keep pace.`, 150);
+  const height = H + 30 + notes.length * 13;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
       'font-family="Helvetica, Arial, sans-serif">',
@@ -142,8 +157,7 @@ export function capacitySvg(results: LevelResult[], caption: string): string {
     panels,
     labels.join(''),
     legend,
-    `<text x="10" y="${height - 6}" class="cap">${esc(caption)} Hollow points: the generator could not ` +
-      'keep pace.</text>',
+    notes.map((line, i) => `<text x="10" y="${H + 40 + i * 13}" class="cap">${esc(line)}</text>`).join(''),
     '</svg>',
     '',
   ].join('\n');

@@ -23,8 +23,8 @@ const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB']
  * V8 compiles Postgres's WASM (9 MB) with Liftoff, then recompiles its hot functions with TurboFan in
  * the background; that second copy of the code never goes. Liftoff alone keeps the idle process about
  * 70 MB smaller (bench/idle-rss.ts), and the relay's statements measured no slower (an insert and a
- * select by key: 0.19–0.21 ms each either way). Process-wide, for WASM compiled from now on: PGlite
- * is the relay's only WASM.
+ * select by key: 0.19–0.21 ms each either way). Process-wide, for WASM compiled from now on: besides
+ * PGlite that is only the HTTP parser of Node's fetch (llhttp), a few requests a call.
  */
 const WASM_FLAG = '--liftoff-only';
 

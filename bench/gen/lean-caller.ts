@@ -73,16 +73,15 @@ export class LeanCaller {
 
   static async connect(o: LeanCallerOptions): Promise<LeanCaller> {
     const headers = { 'User-Agent': 'TwilioProxy/1.1', ...o.headers };
-    const { socket, rest } = await openWebSocket({ port: o.port, path: '/media-stream', headers });
+    const { socket, setReader } = await openWebSocket({ port: o.port, path: '/media-stream', headers });
     const c = new LeanCaller(socket, o);
     const reader = new FrameReader((op, data, start, end) => c.onFrame(op, data, start, end));
-    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    setReader((chunk) => reader.push(chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => {
       c.state = 'closed';
       c.closeInfo ??= { code: 1006, reason: '' };
     });
-    if (rest.length > 0) reader.push(rest);
     c.send('{"event":"connected","protocol":"Call","version":"1.0.0"}');
     const start = {
       event: 'start',

@@ -79,7 +79,8 @@ export class FrameReader {
       this.onFrame(b0 & 0x0f, buf, at + head, at + head + len);
       at += head + len;
     }
-    if (at < buf.length) this.pending = buf.subarray(at);
+    // A copy: `chunk` may be the shared read buffer (openWebSocket), overwritten by the next read.
+    if (at < buf.length) this.pending = Buffer.from(buf.subarray(at));
   }
 }
 
@@ -90,10 +91,34 @@ export interface HandshakeOptions {
   timeoutMs?: number;
 }
 
-/** Opens a socket and upgrades it; resolves with the socket and any bytes that followed the 101. */
-export function openWebSocket(o: HandshakeOptions): Promise<{ socket: Socket; rest: Buffer }> {
+/**
+ * One read buffer for every generator socket (`net`'s `onread`): a read lands here instead of in a
+ * new Buffer per chunk, and is parsed before the next read. Whatever outlives the callback is copied.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
+export interface OpenedWebSocket {
+  socket: Socket;
+  /** Sets who reads the socket's bytes from now on (bytes that arrived first are handed over at once). */
+  setReader(read: (chunk: Buffer) => void): void;
+}
+
+/** Opens a socket and upgrades it; resolves once the server said 101. */
+export function openWebSocket(o: HandshakeOptions): Promise<OpenedWebSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: o.port, noDelay: true });
+    let onChunk: (chunk: Buffer) => void = () => {};
+    const socket = connect({
+      host: '127.0.0.1',
+      port: o.port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n) => {
+          onChunk(READ_BUFFER.subarray(0, n));
+          return true;
+        },
+      },
+    });
     const timer = setTimeout(() => fail(new Error('WebSocket handshake timed out')), o.timeoutMs ?? 10_000);
     let head = Buffer.alloc(0);
     const fail = (err: Error): void => {
@@ -111,14 +136,13 @@ export function openWebSocket(o: HandshakeOptions): Promise<{ socket: Socket; re
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
       );
     });
-    const onData = (chunk: Buffer): void => {
+    onChunk = (chunk) => {
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
         if (head.length > 8192) fail(new Error('WebSocket handshake: response head too long'));
         return;
       }
-      socket.off('data', onData);
       socket.off('error', fail);
       clearTimeout(timer);
       const status = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
@@ -127,8 +151,16 @@ export function openWebSocket(o: HandshakeOptions): Promise<{ socket: Socket; re
         reject(new Error(`WebSocket handshake refused: ${status}`));
         return;
       }
-      resolve({ socket, rest: head.subarray(end + 4) });
+      // Until the reader is set, bytes are kept (copied: the read buffer is reused).
+      const early: Buffer[] = [head.subarray(end + 4)];
+      onChunk = (c) => void early.push(Buffer.from(c));
+      resolve({
+        socket,
+        setReader: (read) => {
+          onChunk = read;
+          for (const c of early.splice(0)) if (c.length > 0) read(c);
+        },
+      });
     };
-    socket.on('data', onData);
   });
 }

@@ -112,7 +112,7 @@ async function checkProtocolSource(rev: string, dir: string): Promise<void> {
     const memory = { rss: 1, heapTotal: 2, heapUsed: 3, external: 4, arrayBuffers: 5 };
     const samples: ChildMessage[] = [
       { bench: 'ready', port: 1234, pid: 42 },
-      { bench: 'report', bargeInMs: [1.5], calls: 3, memory },
+      { bench: 'report', bargeInMs: [1.5], toolMs: [], calls: 3, memory },
       { bench: 'profiled', path: '/x.cpuprofile' },
     ];
     for (const m of samples) {

@@ -18,7 +18,8 @@ export interface MemoryKiB {
 export type ChildMessage =
   | { bench: 'ready'; port: number; pid: number }
   /** bargeInMs: per barge-in, ms from speech_started arriving to the Twilio `clear` leaving (callrelay only). */
-  | { bench: 'report'; bargeInMs: number[]; calls: number; memory: MemoryKiB }
+  /** toolMs: per tool round trip, the relay's own ms around the tool (callrelay only; absent from older ones). */
+  | { bench: 'report'; bargeInMs: number[]; toolMs: number[]; calls: number; memory: MemoryKiB }
   /** A CPU profile of the measuring window was written to `path` ('' if profiling failed). */
   | { bench: 'profiled'; path: string };
 
@@ -39,6 +40,10 @@ export type ChildCommand =
   | { cmd: 'report'; gc: boolean }
   | { cmd: 'profile-start' }
   | { cmd: 'profile-stop'; path: string };
+
+/** The tool the relay child offers, and how long it works (the tool round-trip phase subtracts it). */
+export const BENCH_TOOL = 'benchTool';
+export const BENCH_TOOL_MS = 5;
 
 /** The URL of the fake model server, handed to a child in its environment. */
 export const MODEL_URL_ENV = 'BENCH_MODEL_URL';
@@ -82,7 +87,8 @@ export function parseMessage(line: string): ChildMessage | null {
       external: num('external'),
       arrayBuffers: num('arrayBuffers'),
     };
-    return { bench: 'report', bargeInMs: raw.bargeInMs.filter(isNum), calls: raw.calls, memory };
+    const toolMs = Array.isArray(raw.toolMs) ? raw.toolMs.filter(isNum) : [];
+    return { bench: 'report', bargeInMs: raw.bargeInMs.filter(isNum), toolMs, calls: raw.calls, memory };
   }
   return null;
 }

@@ -11,6 +11,7 @@ import { RESULTS_DIR, ROOT, bundleChild } from './relay-child.js';
 // a fresh process; RSS is read from /proc after it says it is listening and has sat idle.
 //
 //   npx tsx bench/idle-rss.ts [--idle-seconds 5] [--database-url postgres://postgres@127.0.0.1:5432/test]
+//                             [--node-flags "--flag …"] [--only pglite]
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {
@@ -20,6 +21,11 @@ const arg = (name: string, dflt: string): string => {
 const IDLE_MS = Math.min(60, Math.max(1, Number(arg('idle-seconds', '5')))) * 1000;
 const DATABASE_URL = arg('database-url', 'postgres://postgres@127.0.0.1:5432/test');
 const START_TIMEOUT_MS = 60_000;
+/** Extra node flags for the relay processes, to try a V8 setting without changing the code. */
+const NODE_FLAGS = arg('node-flags', '')
+  .split(' ')
+  .filter((a) => a !== '');
+const ONLY_PGLITE = arg('only', '') === 'pglite';
 
 interface Row {
   store: string;
@@ -36,7 +42,7 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 async function measure(file: string, store: string, env: Record<string, string>): Promise<Row> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [file], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, file], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,7 +85,10 @@ const rows: Row[] = [];
 try {
   rows.push(await measure(file, 'PGlite, fresh data directory', { ...base, DATA_DIR: dataDir }));
   rows.push(await measure(file, 'PGlite, same directory again', { ...base, DATA_DIR: dataDir }));
-  rows.push(await measure(file, 'Postgres (DATABASE_URL)', { ...base, DATA_DIR: join(dataDir, 'pg'), DATABASE_URL }));
+  if (!ONLY_PGLITE) {
+    const pg = { ...base, DATA_DIR: join(dataDir, 'pg'), DATABASE_URL };
+    rows.push(await measure(file, 'Postgres (DATABASE_URL)', pg));
+  }
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
 }
@@ -87,7 +96,7 @@ const mb = (kib: number): string => (Number.isFinite(kib) ? (kib / 1024).toFixed
 const pg = rows[2]?.idleKiB ?? Number.NaN;
 process.stdout.write(
   `\n### Idle RSS of the relay process (${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ` +
-    `${IDLE_MS / 1000} s idle after listening)\n\n` +
+    `${IDLE_MS / 1000} s idle after listening${NODE_FLAGS.length > 0 ? `, node ${NODE_FLAGS.join(' ')}` : ''})\n\n` +
     '| store | ready after (s) | idle RSS (MB) | peak RSS (MB) | idle ÷ Postgres |\n|---|--:|--:|--:|--:|\n' +
     rows
       .map(

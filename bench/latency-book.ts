@@ -9,6 +9,33 @@ const MAGIC0 = 0xb5;
 const MAGIC1 = 0x5b;
 /** base64 of any stamped frame starts with these two characters (0xb5 0x5b → "tV…"). */
 const B64_PREFIX = 'tV';
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
+/** The magic pair as the top 16 of the 48 bits the first 8 base64 characters carry. */
+const MAGIC48 = (MAGIC0 * 256 + MAGIC1) * 2 ** 32;
+
+/**
+ * Writes the 8 base64 characters of a stamped frame's first 6 bytes (magic pair + id) at `out[at…]`,
+ * so a sender with a pre-encoded frame stamps it without encoding anything else (6 bytes are two
+ * whole base64 groups: the rest of the frame's base64 does not change).
+ */
+export function writeStampBase64(id: number, out: Uint8Array, at: number): void {
+  const v = MAGIC48 + id;
+  for (let k = 0; k < 8; k++) out[at + k] = B64.charCodeAt(Math.floor(v / 2 ** (42 - 6 * k)) % 64);
+}
+
+/** The id stamped in base64 text at `bytes[at…]` (8 characters), or 0 for an unstamped frame. */
+export function stampedIdBase64(bytes: Uint8Array, at: number): number {
+  if (bytes.length - at < 8) return 0;
+  let v = 0;
+  for (let k = 0; k < 8; k++) {
+    const d = B64_VALUE[(bytes[at + k] as number) & 0x7f] as number;
+    if (d < 0) return 0;
+    v = v * 64 + d;
+  }
+  return v - MAGIC48 >= 0 && v - MAGIC48 < 2 ** 32 ? v - MAGIC48 : 0;
+}
 
 export interface LatencySummary {
   sent: number;
@@ -49,6 +76,23 @@ export class LatencyBook {
     frame[1] = MAGIC1;
     frame.writeUInt32BE(id, 2);
     this.sentAt[id] = now;
+  }
+
+  /** Takes the next id for a frame sent now (0 when the book is full), for writeStampBase64. */
+  stampId(now: number): number {
+    if (this.nextId > this.capacity) {
+      this.overflow++;
+      return 0;
+    }
+    const id = this.nextId++;
+    this.sentAt[id] = now;
+    return id;
+  }
+
+  /** A frame arrived as base64 text at `bytes[at…]` (unstamped frames are ignored). */
+  arrivedBase64At(bytes: Uint8Array, at: number, now: number): void {
+    const id = stampedIdBase64(bytes, at);
+    if (id !== 0) this.record(id, now);
   }
 
   /** A decoded frame arrived (unstamped frames are ignored). */

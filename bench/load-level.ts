@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LatencyBook, type LatencySummary } from './latency-book.js';
-import { LoadRig, sleep } from './load-rig.js';
+import { LeanRig, sleep } from './gen/lean-rig.js';
 import { coreBusySeconds, cpuSeconds, median, percentile, rssKiB } from './proc-stats.js';
 import type { MemoryKiB } from './child-protocol.js';
 import { entryFor, type Entries, type RelayKind } from './relay-child.js';
@@ -77,14 +77,14 @@ const DRAIN_MS = 1000;
 
 export async function runLevel(o: LevelOptions): Promise<LevelResult> {
   const label = entryFor(o.entries, o.kind).label;
-  const rig = await LoadRig.start({ kind: o.kind, entries: o.entries, relayCore: o.relayCore });
+  const rig = await LeanRig.start({ kind: o.kind, entries: o.entries, relayCore: o.relayCore });
   try {
     const pid = rig.child.pid;
     // A few calls first, so the baseline includes loaded code and JIT output, not per-call state.
     const warm = await rig.connect(PREWARM_CALLS);
     await rig.waitForMedia(warm, 5000);
     await sleep(1000);
-    await rig.drop(warm);
+    rig.drop(warm);
     await sleep(1000);
     const rssBaselineKiB = rssKiB(pid);
     const memoryBaseline = await rig.child.report(true).then(
@@ -107,17 +107,15 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     const up = new LatencyBook(capacity);
     const down = new LatencyBook(capacity);
     let measuring = false;
-    rig.hooks = {
-      uplinkSend: (f, now) => {
-        if (measuring) up.stamp(f, now);
-      },
-      uplinkArrive: (b, now) => up.arrived(b, now),
-      downlinkSend: (b, now) => {
-        if (measuring) down.stamp(b, now);
-      },
-      downlinkArrive: (p, now) => down.arrivedBase64(p, now),
+    rig.callerHooks = {
+      stamp: (now) => (measuring ? up.stampId(now) : 0),
+      arrived: (b, at, now) => down.arrivedBase64At(b, at, now),
     };
-    const errors0 = callers.reduce((n, c) => n + c.protocolErrorCount, 0);
+    rig.modelHooks = {
+      stamp: (now) => (measuring ? down.stampId(now) : 0),
+      arrived: (b, at, now) => up.arrivedBase64At(b, at, now),
+    };
+    const errors0 = callers.reduce((n, c) => n + c.unknownFrames, 0);
     const open0 = new Set(callers.filter((c) => c.state === 'open'));
     const skipped0 = rig.clock.takeLag().skipped;
     const rss: number[] = [];
@@ -128,14 +126,12 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     if (o.profileDir) rig.child.profileStart();
     const sent0 = barging?.sent() ?? 0;
     const clears0 = rig.clears;
-    const unstamped0 = rig.unstamped;
     const t0 = performance.now();
     measuring = true;
     await sleep(o.seconds * 1000);
     measuring = false;
     const interruptions = (barging?.sent() ?? 0) - sent0;
     const clears = rig.clears - clears0;
-    const unstamped = rig.unstamped - unstamped0;
     barging?.stop();
     const cpu1 = cpuSeconds(pid);
     const busy1 = coreBusySeconds();
@@ -155,13 +151,12 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     const upS = up.summary();
     const downS = down.summary();
     // While a caller talks over the assistant the model sends nothing: those frames are not owed.
-    // Nor are those in flight past a barge-in, which are not stamped (load-rig.ts).
-    const owed = 2 * 50 * Math.max(1, live) * ((t1 - t0) / 1000) - interruptions * (SPEECH_MS / 20) - unstamped;
+    const owed = 2 * 50 * Math.max(1, live) * ((t1 - t0) / 1000) - interruptions * (SPEECH_MS / 20);
     const deliveredPct = ((upS.received + downS.received) / owed) * 100;
     const closed = [...open0].filter((c) => c.state !== 'open');
     const closes: Record<string, number> = {};
     for (const c of closed) {
-      const key = c.closeInfo ? `${c.closeInfo.code} ${c.closeInfo.reason}`.trim() : c.state;
+      const key = c.closeInfo ? `${c.closeInfo.code} ${c.closeInfo.reason}`.trim() : 'closed';
       closes[key] = (closes[key] ?? 0) + 1;
     }
     const wallS = (t1 - t0) / 1000;
@@ -193,7 +188,7 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
       profile,
       up: upS,
       down: downS,
-      protocolErrors: callers.reduce((s, c) => s + c.protocolErrorCount, 0) - errors0,
+      protocolErrors: callers.reduce((s, c) => s + c.unknownFrames, 0) - errors0,
       generatorCpuPct: (genCpuS / wallS) * 100,
       generatorLagP99Ms: percentile(lag.lags, 99),
       skippedTicks: lag.skipped - skipped0,

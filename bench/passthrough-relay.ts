@@ -134,7 +134,7 @@ await new Promise<void>((resolve) => server.once('listening', resolve));
 
 onCommands(() =>
   process.stdout.write(
-    encodeMessage({ bench: 'report', bargeInMs: [], calls: server.clients.size, memory: memoryKiB() }),
+    encodeMessage({ bench: 'report', bargeInMs: [], toolMs: [], calls: server.clients.size, memory: memoryKiB() }),
   ),
 );
 exitWith(

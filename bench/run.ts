@@ -1,13 +1,15 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { runBargeIn, type BargeInResult } from './barge-in.js';
 import { BaselineError, prepareBaseline, type Baseline } from './baseline.js';
+import { capacitySvg } from './capacity-plot.js';
 import { summarizeProfile, renderSummary } from './cpu-profile.js';
 import { runLevel, type LevelResult } from './load-level.js';
+import { runToolPhase, type ToolPhaseResult } from './tool-phase.js';
 import { coreCount, pin } from './proc-stats.js';
-import { RESULTS_DIR, entryFor, prepareEntries, type RelayKind } from './relay-child.js';
+import { RESULTS_DIR, ROOT, entryFor, prepareEntries, type RelayKind } from './relay-child.js';
 import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './report.js';
 
 // `npm run bench`: N concurrent simulated calls at real pace through the real relay and through a
@@ -15,7 +17,8 @@ import { TARGETS, contended, renderReport, stopReason, type RunMeta } from './re
 // bar or this load generator saturates. See bench/README.md for what is measured and how.
 //
 //   npm run bench -- [--levels 100,200,400,800] [--seconds 10] [--warmup 3] [--barge-in 40] [--interrupt-every 5]
-//                    [--profile] [--tsx] [--no-pin] [--baseline <git-rev>]
+//                    [--profile] [--tsx] [--no-pin] [--baseline <git-rev>] [--all-levels] [--plot <file.svg>]
+//                    [--tool-calls 200]
 
 const MAX_LEVELS = 8;
 const MAX_CALLS = 5000;
@@ -74,6 +77,9 @@ async function main(): Promise<void> {
       tsx: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       baseline: { type: 'string' },
+      'all-levels': { type: 'boolean', default: false },
+      'tool-calls': { type: 'string', default: '200' },
+      plot: { type: 'string', default: join('docs', 'bench-capacity.svg') },
     },
   });
   const levels = intList(values.levels);
@@ -81,6 +87,7 @@ async function main(): Promise<void> {
   const warmupSeconds = bounded('warmup', values.warmup, 0, 30);
   const bargeInCalls = Math.floor(bounded('barge-in', values['barge-in'], 0, 200));
   const interruptEverySeconds = bounded('interrupt-every', values['interrupt-every'], 0, 60);
+  const toolCalls = Math.floor(bounded('tool-calls', values['tool-calls'], 0, MAX_CALLS));
 
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
@@ -99,7 +106,8 @@ async function main(): Promise<void> {
     : ['callrelay', 'uwsfloor', 'passthrough'];
 
   // A hard ceiling on the whole run, whatever hangs: exiting kills the children (relay-child.ts).
-  const budgetMs = (levels.length * kinds.length * (seconds + warmupSeconds + 45) + 60 * kinds.length) * 1000;
+  const budgetMs =
+    (levels.length * kinds.length * (seconds + warmupSeconds + 45) + 60 * kinds.length + seconds + 60) * 1000;
   setTimeout(() => {
     say(`bench: still running after ${Math.round(budgetMs / 1000)} s; giving up`);
     process.exit(3);
@@ -147,7 +155,9 @@ async function main(): Promise<void> {
   let stopped: string | null = null;
   for (const calls of levels) {
     // The headline level runs even past a limit reached below it; above it, the first limit stops.
-    if (stopped && !(calls <= TARGETS.headlineCalls && levels.includes(TARGETS.headlineCalls))) break;
+    // --all-levels (the capacity curve): every level runs, past limits too, within the time budget.
+    const headlineLeft = calls <= TARGETS.headlineCalls && levels.includes(TARGETS.headlineCalls);
+    if (stopped && !headlineLeft && !values['all-levels']) break;
     // Each relay measured adds to a level's time: the budget scales with how many there are.
     if (calls > TARGETS.headlineCalls && performance.now() - runStart > (SOFT_BUDGET_MS * kinds.length) / 2) {
       skippedForTime.push(calls);
@@ -178,6 +188,12 @@ async function main(): Promise<void> {
     }
   }
 
+  let tools: ToolPhaseResult | null = null;
+  if (toolCalls > 0) {
+    say(`bench: tool round trips, callrelay, ${toolCalls} calls (${seconds} s)…`);
+    tools = await runToolPhase({ calls: toolCalls, seconds, entries, relayCore });
+  }
+
   const meta: RunMeta = {
     startedAt,
     node: process.version,
@@ -194,7 +210,7 @@ async function main(): Promise<void> {
     loadAvg,
     baseline: baseline ? { rev: baseline.rev, label: baseline.label, dir: baseline.dir } : null,
   };
-  let md = renderReport(results, barge, meta, stopped);
+  let md = renderReport(results, barge, meta, stopped, tools);
   if (profileDir) {
     const files = readdirSync(profileDir)
       .filter((f) => f.endsWith('.cpuprofile'))
@@ -206,11 +222,24 @@ async function main(): Promise<void> {
   const mdPath = join(RESULTS_DIR, 'latest.md');
   const jsonPath = join(RESULTS_DIR, 'latest.json');
   writeFileSync(mdPath, md);
-  writeFileSync(jsonPath, `${JSON.stringify({ meta, stopped, results, barge }, null, 2)}\n`);
+  writeFileSync(jsonPath, `${JSON.stringify({ meta, stopped, results, barge, tools }, null, 2)}\n`);
   process.stdout.write(`${md}\n`);
   say(
     `bench: report written to ${mdPath} (raw figures: ${jsonPath})${profileDir ? `; profiles in ${profileDir}` : ''}`,
   );
+  // After the report, so a plot that cannot be written loses nothing else.
+  if (results.length > 0 && values.plot !== '') {
+    const plotPath = resolve(ROOT, values.plot);
+    const caption =
+      `One run, ${startedAt}, Node ${process.version}, ${cores} cores, load average ${loadAvg} at start; ` +
+      `${canPin ? 'relay on core 0, generator on core 1' : 'not pinned'}; see the table for the other processes.`;
+    try {
+      writeFileSync(plotPath, capacitySvg(results, caption));
+      say(`bench: capacity plot written to ${plotPath}`);
+    } catch (err) {
+      say(`bench: could not write the plot to ${plotPath}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 }
 
 main().then(

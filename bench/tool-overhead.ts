@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ToolOutput } from '../machines/call.types.js';
 import type { ToolExecutor } from '../src/tools/tool.js';
 import type { Merchant } from '../src/merchants/merchant.js';
+import type { Call } from '../src/call/call.js';
 import { percentile } from './proc-stats.js';
 
 // Tool round-trip overhead added by the relay: from the fake model sending response.done (the relay
@@ -24,6 +25,9 @@ export interface ToolOverheadResult {
   p50: number;
   p99: number;
   max: number;
+  /** The relay's own figure (src/call/tool-timing.ts), without the loopback hops and the fake model. */
+  insideP50: number;
+  insideP99: number;
   /** The two halves: response.done sent → tool invoked, and tool resolved → output received. */
   startP50: number;
   startP99: number;
@@ -63,6 +67,7 @@ export async function runToolOverhead(rounds = 200): Promise<ToolOverheadResult>
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
   });
   const states: string[] = [];
+  const calls = new Set<Call>();
   const relay = await startRelay(config, {
     store: null,
     recorder: new MemoryCallRecorder(),
@@ -71,7 +76,10 @@ export async function runToolOverhead(rounds = 200): Promise<ToolOverheadResult>
     toolSpecs: () => [
       { name: 'benchTool', description: 'Benchmark tool.', parameters: { type: 'object', properties: {} } },
     ],
-    onCallState: (_s, st) => states.push(st),
+    onCallState: (c, st) => {
+      calls.add(c);
+      states.push(st);
+    },
   });
   const next = model.nextSession(5000);
   const caller = await SimCaller.connect({
@@ -126,9 +134,12 @@ export async function runToolOverhead(rounds = 200): Promise<ToolOverheadResult>
         'the answer after the tool',
       );
     }
+    const inside = [...calls].flatMap((c) => c.toolTiming.overheadMs).slice(WARMUP);
     return {
       rounds,
       toolMs: TOOL_MS,
+      insideP50: round(percentile([...inside], 50)),
+      insideP99: round(percentile([...inside], 99)),
       p50: round(percentile([...samples], 50)),
       p99: round(percentile([...samples], 99)),
       max: round(Math.max(...samples)),

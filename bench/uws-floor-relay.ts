@@ -179,7 +179,9 @@ const port = await new Promise<number>((resolve, reject) =>
 );
 
 onCommands(() =>
-  process.stdout.write(encodeMessage({ bench: 'report', bargeInMs: [], calls: sockets.size, memory: memoryKiB() })),
+  process.stdout.write(
+    encodeMessage({ bench: 'report', bargeInMs: [], toolMs: [], calls: sockets.size, memory: memoryKiB() }),
+  ),
 );
 exitWith(async () => {
   for (const ws of [...sockets]) ws.close();

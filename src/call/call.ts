@@ -13,6 +13,7 @@ import type { CallStart, CallSummary } from './recorder.js';
 import { ResponseLifecycle } from './response-lifecycle.js';
 import { stateName } from './state-name.js';
 import { Timeline } from './timeline.js';
+import { ToolTiming } from './tool-timing.js';
 import { Transcript } from './transcript.js';
 import { CallLine } from './call-line.js';
 import { assertNever } from '../util/never.js';
@@ -34,6 +35,7 @@ export class Call {
   state = 'connecting';
   /** Milliseconds from each speech_started to the data plane having stopped the caller's audio. */
   readonly bargeInReactionMs: number[] = [];
+  readonly toolTiming = new ToolTiming(); // the relay's own time per tool round trip
   private readonly responses = new ResponseLifecycle();
   private readonly model: ModelLink;
   private readonly dtmf: DtmfBatcher;
@@ -169,6 +171,7 @@ export class Call {
         // The plane reports `drained` once the caller has heard the whole response.
         if (verdict === 'ended') this.plane.responseEnded();
         for (const c of e.functionCalls) this.transcript.note('tool', `${c.name}(${c.arguments})`);
+        if (e.functionCalls.length > 0 && verdict === 'ended') this.toolTiming.asked();
         return this.send({
           type: 'model.responseDone',
           responseId: e.responseId,
@@ -247,6 +250,7 @@ export class Call {
         return;
       case 'sendToolOutputs':
         for (const o of command.outputs) this.model.sendFunctionOutput(o.callId, o.output);
+        this.toolTiming.sent();
         return this.requestResponse();
       case 'sayFiller':
         return this.requestResponse(prompts.FILLER_INSTRUCTIONS);
@@ -302,10 +306,9 @@ export class Call {
   }
 
   private async runTool(call: FunctionCall): Promise<ToolOutput> {
-    const started = performance.now();
-    const { merchant, callSid, callerPhone } = this.info;
-    const out = await runToolSafely(this.deps.runTool, call, { merchant, callSid, callerPhone }, this.log);
-    const ms = performance.now() - started;
+    const started = this.toolTiming.started();
+    const out = await runToolSafely(this.deps.runTool, call, this.info, this.log); // CallInfo is a ToolCallContext
+    const ms = this.toolTiming.ended() - started;
     this.log.info({ tool: call.name, ok: out.ok, ms: Math.round(ms) }, 'tool call');
     this.deps.metrics?.toolLatency.observe({ tool: call.name, outcome: out.ok ? 'ok' : 'error' }, ms / 1000);
     this.transcript.note('tool', `${call.name} → ${out.ok ? 'ok' : 'error'}`);

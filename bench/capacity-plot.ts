@@ -149,6 +149,8 @@ export function capacitySvg(results: LevelResult[], caption: string): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
       'font-family="Helvetica, Arial, sans-serif">',
+    // Alternative text for readers that cannot see the picture (and biome's a11y rule).
+    '<title>CPU per call, p99 latency and RSS per call against concurrent calls, per relay</title>',
     '<style>.t{font-size:13px;text-anchor:middle;font-weight:bold}.yl{font-size:10px;text-anchor:end;fill:#444}' +
       '.xl{font-size:10px;text-anchor:middle;fill:#444}.g{stroke:#e4e4e4}.f{fill:none;stroke:#999}' +
       '.tg{stroke:#000;stroke-dasharray:4 3}.tl{font-size:9px;text-anchor:end}.lg{font-size:11px}' +

@@ -7,7 +7,17 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const demo = (args: string[]) =>
   run(process.execPath, ['--import', 'tsx', 'src/demo.ts', ...args], {
-    env: { ...process.env, OPENAI_API_KEY: '', XAI_API_KEY: '', DATABASE_URL: '', LOG_LEVEL: 'error' },
+    // No REDIS_URL: CI's would make every test process share one bucket of unsigned upgrades for 127.0.0.1,
+    // and the demo's caller would be refused while other tests open calls.
+    env: {
+      ...process.env,
+      OPENAI_API_KEY: '',
+      XAI_API_KEY: '',
+      DATABASE_URL: '',
+      SUPABASE_URL: '',
+      REDIS_URL: '',
+      LOG_LEVEL: 'error',
+    },
     timeout: 90_000,
   });
 

@@ -7,10 +7,12 @@ import { startHarness, sleep, until } from '../test/support/relay-harness.js';
 // listening), abruptly or with a close frame. Counts the calls that went on (a new session, no
 // apology, the caller hung up normally), the longest silence a caller heard from the drop until the
 // call was listening again with nothing left to play, and that every call left exactly one record.
-// Usage: npx tsx scripts/model-drop-reliability.ts [calls=200] [seed=1]
+// On xai the dropped session is resumed (session.resumption); `resumed` counts the calls that were.
+// Usage: npx tsx scripts/model-drop-reliability.ts [calls=200] [seed=1] [openai|xai]
 
 const calls = Number(process.argv[2] ?? 200);
 let seed = Number(process.argv[3] ?? 1);
+const dialect = process.argv[4] === 'xai' ? 'xai' : 'openai';
 /** Deterministic, so a run can be repeated (mulberry32). */
 function random(): number {
   seed = (seed + 0x6d2b79f5) | 0;
@@ -30,6 +32,7 @@ const edge = loadEdgeConfig({}, loadConfig({ PORT: '0', PUBLIC_HOST: 'relay.test
 const BATCH = 9;
 const harness = () =>
   startHarness({
+    dialect,
     overrides: {
       edge,
       runTool: async (call) => {
@@ -44,6 +47,7 @@ interface Outcome {
   phase: Phase;
   at: string;
   continued: boolean;
+  resumed: boolean;
   silenceMs: number;
   endReason: string;
 }
@@ -95,7 +99,8 @@ async function one(h: Harness): Promise<Outcome> {
   if (caller.state !== 'closed') await caller.hangUp().catch(() => undefined);
   const rec = await h.recorder.waitFor(caller.callSid, 10_000);
   const continued = rec.endReason === 'caller_hung_up' && !states().includes('apologizing');
-  return { phase, at, continued, silenceMs: Math.round(silenceMs), endReason: rec.endReason };
+  const resumed = rec.timeline.some((e) => e.kind === 'reconnect' && e.resumed === true);
+  return { phase, at, continued, resumed, silenceMs: Math.round(silenceMs), endReason: rec.endReason };
 }
 
 const outcomes: Outcome[] = [];
@@ -127,7 +132,9 @@ console.log(
   JSON.stringify(
     {
       calls,
+      dialect,
       continued: continued.length,
+      resumed: outcomes.filter((o) => o.resumed).length,
       byPhase,
       endReasons,
       silenceMs: { median: pick(0.5), p95: pick(0.95), max: silences.at(-1) },

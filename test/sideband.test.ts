@@ -188,6 +188,22 @@ describe('sideband plane', () => {
     expect(p.stats().framesIn + p.stats().framesOut).toBe(0);
   });
 
+  it('waits for OpenAI to finish playing a response before reporting it heard', async () => {
+    const { p, told } = plane();
+    p.modelEvent({ type: 'assistantItem', responseId: 'resp_1', itemId: 'item_1' });
+    p.modelEvent({ type: 'outputBuffer', phase: 'started', responseId: 'resp_1' });
+    p.responseEnded();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(told).toEqual(['audioStarted']);
+    p.modelEvent({ type: 'outputBuffer', phase: 'stopped', responseId: 'resp_1' });
+    expect(told).toEqual(['audioStarted', 'drained']);
+    // Cut by the caller: the playback ended there.
+    p.modelEvent({ type: 'outputBuffer', phase: 'started', responseId: 'resp_2' });
+    p.responseEnded();
+    p.modelEvent({ type: 'outputBuffer', phase: 'cleared', responseId: 'resp_2' });
+    expect(told).toEqual(['audioStarted', 'drained', 'drained']);
+  });
+
   it('hangs the call up over REST once when the call ends or the sideband is lost', () => {
     const a = plane();
     a.p.playApology();

@@ -85,6 +85,34 @@ describe('OpenAI SIP imitation: the sideband', () => {
     expect(transcriptOf(await client.next('response.done'))).toMatch(/checked that for you/);
   });
 
+  it('reports its own playback: started, then stopped once the audio has played at real pace', async () => {
+    const { client } = await answered();
+    const t0 = performance.now();
+    client.send({ type: 'response.create' });
+    const started = await client.next('output_audio_buffer.started');
+    const done = await client.next('response.done');
+    const stopped = await client.next('output_audio_buffer.stopped', () => true, 15_000);
+    const playedMs = performance.now() - t0;
+    expect(started.response_id).toBe(at(done, 'response.id'));
+    expect(stopped.response_id).toBe(at(done, 'response.id'));
+    // The greeting is generated faster than real time; the caller hears it at its own length.
+    const audioMs = Number(at(done, 'response.usage.output_token_details.audio_tokens')) * 50;
+    expect(audioMs).toBeGreaterThan(0);
+    expect(playedMs).toBeGreaterThanOrEqual(audioMs * 0.9);
+    expect(client.types().indexOf('output_audio_buffer.stopped')).toBeGreaterThan(
+      client.types().indexOf('response.done'),
+    );
+  });
+
+  it('clears its playback when the caller speaks over it', async () => {
+    const { call, client } = await answered({ vad: true });
+    client.send({ type: 'response.create' });
+    await client.next('output_audio_buffer.started');
+    await call.say('Hello? Sorry, one question');
+    const cleared = await client.next('output_audio_buffer.cleared');
+    expect(typeof cleared.response_id).toBe('string');
+  });
+
   it('relays keypad presses as dtmf_event_received', async () => {
     const { call, client } = await answered();
     call.pressDigit('5');

@@ -24,12 +24,13 @@ async function onlyOnce(callId: string): Promise<void> {
 }
 
 describe('SIP call endings', () => {
-  it('the assistant hangs up (endCall): goodbye asked for, then hung up over REST', async () => {
+  it('the assistant hangs up (endCall) once OpenAI has played the whole goodbye, over REST', async () => {
     h = await startSipHarness();
     const call = await h.listening();
     const session = call.session;
     if (!session) throw new Error('no session');
-    session.onResponseCreate(() => ({ text: 'Thanks for calling, goodbye!', audioMs: 300 }));
+    session.onResponseCreate(() => ({ text: 'Thanks for calling, goodbye!', audioMs: 1500 }));
+    const t0 = performance.now();
     await session.respond({
       text: 'Glad I could help.',
       audioMs: 200,
@@ -39,6 +40,8 @@ describe('SIP call endings', () => {
     const rec = await h.recorder.waitFor(call.callId);
     expect(rec.endReason).toBe('assistant_ended');
     expect(h.sip.requests.map((r) => r.op)).toEqual(['accept', 'hangup']);
+    // The model generates faster than real time; the caller hears at real pace: 0.2 s, then 1.5 s of goodbye.
+    expect((h.sip.requests.at(-1)?.at ?? 0) - t0).toBeGreaterThanOrEqual(1700);
     const output = session.received.find(
       (e) => e.type === 'conversation.item.create' && e.item.type === 'function_call_output',
     );
@@ -108,8 +111,9 @@ describe('SIP call endings', () => {
   });
 
   it('at the maximum length the assistant wraps up, then the call is hung up', async () => {
+    // Two seconds: the limit falls while OpenAI still plays the greeting to the caller, at real pace.
     h = await startSipHarness({ env: { MAX_CALL_SECONDS: '2' } });
-    const call = await h.listening();
+    const call = await h.dial();
     await call.waitFor('ended', 15_000);
     const rec = await h.recorder.waitFor(call.callId);
     expect(rec.endReason).toBe('max_duration');
@@ -147,7 +151,8 @@ describe('SIP call endings', () => {
     const call = await h.listening();
     const session = call.session;
     if (!session) throw new Error('no session');
-    session.onResponseCreate(() => ({ text: 'Putting you through to Dr Patel now.', audioMs: 300 }));
+    session.onResponseCreate(() => ({ text: 'Putting you through to Dr Patel now.', audioMs: 1200 }));
+    const t0 = performance.now();
     await session.respond({
       text: 'Let me get Dr Patel.',
       audioMs: 200,
@@ -157,6 +162,8 @@ describe('SIP call endings', () => {
     });
     await call.waitFor('referred', 10_000);
     expect(call.referTarget).toBe('tel:+14155550111');
+    // The line before the transfer was heard in full first (0.2 s + 1.2 s at real pace).
+    expect((h.sip.requests.at(-1)?.at ?? 0) - t0).toBeGreaterThanOrEqual(1400);
     const rec = await h.recorder.waitFor(call.callId);
     expect(rec.endReason).toBe('transferred');
     expect(rec.timeline.filter((e) => e.kind === 'transfer').map((e) => ('outcome' in e ? e.outcome : ''))).toEqual([

@@ -212,7 +212,8 @@ export class Call {
       case 'audioDone':
       case 'functionCall':
       case 'truncated':
-      case 'dtmf': // a SIP call's keypad: its data plane reports it (src/transports/openai-sip)
+      case 'dtmf': // a SIP call's keypad and playback: its data plane reports them (src/transports/openai-sip)
+      case 'outputBuffer':
       case 'ping':
       case 'ignored':
         return;

@@ -55,6 +55,8 @@ export type ModelEvent =
   | { type: 'truncated'; itemId: string; audioEndMs: number }
   /** A keypad press: only over a SIP call's sideband (Media Streams DTMF comes from Twilio). */
   | { type: 'dtmf'; digit: string }
+  /** SIP/WebRTC only: OpenAI's own playback of a response started, played to its end, or was cut. */
+  | { type: 'outputBuffer'; phase: 'started' | 'stopped' | 'cleared'; responseId: string }
   /** `param`: the client field the error names (e.g. `session.reasoning.effort`), when it names one. */
   | { type: 'error'; code: string; message: string; severity: ErrorSeverity; param?: string }
   | { type: 'ping' }
@@ -298,6 +300,12 @@ export function parseModelEventFull(text: string): ModelEvent {
       const param = e.str('param');
       return { type: 'error', code, message, severity: classifyError(code, message), ...(param ? { param } : {}) };
     }
+    case 'output_audio_buffer.started':
+      return { type: 'outputBuffer', phase: 'started', responseId: view<Of<typeof t>>(raw).str('response_id') };
+    case 'output_audio_buffer.stopped':
+      return { type: 'outputBuffer', phase: 'stopped', responseId: view<Of<typeof t>>(raw).str('response_id') };
+    case 'output_audio_buffer.cleared':
+      return { type: 'outputBuffer', phase: 'cleared', responseId: view<Of<typeof t>>(raw).str('response_id') };
     case 'input_audio_buffer.dtmf_event_received': {
       const digit = view<Of<typeof t>>(raw).str('event');
       return /^[0-9*#A-D]$/.test(digit) ? { type: 'dtmf', digit } : { type: 'invalid', reason: `${t}: not a key` };

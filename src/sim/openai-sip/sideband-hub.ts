@@ -6,10 +6,12 @@
 // buffering them for a later attach, so a test must not rely on it.
 import type { WebSocket } from 'ws';
 import type { SessionTransport, TransportHandlers } from '../model/model-transport.js';
+import type { ServerPlayback } from './server-playback.js';
 
 // Every audio delta the fake session sends is pre-serialised with its type first (model-response.ts).
 const AUDIO_DELTA = '{"type":"response.output_audio.delta"';
 const TRANSCRIPT_DONE = '"type":"response.output_audio_transcript.done"';
+const SPEECH_STARTED = '"type":"input_audio_buffer.speech_started"';
 
 function transcriptOf(text: string): string | undefined {
   const parsed: unknown = JSON.parse(text);
@@ -27,6 +29,8 @@ export class SidebandHub implements SessionTransport {
   private readonly sockets = new Set<WebSocket>();
   private handlers: TransportHandlers | undefined;
   private ended = false;
+  /** OpenAI's own playback to the caller, once the session exists (its output format). */
+  playback: ServerPlayback | undefined;
 
   /** `onChange`: a sideband attached or went away. `onEnd`: the session ended itself (e.g. expiry). */
   constructor(
@@ -69,7 +73,14 @@ export class SidebandHub implements SessionTransport {
   }
 
   private sendText(text: string): void {
-    if (text.startsWith(AUDIO_DELTA)) return;
+    if (text.startsWith(AUDIO_DELTA)) {
+      const delta = JSON.parse(text) as { response_id?: unknown; delta?: unknown };
+      if (typeof delta.response_id === 'string' && typeof delta.delta === 'string')
+        this.playback?.audio(delta.response_id, delta.delta.length);
+      return;
+    }
+    // VAD heard the caller: OpenAI cuts its own playback (interrupt_response is on for SIP calls).
+    if (text.includes(SPEECH_STARTED)) this.playback?.bargeIn();
     if (text.includes(TRANSCRIPT_DONE)) {
       const t = transcriptOf(text);
       if (t !== undefined) this.heard.push(t);
@@ -108,6 +119,7 @@ export class SidebandHub implements SessionTransport {
   end(code: number, reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.playback?.stop();
     for (const ws of this.sockets) code === 1006 ? ws.terminate() : ws.close(code, reason);
     this.handlers?.closed(code, reason);
   }

@@ -10,6 +10,8 @@ import type { FakeModelSession } from '../model/model-server.js';
 import { ConditionWaiters } from '../twilio/condition-waiters.js';
 import { CallerLine } from './caller-line.js';
 import { SidebandHub } from './sideband-hub.js';
+import { ServerPlayback } from './server-playback.js';
+import { bytesPerMs } from '../model/model-audio.js';
 
 export type SimSipCallState = 'ringing' | 'accepted' | 'rejected' | 'referred' | 'ended' | 'missed';
 
@@ -112,8 +114,13 @@ export class SipCall implements SimSipCall {
   accept(params: CallAcceptParams, session: JsonObject): void {
     clearTimeout(this.ringTimer);
     this.acceptBody = params;
-    this.session = this.deps.makeSession(this.hub, session, () => this.line.takeSaid());
-    this.line.start(this.session);
+    const made = this.deps.makeSession(this.hub, session, () => this.line.takeSaid());
+    this.session = made;
+    this.hub.playback = new ServerPlayback(
+      (event) => this.hub.send(JSON.stringify(event)),
+      (bytes) => bytes / bytesPerMs(made.view.outputFormat),
+    );
+    this.line.start(made);
     this.setState('accepted');
   }
 

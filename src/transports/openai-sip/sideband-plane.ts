@@ -8,10 +8,15 @@ import type { ModelControlEvent } from '../../providers/realtime-connection.js';
 // when the caller talks (interrupt_response, src/providers/sip-session.ts). What the call still needs
 // from a plane it gets from the sideband's events:
 // - the assistant started speaking: the response's first message item;
-// - the caller heard the response: as soon as it ended (OpenAI plays it; the relay cannot know later);
+// - the caller heard the response: when OpenAI says its playback stopped (`output_audio_buffer.stopped`,
+//   SIP and WebRTC only), else as soon as the response ended. Generation runs ahead of the caller's ear,
+//   so without waiting a goodbye would be cut by the hang-up and a transfer line by the refer;
 // - the caller's keypad: `input_audio_buffer.dtmf_event_received`;
 // - the caller hung up: OpenAI no longer knows the call (src/transports/openai-sip/sideband-link.ts).
 // Ending the call, or giving up on it after the sideband is lost, is a hang-up over OpenAI's REST API.
+
+/** Longer than any one answer a receptionist plays; past it the response counts as heard. */
+const MAX_PLAYBACK_WAIT_MS = 30_000;
 
 export class SidebandPlane implements DataPlane {
   private side: CallerSide | null = null;
@@ -20,6 +25,10 @@ export class SidebandPlane implements DataPlane {
   private over = false;
   /** Responses whose speech start was reported. */
   private started = new Set<string>();
+  /** OpenAI's output audio buffer is playing to the caller (between `started` and `stopped`). */
+  private playing = false;
+  /** A response ended while its audio still played: `drained` waits for the playback to stop. */
+  private owed: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly hangUp: () => Promise<void>,
@@ -35,6 +44,7 @@ export class SidebandPlane implements DataPlane {
   modelEvent(e: ModelControlEvent): void {
     // The caller's keypad reaches the relay on the sideband (SIP's RFC 4733 events, decoded by OpenAI).
     if (e.type === 'dtmf') return this.side?.dtmf(e.digit);
+    if (e.type === 'outputBuffer') return this.playback(e.phase);
     if (e.type !== 'assistantItem' || this.started.has(e.responseId)) return;
     if (this.responses?.isCancelled(e.responseId)) return;
     this.started.add(e.responseId);
@@ -43,6 +53,8 @@ export class SidebandPlane implements DataPlane {
 
   /** OpenAI ended the call (the caller hung up, or a refer took it away). */
   callGone(): void {
+    if (this.owed) clearTimeout(this.owed);
+    this.owed = null;
     if (this.over) return;
     this.over = true;
     this.side?.hungUp();
@@ -57,6 +69,12 @@ export class SidebandPlane implements DataPlane {
   }
 
   responseEnded(): void {
+    if (this.playing) {
+      // Bounded: a `stopped` lost with a dropped sideband must not hold the call in draining for ever.
+      if (this.owed) clearTimeout(this.owed);
+      this.owed = setTimeout(() => this.heard(), MAX_PLAYBACK_WAIT_MS);
+      return;
+    }
     // After the call has read the response's end (this runs from inside that handling).
     queueMicrotask(() => this.side?.drained());
   }
@@ -81,7 +99,23 @@ export class SidebandPlane implements DataPlane {
     return { ...none, badTwilioMessages: 0, twilioSendRefused: 0 };
   }
 
+  // One buffer, not one player per response: audio of a later response joins the run that plays, and
+  // `stopped` comes once, when all of it has played, which is the same "all heard" a Twilio end mark gives.
+  private playback(phase: 'started' | 'stopped' | 'cleared'): void {
+    this.playing = phase === 'started';
+    if (!this.playing && this.owed) this.heard();
+  }
+
+  private heard(): void {
+    if (this.owed) clearTimeout(this.owed);
+    this.owed = null;
+    this.playing = false;
+    this.side?.drained();
+  }
+
   private endLine(why: string): void {
+    if (this.owed) clearTimeout(this.owed);
+    this.owed = null;
     if (this.over) return;
     this.over = true;
     this.hangUp().catch((err: unknown) =>

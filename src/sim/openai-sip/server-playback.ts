@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 // streaming audio to the caller), `.stopped` ("completely drained ... and no more audio is
 // forthcoming", sent after response.done) and `.cleared` (cut: the caller spoke, VAD with
 // interrupt_response). Shapes as the `openai` SDK types them (RealtimeServerEvent.OutputAudioBuffer*).
+// The API reference marks these "WebRTC/SIP Only" (older versions: "WebRTC Only"; the newer followed).
 // The reference describes a buffer, not a per-response player, so a response whose audio arrives
 // while an earlier one still plays joins the same run: one `started`, one `stopped` at its end.
 

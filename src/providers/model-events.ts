@@ -175,6 +175,12 @@ export function parseModelEvent(text: string): ModelEvent {
   return fastAudioDelta(text) ?? parseModelEventFull(text);
 }
 
+const BUFFER_PHASE = {
+  'output_audio_buffer.started': 'started',
+  'output_audio_buffer.stopped': 'stopped',
+  'output_audio_buffer.cleared': 'cleared',
+} as const;
+
 /** The full parser: JSON.parse, then every event type. */
 export function parseModelEventFull(text: string): ModelEvent {
   let raw: unknown;
@@ -301,11 +307,9 @@ export function parseModelEventFull(text: string): ModelEvent {
       return { type: 'error', code, message, severity: classifyError(code, message), ...(param ? { param } : {}) };
     }
     case 'output_audio_buffer.started':
-      return { type: 'outputBuffer', phase: 'started', responseId: view<Of<typeof t>>(raw).str('response_id') };
     case 'output_audio_buffer.stopped':
-      return { type: 'outputBuffer', phase: 'stopped', responseId: view<Of<typeof t>>(raw).str('response_id') };
     case 'output_audio_buffer.cleared':
-      return { type: 'outputBuffer', phase: 'cleared', responseId: view<Of<typeof t>>(raw).str('response_id') };
+      return { type: 'outputBuffer', phase: BUFFER_PHASE[t], responseId: view<Of<typeof t>>(raw).str('response_id') };
     case 'input_audio_buffer.dtmf_event_received': {
       const digit = view<Of<typeof t>>(raw).str('event');
       return /^[0-9*#A-D]$/.test(digit) ? { type: 'dtmf', digit } : { type: 'invalid', reason: `${t}: not a key` };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { base64ByteLength } from '../../audio/base64.js';
 
 // OpenAI's side of a SIP call plays the assistant's audio to the caller itself, at real pace, however
 // fast the model generates it. Over the sideband the application sees that playback only through the
@@ -31,9 +32,9 @@ export class ServerPlayback {
   ) {}
 
   /** An audio delta the model produced (it goes to the caller, not to the sideband). */
-  audio(responseId: string, base64Length: number): void {
+  audio(responseId: string, delta: string): void {
     const now = performance.now();
-    const ms = this.msOf(Math.floor((base64Length * 3) / 4));
+    const ms = this.msOf(base64ByteLength(delta));
     const r = this.run;
     if (r) {
       r.responseId = responseId;

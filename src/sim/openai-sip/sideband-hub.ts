@@ -76,7 +76,7 @@ export class SidebandHub implements SessionTransport {
     if (text.startsWith(AUDIO_DELTA)) {
       const delta = JSON.parse(text) as { response_id?: unknown; delta?: unknown };
       if (typeof delta.response_id === 'string' && typeof delta.delta === 'string')
-        this.playback?.audio(delta.response_id, delta.delta.length);
+        this.playback?.audio(delta.response_id, delta.delta);
       return;
     }
     // VAD heard the caller: OpenAI cuts its own playback (interrupt_response is on for SIP calls).

@@ -53,8 +53,7 @@ export class SidebandPlane implements DataPlane {
 
   /** OpenAI ended the call (the caller hung up, or a refer took it away). */
   callGone(): void {
-    if (this.owed) clearTimeout(this.owed);
-    this.owed = null;
+    this.forgetOwed();
     if (this.over) return;
     this.over = true;
     this.side?.hungUp();
@@ -71,7 +70,7 @@ export class SidebandPlane implements DataPlane {
   responseEnded(): void {
     if (this.playing) {
       // Bounded: a `stopped` lost with a dropped sideband must not hold the call in draining for ever.
-      if (this.owed) clearTimeout(this.owed);
+      this.forgetOwed();
       this.owed = setTimeout(() => this.heard(), MAX_PLAYBACK_WAIT_MS);
       return;
     }
@@ -107,15 +106,18 @@ export class SidebandPlane implements DataPlane {
   }
 
   private heard(): void {
-    if (this.owed) clearTimeout(this.owed);
-    this.owed = null;
+    this.forgetOwed();
     this.playing = false;
     this.side?.drained();
   }
 
-  private endLine(why: string): void {
+  private forgetOwed(): void {
     if (this.owed) clearTimeout(this.owed);
     this.owed = null;
+  }
+
+  private endLine(why: string): void {
+    this.forgetOwed();
     if (this.over) return;
     this.over = true;
     this.hangUp().catch((err: unknown) =>
